@@ -1,0 +1,45 @@
+using DeviceTrust.Core.Config;
+
+namespace DeviceTrust.Core.Roles;
+
+/// <summary>The roles every cluster starts with. They can be read but not deleted or replaced.</summary>
+public static class PresetRoles
+{
+    public const string Access = "access";
+    public const string Editor = "editor";
+    public const string Auditor = "auditor";
+    public const string DeviceAdmin = "device-admin";
+    public const string DeviceEnroll = "device-enroll";
+    public const string RequireTrustedDevice = "require-trusted-device";
+
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> AllNodes =
+        new Dictionary<string, IReadOnlyList<string>> { ["*"] = ["*"] };
+
+    public static IReadOnlyList<Role> All { get; } =
+    [
+        new(Access, "Access to resources: SSH nodes, apps and databases.",
+            new Dictionary<string, IReadOnlyList<string>>(), ["root"], AllNodes, null),
+        new(Editor, "Edit cluster configuration: users, roles, locks, devices.",
+            new Dictionary<string, IReadOnlyList<string>>
+            {
+                [Resources.User] = ["*"],
+                [Resources.Role] = ["*"],
+                [Resources.ClusterConfig] = ["*"],
+                [Resources.Lock] = ["*"],
+                [Resources.Device] = ["*"],
+            }, [], new Dictionary<string, IReadOnlyList<string>>(), null),
+        new(Auditor, "Read the audit log.",
+            new Dictionary<string, IReadOnlyList<string>> { [Resources.Audit] = ["list", "read"] },
+            [], new Dictionary<string, IReadOnlyList<string>>(), null),
+        new(DeviceAdmin, "Manage the device inventory and enrollment tokens.",
+            new Dictionary<string, IReadOnlyList<string>> { [Resources.Device] = ["*"] },
+            [], new Dictionary<string, IReadOnlyList<string>>(), null),
+        new(DeviceEnroll, "Enroll devices with a token.",
+            new Dictionary<string, IReadOnlyList<string>> { [Resources.Device] = ["enroll"] },
+            [], new Dictionary<string, IReadOnlyList<string>>(), null),
+        new(RequireTrustedDevice, "Access to resources, from trusted devices only.",
+            new Dictionary<string, IReadOnlyList<string>>(), ["root"], AllNodes, DeviceTrustMode.Required),
+    ];
+
+    public static bool IsPreset(string name) => All.Any(r => r.Name == name);
+}

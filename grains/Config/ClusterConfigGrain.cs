@@ -1,0 +1,64 @@
+using DeviceTrust.Core.Config;
+
+namespace DeviceTrust.Grains.Config;
+
+public sealed class ClusterConfigState
+{
+    public long Version { get; set; }
+    public string Mode { get; set; } = DeviceTrustMode.Optional.ToText();
+    public bool AutoEnroll { get; set; }
+    public List<string> EkCertAllowedCas { get; set; } = [];
+    public bool Bootstrapped { get; set; }
+}
+
+public sealed class ClusterConfigGrain(
+    [PersistentState(StateNames.ClusterConfig, StateNames.Storage)] IPersistentState<ClusterConfigState> state) : Grain, IClusterConfigGrain
+{
+    public const string Key = "cluster";
+
+    public Task<ClusterConfigView> GetAsync() => Task.FromResult(View());
+
+    public async Task<ClusterConfigView> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll)
+    {
+        if (mode is not null)
+        {
+            state.State.Mode = DeviceTrustModes.ParseClusterMode(mode).ToText();
+        }
+        if (autoEnroll is { } auto)
+        {
+            state.State.AutoEnroll = auto;
+        }
+        state.State.Version++;
+        await WriteOrReloadAsync();
+        return View();
+    }
+
+    public async Task<bool> MarkBootstrappedAsync()
+    {
+        if (state.State.Bootstrapped)
+        {
+            return false;
+        }
+        state.State.Bootstrapped = true;
+        state.State.Version++;
+        await WriteOrReloadAsync();
+        return true;
+    }
+
+    private ClusterConfigView View() =>
+        new(state.State.Version, new DeviceTrustSettings(state.State.Mode, state.State.AutoEnroll, state.State.EkCertAllowedCas.ToList()),
+            state.State.Bootstrapped);
+
+    private async Task WriteOrReloadAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+}

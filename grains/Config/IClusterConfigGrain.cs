@@ -1,0 +1,29 @@
+namespace DeviceTrust.Grains.Config;
+
+/// <summary>The cluster configuration (singleton): device trust settings and the one-time bootstrap marker.</summary>
+[Alias("dt.IClusterConfigGrain")]
+public interface IClusterConfigGrain : IGrainWithStringKey
+{
+    [Alias("Get")]
+    Task<ClusterConfigView> GetAsync();
+
+    /// <summary>Changes the fields that are not null. The mode is validated (unknown modes are refused).</summary>
+    [Alias("UpdateDeviceTrust")]
+    Task<ClusterConfigView> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll);
+
+    /// <summary>Records that the first start has created the bootstrap user; returns false if it had already.</summary>
+    [Alias("MarkBootstrapped")]
+    Task<bool> MarkBootstrappedAsync();
+}
+
+[GenerateSerializer, Immutable, Alias("dt.DeviceTrustSettings")]
+public sealed record DeviceTrustSettings(
+    [property: Id(0)] string Mode,
+    [property: Id(1)] bool AutoEnroll,
+    [property: Id(2)] IReadOnlyList<string> EkCertAllowedCas);
+
+[GenerateSerializer, Immutable, Alias("dt.ClusterConfigView")]
+public sealed record ClusterConfigView(
+    [property: Id(0)] long Version,
+    [property: Id(1)] DeviceTrustSettings DeviceTrust,
+    [property: Id(2)] bool Bootstrapped);

@@ -1,0 +1,14 @@
+namespace DeviceTrust.Grains;
+
+/// <summary>
+/// Names of persisted grain states. The storage row is identified by this name and the grain key (not the grain
+/// class), so each must be unique, and renaming one orphans stored data.
+/// </summary>
+public static class StateNames
+{
+    public const string Storage = "devicetrust";
+    public const string User = "user";
+    public const string Roles = "roles";
+    public const string ClusterConfig = "cluster-config";
+    public const string CertificateAuthority = "certificate-authority";
+}

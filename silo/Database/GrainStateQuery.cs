@@ -1,0 +1,58 @@
+using System.Text.Json;
+using DeviceTrust.Silo.Hosting;
+
+namespace DeviceTrust.Silo.Database;
+
+/// <summary>
+/// Reads stored grain states of one kind straight from the database, in key order, a page at a time: listing
+/// never activates a grain per row. The JSON is what the grains wrote, read with the same serializer settings.
+/// </summary>
+public sealed class GrainStateQuery(DeviceTrustHostOptions options, string serviceId)
+{
+    public const int MaxPageSize = 200;
+
+    private readonly string _connectionString = options.Storage.ConnectionStringFor(options);
+
+    /// <summary>States whose string key sorts after <paramref name="afterKey"/>, at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<(string Key, T State)>> ListAsync<T>(string stateName, string afterKey, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxPageSize);
+        var payload = options.Storage.IsSqlite ? "payload" : "payload::text";
+        await using var connection = DatabaseSchema.Open(options.Storage, _connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            $"""
+             SELECT grain_id_ext, {payload} FROM grain_state
+             WHERE service_id = @service AND state_name = @state AND payload IS NOT NULL AND grain_id_ext > @after
+             ORDER BY grain_id_ext LIMIT @limit;
+             """;
+        Add(command, "service", serviceId);
+        Add(command, "state", stateName);
+        Add(command, "after", afterKey);
+        Add(command, "limit", limit);
+        var rows = new List<(string, T)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var state = JsonSerializer.Deserialize<T>(reader.GetString(1), GrainStateJson.Options)
+                        ?? throw new InvalidDataException($"stored {stateName} state is null");
+            rows.Add((reader.GetString(0), state));
+        }
+        return rows;
+    }
+
+    private static void Add(System.Data.Common.DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}
+
+/// <summary>The System.Text.Json settings of grain state: one definition for the storage provider and for direct reads.</summary>
+public static class GrainStateJson
+{
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.General);
+}

@@ -1,0 +1,6 @@
+SELECT convert_to(payload::text, 'UTF8') AS "PayloadBinary", version AS "Version"
+FROM grain_state
+WHERE grain_id_hash = @GrainIdHash AND grain_type_hash = @GrainTypeHash
+  AND service_id = @ServiceId AND state_name = @GrainTypeString
+  AND grain_id_n0 = @GrainIdN0 AND grain_id_n1 = @GrainIdN1
+  AND grain_id_ext IS NOT DISTINCT FROM @GrainIdExtensionString;

@@ -1,0 +1,42 @@
+using DeviceTrust.Core.Secrets;
+using DeviceTrust.Grains;
+using DeviceTrust.Silo.Database;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+
+namespace DeviceTrust.Silo.Hosting;
+
+public static class SiloBuilderExtensions
+{
+    public const string DefaultClusterId = "devicetrust";
+
+    /// <summary>
+    /// Everything a DeviceTrust silo needs: clustering (a single local silo unless <c>Orleans:Clustering</c> is
+    /// configured), grain storage through Orleans' ADO.NET provider with our SQL, the master key, telemetry hooks.
+    /// </summary>
+    public static ISiloBuilder AddDeviceTrustSilo(this ISiloBuilder silo, DeviceTrustHostOptions options, IConfiguration configuration, MasterKey masterKey)
+    {
+        if (configuration["Orleans:Clustering:ProviderType"] is null)
+        {
+            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: ServiceIdOf(configuration), clusterId: ClusterIdOf(configuration));
+        }
+        silo.AddAdoNetGrainStorage(StateNames.Storage, storage =>
+        {
+            storage.Invariant = options.Storage.Invariant;
+            storage.ConnectionString = options.Storage.ConnectionStringFor(options);
+            // Deleting a user or a device removes its row; the audit log keeps the history.
+            storage.DeleteStateOnClear = true;
+            storage.GrainStorageSerializer = new GrainStateJsonSerializer();
+        });
+        silo.AddActivityPropagation();
+        silo.Services.AddSingleton(masterKey);
+        silo.Services.AddSingleton(options);
+        silo.Services.AddSingleton(TimeProvider.System);
+        return silo;
+    }
+
+    public static string ServiceIdOf(IConfiguration configuration) => configuration["Orleans:ServiceId"] ?? DefaultClusterId;
+
+    public static string ClusterIdOf(IConfiguration configuration) => configuration["Orleans:ClusterId"] ?? DefaultClusterId;
+}

@@ -1,0 +1,41 @@
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Silo.Database;
+using DeviceTrust.Silo.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+// `dotnet run --project silo` runs a headless silo; `dotnet run --project silo -- db init` applies our SQL and exits.
+var isDbInit = args is ["db", "init", ..];
+var builder = Host.CreateApplicationBuilder(isDbInit ? args[2..] : args);
+builder.Logging.AddFilter("Polly", LogLevel.Warning);
+try
+{
+    var options = DeviceTrustHostOptions.From(builder.Configuration);
+    if (isDbInit)
+    {
+        var applied = await DatabaseSchema.ApplyAsync(options);
+        Console.WriteLine(applied.Count == 0
+            ? $"The {options.Storage.Provider} database is current."
+            : $"Applied to the {options.Storage.Provider} database: {string.Join(", ", applied)}");
+        return 0;
+    }
+    if (options.Storage.IsSqlite)
+    {
+        await DatabaseSchema.ApplyAsync(options);
+    }
+    else
+    {
+        await DatabaseSchema.EnsureCurrentAsync(options);
+    }
+    var masterKey = MasterKeyLoader.Load(options);
+    builder.UseOrleans(silo => silo.AddDeviceTrustSilo(options, builder.Configuration, masterKey));
+    builder.AddDeviceTrustTelemetry("devicetrust-silo");
+    await builder.Build().RunAsync();
+    return 0;
+}
+catch (DeviceTrustException e)
+{
+    Console.Error.WriteLine($"ERROR: {e.Message}");
+    return 1;
+}
