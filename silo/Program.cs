@@ -7,7 +7,11 @@ using Microsoft.Extensions.Logging;
 
 // `dotnet run --project silo` runs a headless silo; `dotnet run --project silo -- db init` applies our SQL and exits.
 var isDbInit = args is ["db", "init", ..];
-var builder = Host.CreateApplicationBuilder(isDbInit ? args[2..] : args);
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+{
+    Args = isDbInit ? args[2..] : args,
+    ContentRootPath = AppContext.BaseDirectory,
+});
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
 try
 {

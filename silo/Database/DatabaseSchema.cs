@@ -22,7 +22,7 @@ public static class DatabaseSchema
         var storage = options.Storage;
         if (storage.IsSqlite)
         {
-            Core.Secrets.SecureFile.CreatePrivateDirectory(options.DataDirFullPath);
+            CreatePrivateDatabaseFile(storage.ConnectionStringFor(options));
         }
         await using var connection = Open(storage, storage.ConnectionStringFor(options));
         await connection.OpenAsync(cancellationToken);
@@ -83,6 +83,21 @@ public static class DatabaseSchema
             throw DeviceTrustException.FailedPrecondition(
                 $"the database schema is not current (missing {string.Join(", ", missing)}): run `dotnet run --project silo -- db init` with the same configuration");
         }
+    }
+
+    /// <summary>
+    /// The database holds password hashes and the encrypted CA key: create it 0600 in a 0700 directory before SQLite
+    /// does (SQLite gives its WAL and shared-memory files the database file's mode).
+    /// </summary>
+    private static void CreatePrivateDatabaseFile(string connectionString)
+    {
+        var path = new SqliteConnectionStringBuilder(connectionString).DataSource;
+        if (string.IsNullOrEmpty(path) || path == ":memory:" || File.Exists(path))
+        {
+            return;
+        }
+        Core.Secrets.SecureFile.CreatePrivateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Core.Secrets.SecureFile.WriteAllBytes(path, []);
     }
 
     public static DbConnection Open(StorageOptions storage, string connectionString) =>

@@ -13,10 +13,13 @@ public sealed class GrainStateQuery(DeviceTrustHostOptions options, string servi
 
     private readonly string _connectionString = options.Storage.ConnectionStringFor(options);
 
-    /// <summary>States whose string key sorts after <paramref name="afterKey"/>, at most <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// States whose string key sorts after <paramref name="afterKey"/>, at most <paramref name="limit"/> (a page and
+    /// one row of look-ahead to tell whether another page follows).
+    /// </summary>
     public async Task<IReadOnlyList<(string Key, T State)>> ListAsync<T>(string stateName, string afterKey, int limit, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxPageSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxPageSize + 1);
         var payload = options.Storage.IsSqlite ? "payload" : "payload::text";
         await using var connection = DatabaseSchema.Open(options.Storage, _connectionString);
         await connection.OpenAsync(cancellationToken);
@@ -54,5 +57,8 @@ public sealed class GrainStateQuery(DeviceTrustHostOptions options, string servi
 /// <summary>The System.Text.Json settings of grain state: one definition for the storage provider and for direct reads.</summary>
 public static class GrainStateJson
 {
-    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.General);
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.General)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
 }

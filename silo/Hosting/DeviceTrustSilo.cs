@@ -7,7 +7,7 @@ using Orleans.Configuration;
 
 namespace DeviceTrust.Silo.Hosting;
 
-public static class SiloBuilderExtensions
+public static class DeviceTrustSilo
 {
     public const string DefaultClusterId = "devicetrust";
 

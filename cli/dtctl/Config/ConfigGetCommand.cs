@@ -1,0 +1,34 @@
+using System.CommandLine;
+using DeviceTrust.Client.Output;
+using DeviceTrust.Client.Profiles;
+using DeviceTrust.Proto.V1;
+
+namespace DeviceTrust.Cli.Dtctl.Config;
+
+/// <summary><c>dtctl config get</c>: the cluster configuration.</summary>
+public static class ConfigGetCommand
+{
+    public static Command Create(ProfileStore store)
+    {
+        var format = Formats.Option();
+        var command = new Command("get", "Show the cluster configuration") { format };
+        command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async () =>
+        {
+            var json = Formats.IsJson(result.GetValue(format)!);
+            using var client = AdminClient.Open(store);
+            var config = await client.Config.GetClusterConfigAsync(new GetClusterConfigRequest(), cancellationToken: cancellationToken);
+            Console.Write(json ? Formats.Json(config) : Describe(config));
+            return 0;
+        }));
+        return command;
+    }
+
+    public static string Describe(ClusterConfig config) =>
+        $"""
+         device_trust:
+           mode: {config.DeviceTrust.Mode}
+           auto_enroll: {(config.DeviceTrust.AutoEnroll ? "true" : "false")}
+           ekcert_allowed_cas: {config.DeviceTrust.EkcertAllowedCas.Count} certificate(s)
+
+         """;
+}

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using DeviceTrust.Cli.Dtctl.Config;
+using DeviceTrust.Cli.Dtctl.Roles;
+using DeviceTrust.Cli.Dtctl.Users;
+using DeviceTrust.Client.Profiles;
+
+var store = ProfileStore.Default();
+var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the profile of dtsh login)")
+{
+    new Command("users", "Manage users")
+    {
+        UsersAddCommand.Create(store),
+        UsersListCommand.Create(store),
+        UsersGetCommand.Create(store),
+        UsersUpdateCommand.Create(store),
+        UsersRemoveCommand.Create(store),
+    },
+    new Command("roles", "Manage roles")
+    {
+        RolesListCommand.Create(store),
+        RolesGetCommand.Create(store),
+        RolesCreateCommand.Create(store),
+        RolesRemoveCommand.Create(store),
+    },
+    new Command("config", "Cluster configuration")
+    {
+        ConfigGetCommand.Create(store),
+        ConfigSetCommand.Create(store),
+    },
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using DeviceTrust.Client.Connection;
+using DeviceTrust.Client.Profiles;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Invitations;
+using DeviceTrust.Proto.V1;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
+namespace DeviceTrust.Client.Login;
+
+/// <summary>
+/// Password login and invitation acceptance. Each generates a fresh P-256 key here and sends only its public
+/// half; the gateway answers with a certificate for it.
+/// </summary>
+public static class LoginFlow
+{
+    public static async Task<Profile> AcceptInvitationAsync(string proxy, InvitationToken invitation, string newPassword, TimeSpan? ttl,
+        CancellationToken cancellationToken)
+    {
+        var ca = await CaDiscovery.FetchPinnedAsync(proxy, invitation.CaPin, cancellationToken);
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var channel = GatewayChannel.Anonymous(proxy, ca);
+        var response = await new AuthService.AuthServiceClient(channel).AcceptInvitationAsync(new AcceptInvitationRequest
+        {
+            User = invitation.User,
+            InviteSecret = invitation.Secret,
+            NewPassword = newPassword,
+            PublicKey = ByteString.CopyFrom(key.ExportSubjectPublicKeyInfo()),
+            Ttl = ttl is { } t ? Duration.FromTimeSpan(t) : null,
+        }, cancellationToken: cancellationToken);
+        return ToProfile(proxy, ca, key, response);
+    }
+
+    public static async Task<Profile> LoginAsync(string proxy, X509Certificate2 ca, string user, string password, TimeSpan? ttl,
+        CancellationToken cancellationToken)
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var channel = GatewayChannel.Anonymous(proxy, ca);
+        var response = await new AuthService.AuthServiceClient(channel).LoginAsync(new LoginRequest
+        {
+            User = user,
+            Password = password,
+            PublicKey = ByteString.CopyFrom(key.ExportSubjectPublicKeyInfo()),
+            Ttl = ttl is { } t ? Duration.FromTimeSpan(t) : null,
+        }, cancellationToken: cancellationToken);
+        return ToProfile(proxy, ca, key, response);
+    }
+
+    private static Profile ToProfile(string proxy, X509Certificate2 ca, ECDsa key, LoginResponse response)
+    {
+        var certificate = X509CertificateLoader.LoadCertificate(response.CertificateDer.Span);
+        using var certificateKey = certificate.GetECDsaPublicKey();
+        if (certificateKey is null || !certificateKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
+        {
+            throw DeviceTrustException.FailedPrecondition("the gateway issued a certificate for a key that is not ours");
+        }
+        return new Profile
+        {
+            Proxy = GatewayAddress.Normalize(proxy),
+            User = response.User,
+            Cluster = response.ClusterName,
+            Roles = response.Roles.ToList(),
+            Ca = ca,
+            Certificate = certificate,
+            Key = key,
+        };
+    }
+}

@@ -1,0 +1,26 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace DeviceTrust.Client.Profiles;
+
+/// <summary>
+/// What a login leaves on the machine: which gateway, who, the trusted cluster CA, and the user's key and
+/// short-lived certificate. The private key was generated here and never left.
+/// </summary>
+public sealed class Profile
+{
+    public required string Proxy { get; init; }
+    public required string User { get; init; }
+    public required string Cluster { get; init; }
+    public required IReadOnlyList<string> Roles { get; init; }
+    public required X509Certificate2 Ca { get; init; }
+    public required X509Certificate2 Certificate { get; init; }
+    public required ECDsa Key { get; init; }
+
+    public DateTimeOffset ValidUntil => new(Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+
+    public bool IsExpired(DateTimeOffset now) => now >= ValidUntil;
+
+    /// <summary>The certificate with its private key, for TLS client authentication.</summary>
+    public X509Certificate2 CertificateWithKey() => Certificate.CopyWithPrivateKey(Key);
+}

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using DeviceTrust.Core.Certificates;
+
+namespace DeviceTrust.Gateway.Hosting;
+
+/// <summary>
+/// The cluster CA with its key decrypted in this process (certificates are signed where requests are handled),
+/// and the gateway's own TLS certificate. Empty until <see cref="ClusterBootstrap"/> has loaded them: until then
+/// TLS handshakes fail and /readyz says not ready.
+/// </summary>
+public sealed class ClusterAuthority : IDisposable
+{
+    private volatile CertificateAuthority? _ca;
+    private volatile X509Certificate2? _serverCertificate;
+
+    public bool IsReady => _ca is not null && _serverCertificate is not null;
+
+    public CertificateAuthority Ca => _ca ?? throw new InvalidOperationException("the cluster CA is not loaded yet");
+
+    public X509Certificate2? ServerCertificate => _serverCertificate;
+
+    public string ClusterName { get; private set; } = "";
+
+    internal void Load(CertificateAuthority ca, string clusterName, GatewayOptions options, TimeProvider time)
+    {
+        ClusterName = clusterName;
+        var listen = options.ListenEndPoint.Address;
+        var addresses = new List<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback };
+        var names = new List<string> { "localhost" };
+        if (!listen.Equals(IPAddress.Any) && !listen.Equals(IPAddress.IPv6Any))
+        {
+            addresses.Add(listen);
+        }
+        foreach (var address in options.PublicAddresses)
+        {
+            if (IPAddress.TryParse(address, out var ip))
+            {
+                addresses.Add(ip);
+            }
+            else
+            {
+                names.Add(address);
+            }
+        }
+        _serverCertificate = ca.IssueServerCertificate(names.Distinct(), addresses.Distinct(), time.GetUtcNow(), TimeSpan.FromDays(365));
+        _ca = ca;
+    }
+
+    public void Dispose()
+    {
+        _ca?.Dispose();
+        _serverCertificate?.Dispose();
+    }
+}

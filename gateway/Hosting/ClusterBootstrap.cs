@@ -1,0 +1,91 @@
+using System.Security.Cryptography;
+using DeviceTrust.Core.Certificates;
+using DeviceTrust.Core.Roles;
+using DeviceTrust.Core.Secrets;
+using DeviceTrust.Core.Users;
+using DeviceTrust.Grains.Authorities;
+using DeviceTrust.Grains.Config;
+using DeviceTrust.Grains.Users;
+using DeviceTrust.Silo.Hosting;
+
+namespace DeviceTrust.Gateway.Hosting;
+
+/// <summary>
+/// Runs once the co-hosted silo is up: loads (or, on the very first start, creates) the cluster CA, issues the
+/// gateway's TLS certificate, and makes sure someone can log in: on the first start it creates the bootstrap user
+/// <c>admin</c> with a one-time invitation, printed and written to <c>{DataDir}/admin-invite</c> (0600).
+/// </summary>
+public sealed class ClusterBootstrap(
+    IGrainFactory grains,
+    MasterKey masterKey,
+    ClusterAuthority authority,
+    DeviceTrustHostOptions host,
+    GatewayOptions gateway,
+    TimeProvider time,
+    ILogger<ClusterBootstrap> log) : IHostedService
+{
+    public const string AdminUser = "admin";
+    public static readonly IReadOnlyList<string> AdminRoles = [PresetRoles.Editor, PresetRoles.DeviceAdmin, PresetRoles.Auditor];
+
+    /// <summary>What the operator must be told at start (the invitation), or null.</summary>
+    public string? Notice { get; private set; }
+
+    public string InviteFile => Path.Combine(host.DataDirFullPath, "admin-invite");
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var material = await grains.GetGrain<ICertificateAuthorityGrain>(CertificateAuthorityGrain.UserCa).GetOrCreateAsync(host.ClusterName);
+        var pkcs8 = masterKey.Decrypt(material.EncryptedPrivateKey, CertificateAuthorityGrain.KeyPurpose(CertificateAuthorityGrain.UserCa));
+        try
+        {
+            authority.Load(CertificateAuthority.Load(material.CertificateDer, pkcs8), host.ClusterName, gateway, time);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+        }
+        await BootstrapAdminAsync();
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task BootstrapAdminAsync()
+    {
+        var config = grains.GetGrain<IClusterConfigGrain>(ClusterConfigGrain.Key);
+        var admin = grains.GetGrain<IUserGrain>(AdminUser);
+        var existing = await admin.GetAsync();
+        var now = time.GetUtcNow();
+        var bootstrapped = (await config.GetAsync()).Bootstrapped;
+        if (bootstrapped && (existing is null || existing.HasPassword))
+        {
+            return;
+        }
+        if (existing is { InviteExpires: { } expires } && expires > now && File.Exists(InviteFile))
+        {
+            Notice = $"The bootstrap user \"{AdminUser}\" has not accepted its invitation yet (valid until {expires:u}); it is in {InviteFile}.";
+            return;
+        }
+        // First start, or an admin who never accepted an invitation that has since expired or been lost: a fresh one.
+        var invitation = NewInvitation.For(AdminUser, authority.Ca.Pin, now, gateway.BootstrapInviteTtl);
+        if (existing is null)
+        {
+            await admin.CreateAsync(UserKind.Human, AdminRoles, invitation.SecretHash, invitation.Expires);
+        }
+        else
+        {
+            await admin.ResetInvitationAsync(invitation.SecretHash, invitation.Expires);
+        }
+        var token = invitation.Token.Encode();
+        SecureFile.WriteAllText(InviteFile, token + "\n");
+        await config.MarkBootstrappedAsync();
+        log.LogInformation("Issued an invitation for the bootstrap user {User}, valid until {Expires:u}", AdminUser, invitation.Expires);
+        Notice =
+            $"""
+             The bootstrap user "{AdminUser}" (roles {string.Join(", ", AdminRoles)}) is invited. Accept the invitation before {invitation.Expires:u}:
+
+               dtsh login --proxy {gateway.Listen} --invite {token}
+
+             The invitation is also in {InviteFile} (mode 0600). It works once.
+             """;
+    }
+}

@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using DeviceTrust.Core.Roles;
+using DeviceTrust.Gateway.Hosting;
+using DeviceTrust.Grains.Roles;
+using DeviceTrust.Grains.Users;
+
+namespace DeviceTrust.Gateway.Policy;
+
+/// <summary>
+/// Users and roles as the gateway sees them on the hot path: looked up live, cached for at most
+/// <see cref="GatewayOptions.PolicyCacheTtl"/> (bounded staleness), so a role change or a deleted user takes effect
+/// within seconds on every gateway without funnelling every request through the role singleton.
+/// Changes made through this gateway invalidate its own entries at once.
+/// </summary>
+public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, TimeProvider time, ILogger<IdentityCache> log)
+{
+    private const int MaxUsers = 100_000;
+    private readonly ConcurrentDictionary<string, (UserView? User, DateTimeOffset Fetched)> _users = new(StringComparer.Ordinal);
+    private volatile RoleTable? _roles;
+
+    public async ValueTask<UserView?> GetUserAsync(string name)
+    {
+        var now = time.GetUtcNow();
+        if (_users.TryGetValue(name, out var entry) && now - entry.Fetched < options.PolicyCacheTtl)
+        {
+            return entry.User;
+        }
+        var user = await grains.GetGrain<IUserGrain>(name).GetAsync();
+        if (_users.Count >= MaxUsers)
+        {
+            _users.Clear();
+        }
+        _users[name] = (user, now);
+        return user;
+    }
+
+    /// <summary>The roles with these names that exist; unknown names (a deleted role) grant nothing.</summary>
+    public async ValueTask<IReadOnlyList<Role>> RolesAsync(IEnumerable<string> names)
+    {
+        var table = await RoleTableAsync();
+        return names.Select(n => table.ByName.GetValueOrDefault(n)).OfType<Role>().ToList();
+    }
+
+    public void InvalidateUser(string name) => _users.TryRemove(name, out _);
+
+    public void InvalidateRoles() => _roles = null;
+
+    private async ValueTask<RoleTable> RoleTableAsync()
+    {
+        var now = time.GetUtcNow();
+        if (_roles is { } table && now - table.Fetched < options.PolicyCacheTtl)
+        {
+            return table;
+        }
+        var snapshot = await grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key).GetSnapshotAsync();
+        var byName = new Dictionary<string, Role>(StringComparer.Ordinal);
+        foreach (var document in snapshot.Roles)
+        {
+            try
+            {
+                byName[document.Name] = RoleYaml.Parse(document.Yaml);
+            }
+            catch (Core.Errors.DeviceTrustException e)
+            {
+                // Stored roles were validated when written; one that no longer parses grants nothing.
+                log.LogError("Stored role {Role} does not parse and grants nothing: {Reason}", document.Name, e.Message);
+            }
+        }
+        var fresh = new RoleTable(byName, now);
+        _roles = fresh;
+        return fresh;
+    }
+
+    private sealed record RoleTable(IReadOnlyDictionary<string, Role> ByName, DateTimeOffset Fetched);
+}

@@ -1,0 +1,115 @@
+using System.Data.Common;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Passwords;
+using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Hosting;
+using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Gateway.Services;
+using DeviceTrust.Silo.Database;
+using DeviceTrust.Silo.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+// The gateway co-hosts a silo: `dotnet run --project gateway` is a complete single-node cluster.
+// Settings files come from beside the binary; relative paths (./data) stay relative to where it was started.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Logging.AddFilter("Polly", LogLevel.Warning);
+
+DeviceTrustHostOptions host;
+GatewayOptions gateway;
+DeviceTrust.Core.Secrets.MasterKey masterKey;
+try
+{
+    host = DeviceTrustHostOptions.From(builder.Configuration);
+    gateway = GatewayOptions.From(builder.Configuration);
+    if (host.Storage.IsSqlite)
+    {
+        await DatabaseSchema.ApplyAsync(host);
+    }
+    else
+    {
+        await DatabaseSchema.EnsureCurrentAsync(host);
+    }
+    masterKey = MasterKeyLoader.Load(host);
+}
+catch (Exception e) when (e is DeviceTrustException or DbException or IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"ERROR: {e.Message}");
+    return 1;
+}
+
+builder.UseOrleans(silo => silo.AddDeviceTrustSilo(host, builder.Configuration, masterKey));
+
+builder.Services.AddSingleton(gateway);
+builder.Services.AddSingleton<ClusterAuthority>();
+builder.Services.AddSingleton<ClusterBootstrap>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterBootstrap>());
+builder.Services.AddSingleton(PasswordHasher.Default);
+builder.Services.AddSingleton(new GrainStateQuery(host, DeviceTrustSilo.ServiceIdOf(builder.Configuration)));
+builder.Services.AddSingleton<IdentityCache>();
+builder.Services.AddSingleton<ClientCertificateValidator>();
+builder.Services.AddGrpc(grpc =>
+{
+    grpc.Interceptors.Add<GatewayInterceptor>();
+    grpc.MaxReceiveMessageSize = 1024 * 1024;
+    grpc.EnableDetailedErrors = false;
+});
+builder.Services.AddGrpcHealthChecks().AddCheck<ClusterReadyCheck>("cluster");
+
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.Listen(gateway.ListenEndPoint, listen =>
+    {
+        // HTTP/2 for gRPC; HTTP/1.1 too so plain probes (curl /healthz) work. ALPN picks per connection.
+        listen.Protocols = HttpProtocols.Http1AndHttp2;
+        listen.UseHttps(https =>
+        {
+            var authority = kestrel.ApplicationServices.GetRequiredService<ClusterAuthority>();
+            var validator = kestrel.ApplicationServices.GetRequiredService<ClientCertificateValidator>();
+            https.ServerCertificateSelector = (_, _) => authority.ServerCertificate;
+            // Ask for a certificate but do not require one: login and invitation acceptance come without.
+            https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+            https.ClientCertificateValidation = (certificate, _, _) => validator.Validate(certificate);
+        });
+    });
+});
+
+builder.AddDeviceTrustTelemetry("devicetrust-gateway",
+    tracing => tracing.AddAspNetCoreInstrumentation(),
+    metrics => metrics.AddAspNetCoreInstrumentation());
+
+var app = builder.Build();
+app.MapGrpcService<AuthGrpcService>();
+app.MapGrpcService<UserGrpcService>();
+app.MapGrpcService<RoleGrpcService>();
+app.MapGrpcService<ClusterConfigGrpcService>();
+app.MapGrpcHealthChecksService().AllowAnonymous();
+app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
+app.MapGet("/readyz", (ClusterAuthority authority) =>
+    authority.IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable)).AllowAnonymous();
+
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    var authority = app.Services.GetRequiredService<ClusterAuthority>();
+    var bootstrap = app.Services.GetRequiredService<ClusterBootstrap>();
+    Console.WriteLine(
+        $"""
+
+         DeviceTrust gateway of cluster "{authority.ClusterName}" is listening on https://{gateway.Listen}
+         CA pin: {authority.Ca.Pin}
+         Data: {(host.Storage.IsSqlite ? host.DataDirFullPath + " (SQLite)" : "PostgreSQL")}
+
+         """);
+    if (bootstrap.Notice is { } notice)
+    {
+        Console.WriteLine(notice + Environment.NewLine);
+    }
+});
+
+await app.RunAsync();
+return 0;
+
+/// <summary>Visible to WebApplicationFactory-based tests.</summary>
+public partial class Program;

@@ -1,0 +1,35 @@
+using DeviceTrust.Core.Config;
+using DeviceTrust.Core.Roles;
+using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Grains.Config;
+using DeviceTrust.Proto.V1;
+using Grpc.Core;
+
+namespace DeviceTrust.Gateway.Services;
+
+public sealed class ClusterConfigGrpcService(IGrainFactory grains, ILogger<ClusterConfigGrpcService> log) : ClusterConfigService.ClusterConfigServiceBase
+{
+    private IClusterConfigGrain Config => grains.GetGrain<IClusterConfigGrain>(ClusterConfigGrain.Key);
+
+    [Requires(Resources.ClusterConfig, "read")]
+    public override async Task<ClusterConfig> GetClusterConfig(GetClusterConfigRequest request, ServerCallContext context) =>
+        ToProto(await Config.GetAsync());
+
+    [Requires(Resources.ClusterConfig, "update")]
+    public override async Task<ClusterConfig> UpdateDeviceTrustConfig(UpdateDeviceTrustConfigRequest request, ServerCallContext context)
+    {
+        string? mode = request.HasMode ? DeviceTrustModes.ParseClusterMode(request.Mode).ToText() : null;
+        bool? autoEnroll = request.HasAutoEnroll ? request.AutoEnroll : null;
+        var view = await Config.UpdateDeviceTrustAsync(mode, autoEnroll);
+        log.LogInformation("{Caller} changed the device trust config: mode {Mode}, auto-enroll {AutoEnroll}",
+            Caller.Of(context).Name, view.DeviceTrust.Mode, view.DeviceTrust.AutoEnroll);
+        return ToProto(view);
+    }
+
+    private static ClusterConfig ToProto(ClusterConfigView view)
+    {
+        var deviceTrust = new Proto.V1.DeviceTrustConfig { Mode = view.DeviceTrust.Mode, AutoEnroll = view.DeviceTrust.AutoEnroll };
+        deviceTrust.EkcertAllowedCas.AddRange(view.DeviceTrust.EkCertAllowedCas);
+        return new ClusterConfig { DeviceTrust = deviceTrust };
+    }
+}

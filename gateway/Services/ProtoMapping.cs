@@ -1,0 +1,72 @@
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Users;
+using DeviceTrust.Grains.Users;
+using Google.Protobuf.WellKnownTypes;
+using Wire = DeviceTrust.Proto.V1;
+
+namespace DeviceTrust.Gateway.Services;
+
+/// <summary>Between wire messages and grain messages; validation of wire enums and durations lives here too.</summary>
+public static class ProtoMapping
+{
+    public static Wire.User ToProto(this UserView user)
+    {
+        var message = new Wire.User
+        {
+            Name = user.Name,
+            Kind = user.Kind.ToProto(),
+            Created = Timestamp.FromDateTimeOffset(user.Created),
+            Updated = Timestamp.FromDateTimeOffset(user.Updated),
+            HasPassword = user.HasPassword,
+        };
+        message.Roles.AddRange(user.Roles);
+        if (user.InviteExpires is { } expires)
+        {
+            message.InviteExpires = Timestamp.FromDateTimeOffset(expires);
+        }
+        return message;
+    }
+
+    public static Wire.UserKind ToProto(this UserKind kind) => kind == UserKind.Bot ? Wire.UserKind.Bot : Wire.UserKind.Human;
+
+    /// <summary>Unspecified means human; values this version does not know are refused.</summary>
+    public static UserKind FromProto(Wire.UserKind kind) => kind switch
+    {
+        Wire.UserKind.Unspecified or Wire.UserKind.Human => UserKind.Human,
+        Wire.UserKind.Bot => UserKind.Bot,
+        _ => throw DeviceTrustException.InvalidArgument($"unknown user kind {(int)kind}"),
+    };
+
+    /// <summary>A requested lifetime: zero or absent means <paramref name="fallback"/>; negative is an error; above <paramref name="max"/> is capped.</summary>
+    public static TimeSpan Ttl(Duration? requested, TimeSpan fallback, TimeSpan max, string field)
+    {
+        if (requested is null || (requested.Seconds == 0 && requested.Nanos == 0))
+        {
+            return fallback < max ? fallback : max;
+        }
+        if (requested.Seconds < 0 || requested.Nanos < 0 || requested.Seconds > (long)TimeSpan.FromDays(3650).TotalSeconds)
+        {
+            throw DeviceTrustException.InvalidArgument($"{field} must be a positive duration");
+        }
+        var ttl = requested.ToTimeSpan();
+        return ttl < max ? ttl : max;
+    }
+
+    /// <summary>Role names given by a client: each must look like a name; duplicates are dropped.</summary>
+    public static IReadOnlyList<string> RoleNames(IEnumerable<string> roles)
+    {
+        var list = roles.Distinct(StringComparer.Ordinal).ToList();
+        if (list.Count > 64)
+        {
+            throw DeviceTrustException.InvalidArgument("a user can hold at most 64 roles");
+        }
+        foreach (var role in list)
+        {
+            if (!UserName.IsValid(role))
+            {
+                throw DeviceTrustException.InvalidArgument($"\"{UserName.Printable(role)}\" is not a valid role name");
+            }
+        }
+        return list;
+    }
+}

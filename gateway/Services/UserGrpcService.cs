@@ -1,0 +1,92 @@
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Roles;
+using DeviceTrust.Core.Users;
+using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Hosting;
+using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Grains;
+using DeviceTrust.Grains.Users;
+using DeviceTrust.Proto.V1;
+using DeviceTrust.Silo.Database;
+using Grpc.Core;
+
+namespace DeviceTrust.Gateway.Services;
+
+public sealed class UserGrpcService(
+    IGrainFactory grains,
+    ClusterAuthority authority,
+    IdentityCache identities,
+    GrainStateQuery states,
+    TimeProvider time,
+    ILogger<UserGrpcService> log) : UserService.UserServiceBase
+{
+    [Requires(Resources.User, "create")]
+    public override async Task<CreateUserResponse> CreateUser(CreateUserRequest request, ServerCallContext context)
+    {
+        var name = UserName.Validate(request.Name);
+        var kind = ProtoMapping.FromProto(request.Kind);
+        var roles = ProtoMapping.RoleNames(request.Roles);
+        var ttl = ProtoMapping.Ttl(request.InviteTtl, NewInvitation.DefaultTtl, NewInvitation.MaxTtl, "invite_ttl");
+        var invitation = NewInvitation.For(name, authority.Ca.Pin, time.GetUtcNow(), ttl);
+        var user = await grains.GetGrain<IUserGrain>(name).CreateAsync(kind, roles, invitation.SecretHash, invitation.Expires);
+        identities.InvalidateUser(name);
+        log.LogInformation("{Caller} created user {User} with roles {Roles}", Caller.Of(context).Name, name, roles);
+        return new CreateUserResponse { User = user.ToProto(), InviteToken = invitation.Token.Encode() };
+    }
+
+    [Requires(Resources.User, "read")]
+    public override async Task<User> GetUser(GetUserRequest request, ServerCallContext context)
+    {
+        var name = UserName.Validate(request.Name);
+        var user = await grains.GetGrain<IUserGrain>(name).GetAsync() ?? throw DeviceTrustException.NotFound($"user \"{name}\" not found");
+        return user.ToProto();
+    }
+
+    [Requires(Resources.User, "list")]
+    public override async Task<ListUsersResponse> ListUsers(ListUsersRequest request, ServerCallContext context)
+    {
+        if (request.PageSize is < 0 or > GrainStateQuery.MaxPageSize)
+        {
+            throw DeviceTrustException.InvalidArgument($"page_size must be between 0 and {GrainStateQuery.MaxPageSize}");
+        }
+        if (request.PageToken.Length > 0 && !UserName.IsValid(request.PageToken))
+        {
+            throw DeviceTrustException.InvalidArgument("page_token is not one this server returned");
+        }
+        var size = request.PageSize == 0 ? 100 : request.PageSize;
+        var rows = await states.ListAsync<UserState>(StateNames.User, request.PageToken, size + 1, context.CancellationToken);
+        var response = new ListUsersResponse();
+        response.Users.AddRange(rows.Take(size).Select(r => r.State.ToView().ToProto()));
+        if (rows.Count > size)
+        {
+            response.NextPageToken = rows[size - 1].Key;
+        }
+        return response;
+    }
+
+    [Requires(Resources.User, "update")]
+    public override async Task<User> UpdateUser(UpdateUserRequest request, ServerCallContext context)
+    {
+        var name = UserName.Validate(request.Name);
+        var roles = ProtoMapping.RoleNames(request.SetRoles);
+        var user = await grains.GetGrain<IUserGrain>(name).SetRolesAsync(roles);
+        identities.InvalidateUser(name);
+        log.LogInformation("{Caller} set the roles of {User} to {Roles}", Caller.Of(context).Name, name, roles);
+        return user.ToProto();
+    }
+
+    [Requires(Resources.User, "delete")]
+    public override async Task<DeleteUserResponse> DeleteUser(DeleteUserRequest request, ServerCallContext context)
+    {
+        var name = UserName.Validate(request.Name);
+        var caller = Caller.Of(context);
+        if (name == caller.Name)
+        {
+            throw DeviceTrustException.FailedPrecondition("you cannot delete your own user: ask another administrator");
+        }
+        await grains.GetGrain<IUserGrain>(name).DeleteAsync();
+        identities.InvalidateUser(name);
+        log.LogInformation("{Caller} deleted user {User}", caller.Name, name);
+        return new DeleteUserResponse();
+    }
+}
