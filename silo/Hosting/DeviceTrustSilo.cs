@@ -3,6 +3,7 @@ using DeviceTrust.Grains;
 using DeviceTrust.Silo.Database;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 
 namespace DeviceTrust.Silo.Hosting;
@@ -21,6 +22,12 @@ public static class DeviceTrustSilo
         {
             silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: ServiceIdOf(configuration), clusterId: ClusterIdOf(configuration));
         }
+        return silo.AddDeviceTrustGrains(options, masterKey);
+    }
+
+    /// <summary>Grain storage and the services grains need, without clustering (test clusters bring their own).</summary>
+    public static ISiloBuilder AddDeviceTrustGrains(this ISiloBuilder silo, DeviceTrustHostOptions options, MasterKey masterKey)
+    {
         silo.AddAdoNetGrainStorage(StateNames.Storage, storage =>
         {
             storage.Invariant = options.Storage.Invariant;
@@ -32,7 +39,7 @@ public static class DeviceTrustSilo
         silo.AddActivityPropagation();
         silo.Services.AddSingleton(masterKey);
         silo.Services.AddSingleton(options);
-        silo.Services.AddSingleton(TimeProvider.System);
+        silo.Services.TryAddSingleton(TimeProvider.System);
         return silo;
     }
 

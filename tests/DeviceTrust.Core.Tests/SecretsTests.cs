@@ -1,0 +1,84 @@
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Invitations;
+using DeviceTrust.Core.Secrets;
+
+namespace DeviceTrust.Core.Tests;
+
+public class SecretsTests
+{
+    private const string Pin = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    [Fact]
+    public void Tokens_are_43_base64url_characters_and_differ()
+    {
+        var a = SecretToken.New();
+        Assert.True(SecretToken.LooksValid(a));
+        Assert.NotEqual(a, SecretToken.New());
+        Assert.False(SecretToken.LooksValid(a + "="));
+        Assert.False(SecretToken.LooksValid(a[..42] + "!"));
+    }
+
+    [Fact]
+    public void An_invitation_round_trips()
+    {
+        var invitation = new InvitationToken("bob", SecretToken.New(), Pin);
+        Assert.Equal(invitation, InvitationToken.Decode(invitation.Encode()));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("dtinv1.")]
+    [InlineData("dtinv1.!!!")]
+    [InlineData("something-else")]
+    public void Malformed_invitations_are_refused(string text) =>
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<DeviceTrustException>(() => InvitationToken.Decode(text)).Kind);
+
+    [Fact]
+    public void An_invitation_with_a_bad_pin_is_refused()
+    {
+        var text = "dtinv1." + Base64Url.Encode(System.Text.Encoding.UTF8.GetBytes($"bob\n{SecretToken.New()}\nsha256:12"));
+        Assert.Throws<DeviceTrustException>(() => InvitationToken.Decode(text));
+    }
+
+    [Fact]
+    public void The_master_key_round_trips_and_binds_the_purpose()
+    {
+        using var key = new MasterKey(MasterKey.Generate());
+        var blob = key.Encrypt("secret"u8, "ca/user");
+        Assert.Equal("secret"u8.ToArray(), key.Decrypt(blob, "ca/user"));
+        Assert.Throws<DeviceTrustException>(() => key.Decrypt(blob, "ca/ssh"));
+    }
+
+    [Fact]
+    public void Another_master_key_cannot_decrypt()
+    {
+        using var key = new MasterKey(MasterKey.Generate());
+        using var other = new MasterKey(MasterKey.Generate());
+        var error = Assert.Throws<DeviceTrustException>(() => other.Decrypt(key.Encrypt("secret"u8, "ca/user"), "ca/user"));
+        Assert.Contains("not the one it was encrypted with", error.Message);
+    }
+
+    [Fact]
+    public void A_master_key_of_the_wrong_length_is_refused() =>
+        Assert.Throws<DeviceTrustException>(() => MasterKey.FromBase64(Convert.ToBase64String(new byte[16])));
+
+    [Fact]
+    public void Secure_files_are_created_owner_only()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "dt-" + Guid.NewGuid().ToString("N"));
+        var path = Path.Combine(directory, "secret");
+        try
+        {
+            SecureFile.WriteAllText(path, "one");
+            SecureFile.WriteAllText(path, "two");
+            Assert.Equal("two", File.ReadAllText(path));
+            Assert.False(SecureFile.IsReadableByOthers(path));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
