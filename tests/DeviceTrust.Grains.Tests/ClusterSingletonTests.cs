@@ -1,0 +1,107 @@
+using DeviceTrust.Core.Certificates;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Secrets;
+using DeviceTrust.Grains.Authorities;
+using DeviceTrust.Grains.Config;
+using DeviceTrust.Grains.Roles;
+using DeviceTrust.Testing;
+
+namespace DeviceTrust.Grains.Tests;
+
+public sealed class ClusterSingletonTests(SqliteClusterFixture fixture) : IClassFixture<SqliteClusterFixture>
+{
+    private readonly SiloHarness _silo = fixture.Silo;
+
+    private IRoleRegistryGrain Roles => _silo.Grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key);
+
+    [Fact]
+    public async Task The_preset_roles_are_always_there()
+    {
+        var names = (await Roles.GetSnapshotAsync()).Roles.Where(r => r.Preset).Select(r => r.Name);
+        Assert.Equal(["access", "auditor", "device-admin", "device-enroll", "editor", "require-trusted-device"], names);
+    }
+
+    [Fact]
+    public async Task A_custom_role_is_stored_canonically_and_bumps_the_version()
+    {
+        var before = (await Roles.GetSnapshotAsync()).Version;
+        var document = await Roles.CreateAsync("kind: role\nmetadata: {name: support-a}\nspec: {allow: {rules: {user: [list]}}}", overwrite: false);
+        Assert.Contains("user:", document.Yaml);
+        var after = await Roles.GetSnapshotAsync();
+        Assert.True(after.Version > before);
+        Assert.Contains(after.Roles, r => r.Name == "support-a" && !r.Preset);
+    }
+
+    [Fact]
+    public async Task An_existing_role_is_only_replaced_when_asked()
+    {
+        await Roles.CreateAsync("kind: role\nmetadata: {name: support-b}\n", overwrite: false);
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.CreateAsync("kind: role\nmetadata: {name: support-b}\n", overwrite: false));
+        Assert.Equal(ErrorKind.AlreadyExists, error.Kind);
+        await Roles.CreateAsync("kind: role\nmetadata: {name: support-b}\nspec: {allow: {rules: {audit: [list]}}}", overwrite: true);
+        Assert.Contains("audit", (await Roles.GetSnapshotAsync()).Roles.Single(r => r.Name == "support-b").Yaml);
+    }
+
+    [Fact]
+    public async Task Preset_roles_cannot_be_replaced_or_deleted()
+    {
+        await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.CreateAsync("kind: role\nmetadata: {name: editor}\n", overwrite: true));
+        await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.DeleteAsync("editor"));
+    }
+
+    [Fact]
+    public async Task A_malformed_role_changes_nothing()
+    {
+        var before = await Roles.GetSnapshotAsync();
+        await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.CreateAsync("kind: role\nmetadata: {name: broken}\nspec: {allow: {rules: {user: [fly]}}}", false));
+        var after = await Roles.GetSnapshotAsync();
+        Assert.Equal(before.Version, after.Version);
+        Assert.DoesNotContain(after.Roles, r => r.Name == "broken");
+    }
+
+    [Fact]
+    public async Task Deleting_an_unknown_role_is_not_found() =>
+        Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.DeleteAsync("nope"))).Kind);
+
+    [Fact]
+    public async Task The_device_trust_mode_defaults_to_optional_and_refuses_unknown_modes()
+    {
+        var config = _silo.Grains.GetGrain<IClusterConfigGrain>("mode-test");
+        Assert.Equal("optional", (await config.GetAsync()).DeviceTrust.Mode);
+        await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("always", null));
+        Assert.Equal("optional", (await config.GetAsync()).DeviceTrust.Mode);
+        var updated = await config.UpdateDeviceTrustAsync("required-for-humans", true);
+        Assert.Equal("required-for-humans", updated.DeviceTrust.Mode);
+        Assert.True(updated.DeviceTrust.AutoEnroll);
+    }
+
+    [Fact]
+    public async Task Bootstrap_is_marked_exactly_once()
+    {
+        var config = _silo.Grains.GetGrain<IClusterConfigGrain>("bootstrap-test");
+        Assert.True(await config.MarkBootstrappedAsync());
+        Assert.False(await config.MarkBootstrappedAsync());
+    }
+
+    [Fact]
+    public async Task The_ca_is_created_once_with_its_key_encrypted()
+    {
+        var grain = _silo.Grains.GetGrain<ICertificateAuthorityGrain>("ca-test");
+        var first = await grain.GetOrCreateAsync("test");
+        var second = await grain.GetOrCreateAsync("other name");
+        Assert.Equal(first.CertificateDer, second.CertificateDer);
+        using var key = new MasterKey(new byte[MasterKey.KeyBytes]);
+        var pkcs8 = key.Decrypt(first.EncryptedPrivateKey, CertificateAuthorityGrain.KeyPurpose("ca-test"));
+        using var ca = CertificateAuthority.Load(first.CertificateDer, pkcs8);
+        Assert.DoesNotContain(Convert.ToBase64String(pkcs8), await StoredTextAsync());
+    }
+
+    private async Task<string> StoredTextAsync()
+    {
+        await using var connection = Silo.Database.DatabaseSchema.Open(_silo.Options.Storage, _silo.Options.Storage.ConnectionStringFor(_silo.Options));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT group_concat(payload, '') FROM grain_state";
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
+}
