@@ -167,9 +167,10 @@ public sealed class CertificateAuthority : IDisposable
 
     private static X500DistinguishedName UserSubject(string user)
     {
+        // Same RDN order as the CA's "CN=…, O=DeviceTrust"; the builder escapes what needs escaping.
         var builder = new X500DistinguishedNameBuilder();
-        builder.AddOrganizationName("DeviceTrust");
         builder.AddCommonName(user);
+        builder.AddOrganizationName("DeviceTrust");
         return builder.Build();
     }
 

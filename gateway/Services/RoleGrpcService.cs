@@ -1,12 +1,12 @@
 using DeviceTrust.Core.Errors;
-using Resources = DeviceTrust.Core.Roles.Resources;
-using RoleYaml = DeviceTrust.Core.Roles.RoleYaml;
 using DeviceTrust.Core.Users;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains.Roles;
 using DeviceTrust.Proto.V1;
 using Grpc.Core;
+using Resources = DeviceTrust.Core.Roles.Resources;
+using RoleYaml = DeviceTrust.Core.Roles.RoleYaml;
 
 namespace DeviceTrust.Gateway.Services;
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The README's test command. Builds everything (warnings are errors) and runs every suite against real parts:
+# SQLite files, a throwaway PostgreSQL started here from the machine's initdb/pg_ctl, the real gateway process and
+# the real dtsh/dtctl binaries. Installs the PostgreSQL server package when it is missing (as root), cleans up after.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+log() { printf '== %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
+}
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  log "installing the PostgreSQL server (initdb, pg_ctl) for the storage tests"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+    || { echo "PostgreSQL server binaries are missing and could not be installed: apt-get install postgresql" >&2; exit 1; }
+fi
+
+# A throwaway PostgreSQL on a free loopback port, in a temporary folder, stopped and removed on exit.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pg_dir=$(mktemp -d /tmp/dt-test-pg.XXXXXX)
+run_pg=()
+if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$pg_dir"; run_pg=(runuser -u postgres --); fi
+pg_port=""
+for candidate in $(shuf -i 20000-60999 -n 50); do
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then pg_port=$candidate; break; fi
+done
+[ -n "$pg_port" ] || { echo "no free port for PostgreSQL" >&2; exit 1; }
+cleanup() {
+  "${run_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/db" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
+trap cleanup EXIT
+(cd /tmp && "${run_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/db" -U postgres --auth=trust -E UTF8 --no-sync >/dev/null)
+(cd /tmp && "${run_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/db" -l "$pg_dir/server.log" -w -t 60 \
+  -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $pg_dir -c fsync=off -c max_connections=200" start >/dev/null)
+export DEVICETRUST_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Pooling=false"
+log "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port"
+
+log "building (Release, warnings are errors)"
+dotnet build Cluster.sln -c Release -warnaserror -nologo -clp:ErrorsOnly
+
+log "checking formatting"
+dotnet format Cluster.sln --verify-no-changes --no-restore
+
+log "running the tests"
+results=$(mktemp)
+status=0
+dotnet test Cluster.sln -c Release --no-build --nologo 2>&1 | tee "$results" || status=$?
+# One closing line for every suite together.
+awk '/(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { if ($i == "Passed:") p += $(i+1); if ($i == "Failed:") f += $(i+1) } }
+     END { printf "%d passed, %d failed\n", p, f }' FS='[ ,]+' "$results"
+rm -f "$results"
+exit $status

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using DeviceTrust.Testing;
+
+namespace DeviceTrust.EndToEnd.Tests;
+
+/// <summary>
+/// The real gateway binary (an embedded single-node cluster) on free ports with its own data folder.
+/// Stop and start it again over the same folder to restart the cluster.
+/// </summary>
+public sealed partial class GatewayProcess : IAsyncDisposable
+{
+    private readonly Dictionary<string, string?> _environment;
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    public GatewayProcess(string dataDirectory, IReadOnlyDictionary<string, string?>? extraEnvironment = null)
+    {
+        DataDirectory = dataDirectory;
+        Port = FreePort.Next();
+        _environment = new Dictionary<string, string?>
+        {
+            ["DeviceTrust__DataDir"] = dataDirectory,
+            ["DeviceTrust__Gateway__Listen"] = $"127.0.0.1:{Port}",
+            ["DeviceTrust__SiloPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DeviceTrust__GatewayPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string?>())
+        {
+            _environment[key] = value;
+        }
+    }
+
+    public string DataDirectory { get; }
+    public int Port { get; }
+    public string Proxy => $"127.0.0.1:{Port}";
+    public string CaPin { get; private set; } = "";
+
+    /// <summary>Everything the process printed since it was first started.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Waits for a line the gateway logs (its console logger writes from a background queue).</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
+    public string AdminInvitation => File.ReadAllText(Path.Combine(DataDirectory, "admin-invite")).Trim();
+
+    /// <summary>Starts the gateway and returns how long it took until it printed its ready banner.</summary>
+    public async Task<TimeSpan> StartAsync()
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Binaries.Gateway);
+        foreach (var (key, value) in _environment)
+        {
+            info.Environment[key] = value;
+        }
+        var started = Stopwatch.StartNew();
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = Process.Start(info)!;
+        void Collect(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+            if (PinLine().Match(line) is { Success: true } match)
+            {
+                CaPin = match.Groups[1].Value;
+                ready.TrySetResult();
+            }
+        }
+        process.OutputDataReceived += (_, e) => Collect(e.Data);
+        process.ErrorDataReceived += (_, e) => Collect(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        var exited = process.WaitForExitAsync();
+        var first = await Task.WhenAny(ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(90)));
+        if (first != ready.Task)
+        {
+            throw new InvalidOperationException($"the gateway did not become ready:\n{Output}");
+        }
+        return started.Elapsed;
+    }
+
+    /// <summary>Stops the process the way an operator would (SIGTERM), and waits for it.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return;
+        }
+        await ProcessRunner.RunAsync("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        process.Dispose();
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    [GeneratedRegex(@"^CA pin: (sha256:[0-9a-f]{64})$")]
+    private static partial Regex PinLine();
+}
