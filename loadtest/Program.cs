@@ -1,0 +1,8 @@
+using System.CommandLine;
+using DeviceTrust.LoadTest;
+
+var root = new RootCommand("DeviceTrust fleet simulator: real clients, real ceremonies, latency percentiles")
+{
+    LoginScenario.Create(),
+};
+return await root.Parse(args).InvokeAsync();
