@@ -2,6 +2,7 @@ using DeviceTrust.Core.Errors;
 using DeviceTrust.Silo.Database;
 using DeviceTrust.Silo.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -35,7 +36,10 @@ try
     var masterKey = MasterKeyLoader.Load(options);
     builder.UseOrleans(silo => silo.AddDeviceTrustSilo(options, builder.Configuration, masterKey));
     builder.AddDeviceTrustTelemetry("devicetrust-silo");
-    await builder.Build().RunAsync();
+    var host = builder.Build();
+    host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() =>
+        Console.WriteLine($"DeviceTrust silo started ({options.Storage.Provider}, silo port {options.SiloPort}, gateway port {options.GatewayPort})"));
+    await host.RunAsync();
     return 0;
 }
 catch (DeviceTrustException e)

@@ -82,3 +82,26 @@ public class SecretsTests
         }
     }
 }
+
+public class UserNameTests
+{
+    [Theory]
+    [InlineData("alice")]
+    [InlineData("bob.smith@example")]
+    [InlineData("svc-ci_01")]
+    public void Ordinary_names_are_valid(string name) => Assert.Equal(name, Users.UserName.Validate(name));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("Alice")]
+    [InlineData("-leading")]
+    [InlineData("a b")]
+    [InlineData("a\nb")]
+    [InlineData("x/../y")]
+    public void Other_names_are_refused(string name) =>
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<DeviceTrustException>(() => Users.UserName.Validate(name)).Kind);
+
+    [Fact]
+    public void Names_longer_than_64_characters_are_refused() =>
+        Assert.Contains("longer than 64", Assert.Throws<DeviceTrustException>(() => Users.UserName.Validate(new string('a', 65))).Message);
+}

@@ -33,6 +33,9 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>The environment the gateway runs with, for running it (or the silo) by hand in a test.</summary>
+    public IReadOnlyDictionary<string, string?> Environment => _environment;
     public int Port { get; }
     public string Proxy => $"127.0.0.1:{Port}";
     public string CaPin { get; private set; } = "";
