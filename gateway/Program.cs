@@ -1,7 +1,9 @@
 using System.Data.Common;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Passwords;
+using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Ceremonies;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Gateway.Services;
@@ -48,6 +50,11 @@ builder.Services.AddSingleton<ClusterBootstrap>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterBootstrap>());
 builder.Services.AddSingleton(PasswordHasher.Default);
 builder.Services.AddSingleton(new GrainStateQuery(host, DeviceTrustSilo.ServiceIdOf(builder.Configuration)));
+builder.Services.AddSingleton(new DeviceInventoryQuery(host, DeviceTrustSilo.ServiceIdOf(builder.Configuration)));
+builder.Services.AddSingleton(new AuditLog(host));
+builder.Services.AddSingleton<AuditRecorder>();
+builder.Services.AddSingleton<EnrollmentCeremony>();
+builder.Services.AddSingleton<AuthenticationCeremony>();
 builder.Services.AddSingleton<IdentityCache>();
 builder.Services.AddSingleton<ClientCertificateValidator>();
 builder.Services.AddGrpc(grpc =>
@@ -85,6 +92,8 @@ app.MapGrpcService<AuthGrpcService>();
 app.MapGrpcService<UserGrpcService>();
 app.MapGrpcService<RoleGrpcService>();
 app.MapGrpcService<ClusterConfigGrpcService>();
+app.MapGrpcService<DeviceTrustGrpcService>();
+app.MapGrpcService<AuditGrpcService>();
 app.MapGrpcHealthChecksService().AllowAnonymous();
 app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
 app.MapGet("/readyz", (ClusterAuthority authority) =>

@@ -11,4 +11,7 @@ public static class StateNames
     public const string Roles = "roles";
     public const string ClusterConfig = "cluster-config";
     public const string CertificateAuthority = "certificate-authority";
+    public const string Device = "device";
+    public const string AssetTag = "asset-tag";
+    public const string EnrollToken = "enroll-token";
 }

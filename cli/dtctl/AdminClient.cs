@@ -20,6 +20,8 @@ public sealed class AdminClient : IDisposable
     public UserService.UserServiceClient Users => new(_channel);
     public RoleService.RoleServiceClient Roles => new(_channel);
     public ClusterConfigService.ClusterConfigServiceClient Config => new(_channel);
+    public DeviceTrustService.DeviceTrustServiceClient Devices => new(_channel);
+    public AuditService.AuditServiceClient Audit => new(_channel);
 
     public static AdminClient Open(ProfileStore store) => new(CurrentProfile.Require(store));
 

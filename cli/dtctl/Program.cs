@@ -1,5 +1,7 @@
 using System.CommandLine;
+using DeviceTrust.Cli.Dtctl.Audit;
 using DeviceTrust.Cli.Dtctl.Config;
+using DeviceTrust.Cli.Dtctl.Devices;
 using DeviceTrust.Cli.Dtctl.Roles;
 using DeviceTrust.Cli.Dtctl.Users;
 using DeviceTrust.Client.Profiles;
@@ -21,6 +23,19 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         RolesGetCommand.Create(store),
         RolesCreateCommand.Create(store),
         RolesRemoveCommand.Create(store),
+    },
+    new Command("devices", "Manage the device inventory")
+    {
+        DevicesAddCommand.Create(store),
+        DevicesListCommand.Create(store),
+        DevicesGetCommand.Create(store),
+        DevicesRemoveCommand.Create(store),
+        DevicesEnrollCommand.Create(store),
+        DevicesUnenrollCommand.Create(store),
+    },
+    new Command("audit", "The audit log")
+    {
+        AuditListCommand.Create(store),
     },
     new Command("config", "Cluster configuration")
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
 using DeviceTrust.Client.Connection;
+using DeviceTrust.Client.Devices;
 using DeviceTrust.Client.Login;
 using DeviceTrust.Client.Output;
 using DeviceTrust.Client.Profiles;
@@ -51,6 +52,20 @@ public static class LoginCommand
                 profile = await LoginFlow.LoginAsync(address, ca, name, password, lifetime, cancellationToken);
             }
             store.Save(profile);
+            var credentials = new DeviceCredentialStore(store.Directory);
+            if (credentials.Enrolled is not null && profile.DeviceTrustMode != "off")
+            {
+                try
+                {
+                    profile = await DeviceLogin.AuthenticateAsync(profile, credentials, cancellationToken);
+                    store.Save(profile);
+                }
+                catch (Exception e) when (e is DeviceTrustException or Grpc.Core.RpcException)
+                {
+                    // The login itself worked; resources that require a trusted device will say so.
+                    Console.Error.WriteLine($"WARNING: device authentication failed: {(e is Grpc.Core.RpcException rpc ? rpc.Status.Detail : e.Message)}");
+                }
+            }
             Console.Write(StatusCommand.Describe(profile, DateTimeOffset.UtcNow));
             return 0;
         }));

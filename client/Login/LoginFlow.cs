@@ -62,6 +62,7 @@ public static class LoginFlow
             User = response.User,
             Cluster = response.ClusterName,
             Roles = response.Roles.ToList(),
+            DeviceTrustMode = response.DeviceTrustMode,
             Ca = ca,
             Certificate = certificate,
             Key = key,

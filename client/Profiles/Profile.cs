@@ -17,6 +17,9 @@ public sealed class Profile
     public required X509Certificate2 Certificate { get; init; }
     public required ECDsa Key { get; init; }
 
+    /// <summary>The cluster's device trust mode when this profile logged in.</summary>
+    public string DeviceTrustMode { get; init; } = "optional";
+
     public DateTimeOffset ValidUntil => new(Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
 
     public bool IsExpired(DateTimeOffset now) => now >= ValidUntil;

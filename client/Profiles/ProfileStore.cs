@@ -41,6 +41,7 @@ public sealed class ProfileStore(string directory)
             User = meta.User,
             Cluster = meta.Cluster,
             Roles = meta.Roles,
+            DeviceTrustMode = meta.DeviceTrustMode ?? "optional",
             Ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(Directory, CaFile)),
             Certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(Directory, CertificateFile)),
             Key = key,
@@ -65,7 +66,7 @@ public sealed class ProfileStore(string directory)
         SecureFile.WriteAllText(Path.Combine(Directory, KeyFile), profile.Key.ExportPkcs8PrivateKeyPem());
         SecureFile.WriteAllText(Path.Combine(Directory, CertificateFile), profile.Certificate.ExportCertificatePem() + "\n");
         SecureFile.WriteAllText(Path.Combine(Directory, CaFile), profile.Ca.ExportCertificatePem() + "\n");
-        var meta = new ProfileMeta(profile.Proxy, profile.User, profile.Cluster, profile.Roles.ToList());
+        var meta = new ProfileMeta(profile.Proxy, profile.User, profile.Cluster, profile.Roles.ToList(), profile.DeviceTrustMode);
         SecureFile.WriteAllText(Path.Combine(Directory, ProfileFile), JsonSerializer.Serialize(meta, Indented));
     }
 
@@ -82,5 +83,5 @@ public sealed class ProfileStore(string directory)
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private sealed record ProfileMeta(string Proxy, string User, string Cluster, List<string> Roles);
+    private sealed record ProfileMeta(string Proxy, string User, string Cluster, List<string> Roles, string? DeviceTrustMode);
 }

@@ -1,6 +1,6 @@
 using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Errors;
-using DeviceTrust.Core.Roles;
+using DeviceTrust.Gateway.Ceremonies;
 using DeviceTrust.Gateway.Policy;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -94,12 +94,15 @@ public sealed class GatewayInterceptor(IdentityCache identities, TimeProvider ti
         }
         http.Items[typeof(Caller)] = new Caller(user, certificate, DeviceExtensions.Read(certificate));
         if (endpoint?.Metadata.GetMetadata<RequiresAttribute>() is { } requirement
-            && !RoleSet.Allows(await identities.RolesAsync(user.Roles), requirement.Resource, requirement.Verb))
+            && !await identities.AllowsAsync(user, requirement.Resource, requirement.Verb))
         {
-            throw DeviceTrustException.PermissionDenied(
-                $"access denied: user \"{user.Name}\" may not {requirement.Verb} {requirement.Resource} (roles: {string.Join(", ", user.Roles)})");
+            throw Denied(user, requirement.Resource, requirement.Verb);
         }
     }
+
+    public static DeviceTrustException Denied(Grains.Users.UserView user, string resource, string verb) =>
+        DeviceTrustException.PermissionDenied(
+            $"access denied: user \"{user.Name}\" may not {verb} {resource} (roles: {string.Join(", ", user.Roles)})");
 
     private RpcException? Translate(Exception exception, ServerCallContext context)
     {
@@ -111,6 +114,8 @@ public sealed class GatewayInterceptor(IdentityCache identities, TimeProvider ti
                 return new RpcException(new Status(StatusCodeOf(e.Kind), e.Message));
             case Orleans.Storage.InconsistentStateException:
                 return new RpcException(new Status(StatusCode.Aborted, "the record was changed concurrently: retry"));
+            case CeremonyTimeoutException e:
+                return new RpcException(new Status(StatusCode.DeadlineExceeded, e.Message));
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 return new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled"));
             default:

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Gateway.Hosting;
+using DeviceTrust.Grains.Config;
 using DeviceTrust.Grains.Roles;
 using DeviceTrust.Grains.Users;
 
@@ -17,6 +18,7 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
     private const int MaxUsers = 100_000;
     private readonly ConcurrentDictionary<string, (UserView? User, DateTimeOffset Fetched)> _users = new(StringComparer.Ordinal);
     private volatile RoleTable? _roles;
+    private volatile ConfigEntry? _config;
 
     public async ValueTask<UserView?> GetUserAsync(string name)
     {
@@ -40,6 +42,25 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
         var table = await RoleTableAsync();
         return names.Select(n => table.ByName.GetValueOrDefault(n)).OfType<Role>().ToList();
     }
+
+    /// <summary>Whether the user's roles allow the verb on the resource.</summary>
+    public async ValueTask<bool> AllowsAsync(UserView user, string resource, string verb) =>
+        RoleSet.Allows(await RolesAsync(user.Roles), resource, verb);
+
+    /// <summary>The cluster configuration, at most <see cref="GatewayOptions.PolicyCacheTtl"/> stale.</summary>
+    public async ValueTask<ClusterConfigView> ConfigAsync()
+    {
+        var now = time.GetUtcNow();
+        if (_config is { } cached && now - cached.Fetched < options.PolicyCacheTtl)
+        {
+            return cached.View;
+        }
+        var view = await grains.GetGrain<IClusterConfigGrain>(ClusterConfigGrain.Key).GetAsync();
+        _config = new ConfigEntry(view, now);
+        return view;
+    }
+
+    public void InvalidateConfig() => _config = null;
 
     public void InvalidateUser(string name) => _users.TryRemove(name, out _);
 
@@ -70,6 +91,8 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
         _roles = fresh;
         return fresh;
     }
+
+    private sealed record ConfigEntry(ClusterConfigView View, DateTimeOffset Fetched);
 
     private sealed record RoleTable(IReadOnlyDictionary<string, Role> ByName, DateTimeOffset Fetched);
 }

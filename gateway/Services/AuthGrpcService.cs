@@ -4,6 +4,7 @@ using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Passwords;
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Core.Users;
+using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
@@ -23,6 +24,7 @@ public sealed class AuthGrpcService(
     PasswordHasher hasher,
     GatewayOptions options,
     IdentityCache identities,
+    AuditRecorder audit,
     TimeProvider time,
     ILogger<AuthGrpcService> log) : AuthService.AuthServiceBase
 {
@@ -53,7 +55,9 @@ public sealed class AuthGrpcService(
         var view = await grains.GetGrain<IUserGrain>(user).AcceptInvitationAsync(SecretToken.Hash(request.InviteSecret), passwordHash);
         identities.InvalidateUser(user);
         log.LogInformation("User {User} accepted an invitation", user);
-        return Issue(view, publicKey, ttl);
+        var response = await IssueAsync(view, publicKey, ttl);
+        await audit.Begin("user.login", context, user).SucceededAsync("invitation accepted");
+        return response;
     }
 
     [AllowAnonymous]
@@ -67,13 +71,16 @@ public sealed class AuthGrpcService(
         }
         // The same KDF work whether or not the user exists, so timing does not reveal user names.
         var record = UserName.IsValid(request.User) ? await grains.GetGrain<IUserGrain>(request.User).GetLoginRecordAsync() : null;
+        var login = audit.Begin("user.login", context, UserName.Printable(request.User));
         if (!hasher.Verify(request.Password, record?.PasswordHash) || record is null)
         {
             log.LogWarning("Failed login for user {User} from {Peer}", UserName.Printable(request.User), context.Peer);
+            await login.FailedAsync(record is null ? "no such user" : record.PasswordHash is null ? "the user has no password yet" : "wrong password");
             throw DeviceTrustException.Unauthenticated(BadCredentials);
         }
-        log.LogInformation("User {User} logged in from {Peer}", record.User.Name, context.Peer);
-        return Issue(record.User, publicKey, ttl);
+        var response = await IssueAsync(record.User, publicKey, ttl);
+        await login.SucceededAsync("password login");
+        return response;
     }
 
     public override Task<WhoAmIResponse> WhoAmI(WhoAmIRequest request, ServerCallContext context)
@@ -90,8 +97,9 @@ public sealed class AuthGrpcService(
         return Task.FromResult(response);
     }
 
-    private LoginResponse Issue(UserView user, System.Security.Cryptography.X509Certificates.PublicKey publicKey, TimeSpan ttl)
+    private async Task<LoginResponse> IssueAsync(UserView user, System.Security.Cryptography.X509Certificates.PublicKey publicKey, TimeSpan ttl)
     {
+        var mode = (await identities.ConfigAsync()).DeviceTrust.Mode;
         var now = time.GetUtcNow();
         using var certificate = authority.Ca.IssueUserCertificate(publicKey, user.Name, now, now + ttl);
         var response = new LoginResponse
@@ -100,6 +108,7 @@ public sealed class AuthGrpcService(
             CaCertificateDer = ByteString.CopyFrom(authority.Ca.Certificate.RawData),
             User = user.Name,
             ClusterName = authority.ClusterName,
+            DeviceTrustMode = mode,
         };
         response.Roles.AddRange(user.Roles);
         return response;

@@ -1,13 +1,14 @@
 using DeviceTrust.Core.Config;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains.Config;
 using DeviceTrust.Proto.V1;
 using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Services;
 
-public sealed class ClusterConfigGrpcService(IGrainFactory grains, ILogger<ClusterConfigGrpcService> log) : ClusterConfigService.ClusterConfigServiceBase
+public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache identities, ILogger<ClusterConfigGrpcService> log) : ClusterConfigService.ClusterConfigServiceBase
 {
     private IClusterConfigGrain Config => grains.GetGrain<IClusterConfigGrain>(ClusterConfigGrain.Key);
 
@@ -21,6 +22,7 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, ILogger<Clust
         string? mode = request.HasMode ? DeviceTrustModes.ParseClusterMode(request.Mode).ToText() : null;
         bool? autoEnroll = request.HasAutoEnroll ? request.AutoEnroll : null;
         var view = await Config.UpdateDeviceTrustAsync(mode, autoEnroll);
+        identities.InvalidateConfig();
         log.LogInformation("{Caller} changed the device trust config: mode {Mode}, auto-enroll {AutoEnroll}",
             Caller.Of(context).Name, view.DeviceTrust.Mode, view.DeviceTrust.AutoEnroll);
         return ToProto(view);

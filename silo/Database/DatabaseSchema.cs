@@ -142,10 +142,7 @@ public static class DatabaseSchema
         command.CommandText = sql;
         foreach (var (name, value) in parameters)
         {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
+            command.With(name, value);
         }
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

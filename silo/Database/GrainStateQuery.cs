@@ -30,10 +30,10 @@ public sealed class GrainStateQuery(DeviceTrustHostOptions options, string servi
              WHERE service_id = @service AND state_name = @state AND payload IS NOT NULL AND grain_id_ext > @after
              ORDER BY grain_id_ext LIMIT @limit;
              """;
-        Add(command, "service", serviceId);
-        Add(command, "state", stateName);
-        Add(command, "after", afterKey);
-        Add(command, "limit", limit);
+        command.With("service", serviceId);
+        command.With("state", stateName);
+        command.With("after", afterKey);
+        command.With("limit", limit);
         var rows = new List<(string, T)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -43,14 +43,6 @@ public sealed class GrainStateQuery(DeviceTrustHostOptions options, string servi
             rows.Add((reader.GetString(0), state));
         }
         return rows;
-    }
-
-    private static void Add(System.Data.Common.DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Orleans.Serialization;
 
 namespace DeviceTrust.Silo.Hosting;
 
@@ -37,11 +38,21 @@ public static class DeviceTrustSilo
             storage.GrainStorageSerializer = new GrainStateJsonSerializer();
         });
         silo.AddActivityPropagation();
+        silo.Services.AddSerializer(serializer => serializer.AddDeviceTrustCoreTypes());
         silo.Services.AddSingleton(masterKey);
         silo.Services.AddSingleton(options);
         silo.Services.TryAddSingleton(TimeProvider.System);
         return silo;
     }
+
+    /// <summary>
+    /// Domain records from core/ (no Orleans attributes there) cross grain calls as System.Text.Json; exceptions
+    /// keep their own surrogate. Silos and Orleans clients must both register this.
+    /// </summary>
+    public static ISerializerBuilder AddDeviceTrustCoreTypes(this ISerializerBuilder serializer) =>
+        serializer.AddJsonSerializer(
+            isSupported: type => type.Namespace?.StartsWith("DeviceTrust.Core", StringComparison.Ordinal) == true && !typeof(Exception).IsAssignableFrom(type),
+            jsonSerializerOptions: GrainStateJson.Options);
 
     public static string ServiceIdOf(IConfiguration configuration) => configuration["Orleans:ServiceId"] ?? DefaultClusterId;
 

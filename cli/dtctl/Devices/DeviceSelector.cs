@@ -1,0 +1,78 @@
+using System.CommandLine;
+using DeviceTrust.Client.Output;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Proto.V1;
+
+namespace DeviceTrust.Cli.Dtctl.Devices;
+
+/// <summary><c>--device-id X | --asset-tag Y</c>, resolved to one device.</summary>
+public sealed class DeviceSelector
+{
+    public Option<string?> DeviceId { get; } = new("--device-id") { Description = "The device's id" };
+    public Option<string?> AssetTag { get; } = new("--asset-tag") { Description = "The device's asset tag (serial number)" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(DeviceId);
+        command.Options.Add(AssetTag);
+    }
+
+    public async Task<Device> ResolveAsync(ParseResult result, DeviceTrustService.DeviceTrustServiceClient devices, CancellationToken cancellationToken)
+    {
+        var id = result.GetValue(DeviceId);
+        var tag = result.GetValue(AssetTag);
+        if (id is null == tag is null)
+        {
+            throw DeviceTrustException.InvalidArgument("pass either --device-id or --asset-tag");
+        }
+        var found = (await devices.FindDevicesAsync(new FindDevicesRequest { IdOrTag = id ?? tag }, cancellationToken: cancellationToken)).Devices;
+        return found.Count switch
+        {
+            0 => throw DeviceTrustException.NotFound($"device {id ?? tag} not found"),
+            1 => found[0],
+            _ => throw DeviceTrustException.InvalidArgument($"asset tag {tag} is used by {found.Count} devices (one per OS): use --device-id"),
+        };
+    }
+}
+
+internal static class DeviceText
+{
+    public static string Os(OSType os) => os switch
+    {
+        OSType.Linux => "linux",
+        OSType.Macos => "macos",
+        OSType.Windows => "windows",
+        _ => "unspecified",
+    };
+
+    public static OSType ParseOs(string text) => text switch
+    {
+        "linux" => OSType.Linux,
+        "macos" => OSType.Macos,
+        "windows" => OSType.Windows,
+        _ => throw DeviceTrustException.InvalidArgument($"--os \"{text}\" is unknown: use linux, macos or windows"),
+    };
+
+    public static string Status(DeviceEnrollStatus status) => status == DeviceEnrollStatus.Enrolled ? "enrolled" : "not enrolled";
+
+    public static string Source(DeviceSource source) => source switch
+    {
+        DeviceSource.Jamf => "Jamf",
+        DeviceSource.Intune => "Intune",
+        _ => "API",
+    };
+
+    public static string TokenBlock(Device device, DeviceEnrollToken token) =>
+        $"""
+         The enrollment token: {token.Token}
+         This token will expire in {Durations.Format(token.ExpireTime.ToDateTimeOffset() - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1))}.
+
+         Run the command below on device "{device.AssetTag}" to enroll it:
+         dtsh device enroll --token={token.Token}
+         """;
+
+    public static Google.Protobuf.WellKnownTypes.Duration? Ttl(string? text, string option) =>
+        text is null ? null
+        : Durations.TryParse(text, out var ttl) ? Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(ttl)
+        : throw DeviceTrustException.InvalidArgument($"{option} \"{text}\" is not a duration like 30m");
+}

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using DeviceTrust.Client.Output;
+using DeviceTrust.Client.Profiles;
+using DeviceTrust.Proto.V1;
+
+namespace DeviceTrust.Cli.Dtctl.Devices;
+
+/// <summary><c>dtctl devices add --os linux --asset-tag C00AA0AAAA0A [--enroll [--enroll-ttl 30m]]</c>.</summary>
+public static class DevicesAddCommand
+{
+    public static Command Create(ProfileStore store)
+    {
+        var os = new Option<string>("--os") { Description = "linux, macos or windows", Required = true };
+        var tag = new Option<string>("--asset-tag") { Description = "The device's asset tag (its serial number)", Required = true };
+        var enroll = new Option<bool>("--enroll") { Description = "Also create an enrollment token" };
+        var ttl = new Option<string?>("--enroll-ttl") { Description = "How long the token stays valid (default 1h)" };
+        var command = new Command("add", "Add a device to the inventory") { os, tag, enroll, ttl };
+        command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async () =>
+        {
+            var request = new CreateDeviceRequest
+            {
+                OsType = DeviceText.ParseOs(result.GetValue(os)!),
+                AssetTag = result.GetValue(tag),
+                CreateEnrollToken = result.GetValue(enroll),
+                EnrollTokenTtl = DeviceText.Ttl(result.GetValue(ttl), "--enroll-ttl"),
+            };
+            using var client = AdminClient.Open(store);
+            var device = await client.Devices.CreateDeviceAsync(request, cancellationToken: cancellationToken);
+            Console.WriteLine($"Device {device.AssetTag}/{DeviceText.Os(device.OsType)} added to the inventory");
+            if (device.EnrollToken is { } token)
+            {
+                Console.WriteLine();
+                Console.WriteLine(DeviceText.TokenBlock(device, token));
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using DeviceTrust.Client.Output;
+using DeviceTrust.Client.Profiles;
+
+namespace DeviceTrust.Cli.Dtctl.Devices;
+
+/// <summary><c>dtctl devices get --device-id X | --asset-tag Y</c>.</summary>
+public static class DevicesGetCommand
+{
+    public static Command Create(ProfileStore store)
+    {
+        var selector = new DeviceSelector();
+        var format = Formats.Option();
+        var command = new Command("get", "Show one device") { format };
+        selector.AddTo(command);
+        command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async () =>
+        {
+            var json = Formats.IsJson(result.GetValue(format)!);
+            using var client = AdminClient.Open(store);
+            var device = await selector.ResolveAsync(result, client.Devices, cancellationToken);
+            Console.Write(json
+                ? Formats.Json(device)
+                : $"""
+                   Device ID:     {device.Id}
+                   Asset Tag:     {device.AssetTag}
+                   OS:            {DeviceText.Os(device.OsType)}
+                   Source:        {DeviceText.Source(device.Source)}
+                   Enroll Status: {DeviceText.Status(device.EnrollStatus)}
+                   Owner:         {device.Owner}
+                   Credential:    {(device.Credential is null ? "(none)" : $"{device.Credential.Id} ({device.Credential.DeviceAttestationType})")}
+                   Created:       {device.CreateTime.ToDateTimeOffset():u}
+                   Updated:       {device.UpdateTime.ToDateTimeOffset():u}
+                   Data records:  {device.CollectedData.Count}
+
+                   """);
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,72 @@
+using System.Security.Cryptography;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Proto.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace DeviceTrust.Client.Devices;
+
+/// <summary>The device side of the two ceremonies for key devices: answer the challenge with the device key.</summary>
+public static class DeviceCeremonies
+{
+    public static async Task<Device> EnrollAsync(GrpcChannel channel, string token, string credentialId, ECDsa key, DeviceCollectedData data,
+        CancellationToken cancellationToken)
+    {
+        using var call = new DeviceTrustService.DeviceTrustServiceClient(channel).EnrollDevice(cancellationToken: cancellationToken);
+        await call.RequestStream.WriteAsync(new EnrollDeviceRequest
+        {
+            Init = new EnrollDeviceInit
+            {
+                Token = token,
+                CredentialId = credentialId,
+                DeviceData = data,
+                Key = new KeyEnrollPayload { PublicKeyDer = ByteString.CopyFrom(key.ExportSubjectPublicKeyInfo()) },
+            },
+        }, cancellationToken);
+        var challenge = await NextAsync(call.ResponseStream, cancellationToken);
+        if (challenge.PayloadCase != EnrollDeviceResponse.PayloadOneofCase.KeyChallenge)
+        {
+            throw DeviceTrustException.FailedPrecondition($"the gateway sent {challenge.PayloadCase} instead of a key challenge");
+        }
+        await call.RequestStream.WriteAsync(new EnrollDeviceRequest
+        {
+            KeyChallengeResponse = new KeyChallengeResponse { Signature = ByteString.CopyFrom(Core.Devices.KeyChallenge.Sign(key, challenge.KeyChallenge.Challenge.ToByteArray())) },
+        }, cancellationToken);
+        var success = await NextAsync(call.ResponseStream, cancellationToken);
+        await call.RequestStream.CompleteAsync();
+        return success.Success?.Device ?? throw DeviceTrustException.FailedPrecondition("the gateway did not confirm the enrollment");
+    }
+
+    /// <summary>Returns the DER of the augmented certificate (same key as the channel's client certificate).</summary>
+    public static async Task<byte[]> AuthenticateAsync(GrpcChannel channel, string deviceId, string credentialId, ECDsa key, DeviceCollectedData data,
+        CancellationToken cancellationToken)
+    {
+        using var call = new DeviceTrustService.DeviceTrustServiceClient(channel).AuthenticateDevice(cancellationToken: cancellationToken);
+        await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest
+        {
+            Init = new AuthenticateDeviceInit { CredentialId = credentialId, DeviceData = data, DeviceId = deviceId },
+        }, cancellationToken);
+        var challenge = await NextAsync(call.ResponseStream, cancellationToken);
+        if (challenge.PayloadCase != AuthenticateDeviceResponse.PayloadOneofCase.KeyChallenge)
+        {
+            throw DeviceTrustException.FailedPrecondition($"the gateway sent {challenge.PayloadCase} instead of a key challenge");
+        }
+        await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest
+        {
+            KeyChallengeResponse = new KeyChallengeResponse { Signature = ByteString.CopyFrom(Core.Devices.KeyChallenge.Sign(key, challenge.KeyChallenge.Challenge.ToByteArray())) },
+        }, cancellationToken);
+        var certificates = await NextAsync(call.ResponseStream, cancellationToken);
+        await call.RequestStream.CompleteAsync();
+        return certificates.UserCertificates?.X509Der.ToByteArray() ?? throw DeviceTrustException.FailedPrecondition("the gateway sent no certificate");
+    }
+
+    private static async Task<T> NextAsync<T>(IAsyncStreamReader<T> responses, CancellationToken cancellationToken)
+    {
+        if (!await responses.MoveNext(cancellationToken))
+        {
+            throw DeviceTrustException.FailedPrecondition("the gateway ended the ceremony early");
+        }
+        return responses.Current;
+    }
+}

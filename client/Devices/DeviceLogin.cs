@@ -1,0 +1,35 @@
+using System.Security.Cryptography.X509Certificates;
+using DeviceTrust.Client.Connection;
+using DeviceTrust.Client.Profiles;
+using DeviceTrust.Core.Errors;
+
+namespace DeviceTrust.Client.Devices;
+
+/// <summary>Device authentication for a logged-in profile: swaps its certificate for one that carries the device extensions.</summary>
+public static class DeviceLogin
+{
+    public static async Task<Profile> AuthenticateAsync(Profile profile, DeviceCredentialStore credentials, CancellationToken cancellationToken)
+    {
+        var info = credentials.Enrolled ?? throw DeviceTrustException.FailedPrecondition("this device is not enrolled: run dtsh device enroll");
+        using var key = credentials.LoadKey();
+        using var channel = GatewayChannel.ForProfile(profile);
+        var der = await DeviceCeremonies.AuthenticateAsync(channel, info.DeviceId, info.CredentialId, key, DeviceDataCollector.Collect(), cancellationToken);
+        var certificate = X509CertificateLoader.LoadCertificate(der);
+        using var issuedKey = certificate.GetECDsaPublicKey();
+        if (issuedKey is null || !issuedKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(profile.Key.ExportSubjectPublicKeyInfo()))
+        {
+            throw DeviceTrustException.FailedPrecondition("the gateway issued a certificate for a key that is not ours");
+        }
+        return new Profile
+        {
+            Proxy = profile.Proxy,
+            User = profile.User,
+            Cluster = profile.Cluster,
+            Roles = profile.Roles,
+            Ca = profile.Ca,
+            Certificate = certificate,
+            Key = profile.Key,
+            DeviceTrustMode = profile.DeviceTrustMode,
+        };
+    }
+}

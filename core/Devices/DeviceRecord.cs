@@ -1,0 +1,64 @@
+namespace DeviceTrust.Core.Devices;
+
+public enum EnrollStatus
+{
+    NotEnrolled = 1,
+    Enrolled = 2,
+}
+
+public enum AttestationType
+{
+    Unspecified = 0,
+    TpmEkPub = 1,
+    TpmEkCert = 2,
+    TpmEkCertTrusted = 3,
+}
+
+public enum DeviceSource
+{
+    Api = 1,
+    Jamf = 2,
+    Intune = 3,
+}
+
+/// <summary>The credential a device proved possession of at enrollment.</summary>
+public sealed record DeviceCredential(string Id, byte[] PublicKeyDer, AttestationType AttestationType, string TpmEkCertSerial, byte[] TpmAkPublic);
+
+/// <summary>MDM data about a device.</summary>
+public sealed record DeviceProfile(DateTimeOffset UpdateTime, string ModelIdentifier, string OsVersion, string OsBuild, IReadOnlyList<string> OsUsernames);
+
+/// <summary>
+/// A device of the inventory: what it is, whether and how it enrolled, who enrolled it, and what it reported (the
+/// enrollment record, then at most the last <see cref="MaxAuthenticationRecords"/> authentications).
+/// </summary>
+public sealed record DeviceRecord(
+    Guid Id,
+    OsType OsType,
+    string AssetTag,
+    DateTimeOffset CreateTime,
+    DateTimeOffset UpdateTime,
+    EnrollStatus EnrollStatus,
+    DeviceCredential? Credential,
+    IReadOnlyList<CollectedData> CollectedData,
+    DeviceSource Source,
+    DeviceProfile? Profile,
+    string Owner,
+    string CreatedBy)
+{
+    public const int MaxAuthenticationRecords = 10;
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string AssetTagKey => AssetTags.Key(OsType, AssetTag);
+
+    /// <summary>The enrollment record stays; authentications roll over.</summary>
+    public IReadOnlyList<CollectedData> WithAuthentication(CollectedData data) =>
+        CollectedData.Count == 0
+            ? [data]
+            : [CollectedData[0], .. CollectedData.Skip(1).TakeLast(MaxAuthenticationRecords - 1), data];
+}
+
+public static class AssetTags
+{
+    /// <summary>The key of the grain that owns an (OS, asset tag) pair.</summary>
+    public static string Key(OsType os, string assetTag) => $"{os.ToText()}/{assetTag}";
+}

@@ -1,0 +1,80 @@
+using DeviceTrust.Core.Certificates;
+using DeviceTrust.Core.Config;
+using DeviceTrust.Core.Devices;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Gateway.Audit;
+using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Hosting;
+using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Gateway.Services;
+using DeviceTrust.Grains.Inventory;
+using DeviceTrust.Proto.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace DeviceTrust.Gateway.Ceremonies;
+
+/// <summary>
+/// AuthenticateDevice: the user is the caller's certificate; init{credential, device data} → the device must be
+/// enrolled, the credential must match, the data must not drift → challenge → signature → a certificate for the
+/// same key, expiring no later than the presented one, carrying the device extensions.
+/// </summary>
+public sealed class AuthenticationCeremony(IGrainFactory grains, ClusterAuthority authority, IdentityCache identities, AuditRecorder audit, TimeProvider time)
+{
+    public async Task RunAsync(IAsyncStreamReader<AuthenticateDeviceRequest> requests, IServerStreamWriter<AuthenticateDeviceResponse> responses,
+        ServerCallContext context)
+    {
+        var caller = Caller.Of(context);
+        var record = audit.Begin("device.authenticate", context, caller.Name);
+        using var stream = new CeremonyStream<AuthenticateDeviceRequest>(requests, context.CancellationToken);
+        try
+        {
+            var first = await stream.NextAsync("init");
+            if (first.PayloadCase != AuthenticateDeviceRequest.PayloadOneofCase.Init)
+            {
+                throw DeviceTrustException.InvalidArgument($"the first message must be init, not {EnrollmentCeremony.Describe(first.PayloadCase)}");
+            }
+            var init = first.Init;
+            var credentialId = DeviceFields.CredentialId(init.CredentialId);
+            var data = DeviceMapping.FromProto(init.DeviceData, time.GetUtcNow());
+            record.CredentialId = credentialId;
+            record.OsType = data.OsType.ToText();
+            record.AssetTag = data.SerialNumber;
+            if (DeviceTrustModes.FailClosed((await identities.ConfigAsync()).DeviceTrust.Mode) == DeviceTrustMode.Off)
+            {
+                throw DeviceTrustException.FailedPrecondition("device trust is off in this cluster");
+            }
+            if (DeviceExtensions.AnyPresent(caller.Certificate))
+            {
+                throw DeviceTrustException.PermissionDenied("the certificate already carries device extensions: authenticate with the certificate from login");
+            }
+            var deviceId = init.DeviceId.Length > 0
+                ? DeviceFields.DeviceId(init.DeviceId)
+                : await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(data.OsType, DeviceFields.AssetTag(data.SerialNumber))).GetAsync()
+                  ?? throw DeviceTrustException.NotFound("device not found: it is not in the inventory");
+            record.DeviceId = deviceId.ToString();
+            var device = grains.GetGrain<IDeviceGrain>(deviceId);
+            var challenge = await device.BeginAuthenticationAsync(credentialId, data, caller.Name);
+            await responses.WriteAsync(new AuthenticateDeviceResponse { KeyChallenge = new Proto.V1.KeyChallenge { Challenge = ByteString.CopyFrom(challenge) } },
+                stream.Cancellation);
+
+            var second = await stream.NextAsync("key_challenge_response");
+            if (second.PayloadCase != AuthenticateDeviceRequest.PayloadOneofCase.KeyChallengeResponse)
+            {
+                throw DeviceTrustException.InvalidArgument($"expected key_challenge_response, not {EnrollmentCeremony.Describe(second.PayloadCase)}");
+            }
+            var authenticated = await device.CompleteAuthenticationAsync(second.KeyChallengeResponse.Signature.ToByteArray());
+            var extensions = new DeviceExtensions(authenticated.Id.ToString(), authenticated.AssetTag, credentialId);
+            var notAfter = new DateTimeOffset(caller.Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+            using var augmented = authority.Ca.IssueUserCertificate(caller.Certificate.PublicKey, caller.Name, time.GetUtcNow(), notAfter, extensions.ToX509());
+            await record.SucceededAsync($"device {authenticated.AssetTag}/{authenticated.OsType.ToText()} authenticated for {caller.Name}");
+            await responses.WriteAsync(new AuthenticateDeviceResponse { UserCertificates = new UserCertificates { X509Der = ByteString.CopyFrom(augmented.RawData) } },
+                stream.Cancellation);
+        }
+        catch (Exception e) when (e is DeviceTrustException or CeremonyTimeoutException or RpcException)
+        {
+            await record.FailedAsync(e is RpcException rpc ? rpc.Status.Detail : e.Message);
+            throw;
+        }
+    }
+}

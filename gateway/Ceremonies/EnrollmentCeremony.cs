@@ -1,0 +1,92 @@
+using DeviceTrust.Core.Devices;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Secrets;
+using DeviceTrust.Gateway.Audit;
+using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Services;
+using DeviceTrust.Grains.Inventory;
+using DeviceTrust.Grains.Tokens;
+using DeviceTrust.Proto.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace DeviceTrust.Gateway.Ceremonies;
+
+/// <summary>
+/// EnrollDevice: init{token, credential, device data, key} → spend the token, check the data against the
+/// inventory → challenge → signature verified with the offered key → success{device}. Every outcome is audited
+/// with its real reason; the caller of a bad token only learns "invalid device enrollment token".
+/// </summary>
+public sealed class EnrollmentCeremony(IGrainFactory grains, AuditRecorder audit, TimeProvider time)
+{
+    public const string InvalidToken = "invalid device enrollment token";
+
+    public async Task RunAsync(IAsyncStreamReader<EnrollDeviceRequest> requests, IServerStreamWriter<EnrollDeviceResponse> responses,
+        ServerCallContext context)
+    {
+        var caller = Caller.Of(context);
+        var record = audit.Begin("device.enroll", context, caller.Name);
+        using var stream = new CeremonyStream<EnrollDeviceRequest>(requests, context.CancellationToken);
+        try
+        {
+            var first = await stream.NextAsync("init");
+            if (first.PayloadCase != EnrollDeviceRequest.PayloadOneofCase.Init)
+            {
+                throw DeviceTrustException.InvalidArgument($"the first message must be init, not {Describe(first.PayloadCase)}");
+            }
+            var init = first.Init;
+            var credentialId = DeviceFields.CredentialId(init.CredentialId);
+            var data = DeviceMapping.FromProto(init.DeviceData, time.GetUtcNow());
+            record.CredentialId = credentialId;
+            record.OsType = data.OsType.ToText();
+            record.AssetTag = data.SerialNumber;
+            var publicKey = init.DeviceCase switch
+            {
+                EnrollDeviceInit.DeviceOneofCase.Key => Core.Devices.KeyChallenge.ValidatePublicKey(init.Key.PublicKeyDer.Span),
+                EnrollDeviceInit.DeviceOneofCase.Tpm => throw new RpcException(new Status(StatusCode.Unimplemented,
+                    "TPM enrollment is not supported by this cluster version yet: enroll with a key device")),
+                _ => throw DeviceTrustException.InvalidArgument("init must carry the device's key (key or tpm)"),
+            };
+            if (!SecretToken.LooksValid(init.Token))
+            {
+                await record.FailedAsync($"{InvalidToken}: malformed token");
+                throw DeviceTrustException.PermissionDenied(InvalidToken);
+            }
+            Guid deviceId;
+            try
+            {
+                deviceId = await grains.GetGrain<IEnrollTokenGrain>(SecretToken.HashHex(init.Token)).SpendAsync();
+            }
+            catch (DeviceTrustException e)
+            {
+                await record.FailedAsync(e.Message);
+                throw DeviceTrustException.PermissionDenied(InvalidToken);
+            }
+            record.DeviceId = deviceId.ToString();
+            var device = grains.GetGrain<IDeviceGrain>(deviceId);
+            var challenge = await device.BeginEnrollmentAsync(credentialId, publicKey, data, caller.Name);
+            await responses.WriteAsync(new EnrollDeviceResponse { KeyChallenge = new Proto.V1.KeyChallenge { Challenge = ByteString.CopyFrom(challenge) } },
+                stream.Cancellation);
+
+            var second = await stream.NextAsync("key_challenge_response");
+            if (second.PayloadCase != EnrollDeviceRequest.PayloadOneofCase.KeyChallengeResponse)
+            {
+                throw DeviceTrustException.InvalidArgument($"expected key_challenge_response, not {Describe(second.PayloadCase)}");
+            }
+            var enrolled = await device.CompleteEnrollmentAsync(second.KeyChallengeResponse.Signature.ToByteArray());
+            await record.SucceededAsync($"device {enrolled.AssetTag}/{enrolled.OsType.ToText()} enrolled by {caller.Name}");
+            await responses.WriteAsync(new EnrollDeviceResponse { Success = new EnrollDeviceSuccess { Device = DeviceMapping.ToProto(enrolled) } },
+                stream.Cancellation);
+        }
+        catch (Exception e) when (e is DeviceTrustException or CeremonyTimeoutException or RpcException)
+        {
+            if (e is not DeviceTrustException { Message: InvalidToken })
+            {
+                await record.FailedAsync(e is RpcException rpc ? rpc.Status.Detail : e.Message);
+            }
+            throw;
+        }
+    }
+
+    internal static string Describe(Enum payload) => payload.ToString() == "None" ? "an empty or unknown message" : payload.ToString();
+}

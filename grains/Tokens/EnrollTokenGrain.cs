@@ -1,0 +1,69 @@
+using DeviceTrust.Core.Errors;
+
+namespace DeviceTrust.Grains.Tokens;
+
+public sealed class EnrollTokenState
+{
+    public Guid DeviceId { get; set; }
+    public DateTimeOffset Created { get; set; }
+    public DateTimeOffset Expires { get; set; }
+    public string CreatedBy { get; set; } = "";
+    public bool AutoEnroll { get; set; }
+    public DateTimeOffset? Spent { get; set; }
+}
+
+public sealed class EnrollTokenGrain(
+    [PersistentState(StateNames.EnrollToken, StateNames.Storage)] IPersistentState<EnrollTokenState> state,
+    TimeProvider time) : Grain, IEnrollTokenGrain
+{
+    public async Task CreateAsync(Guid deviceId, DateTimeOffset expires, string createdBy, bool autoEnroll)
+    {
+        if (state.RecordExists)
+        {
+            throw DeviceTrustException.AlreadyExists("this enrollment token exists already");
+        }
+        state.State = new EnrollTokenState
+        {
+            DeviceId = deviceId,
+            Created = time.GetUtcNow(),
+            Expires = expires,
+            CreatedBy = createdBy,
+            AutoEnroll = autoEnroll,
+        };
+        await WriteOrReloadAsync();
+    }
+
+    public async Task<Guid> SpendAsync()
+    {
+        // One call at a time: of racing callers the first spends (and the write is durable before it returns),
+        // every later one sees Spent.
+        if (!state.RecordExists)
+        {
+            throw DeviceTrustException.PermissionDenied("invalid device enrollment token: unknown token");
+        }
+        if (state.State.Spent is not null)
+        {
+            throw DeviceTrustException.PermissionDenied("invalid device enrollment token: already spent");
+        }
+        if (time.GetUtcNow() >= state.State.Expires)
+        {
+            throw DeviceTrustException.PermissionDenied("invalid device enrollment token: expired");
+        }
+        state.State.Spent = time.GetUtcNow();
+        await WriteOrReloadAsync();
+        return state.State.DeviceId;
+    }
+
+    private async Task WriteOrReloadAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text;
+using System.Text.Json;
+using DeviceTrust.Core.Devices;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Secrets;
+using DeviceTrust.Silo.Hosting;
+
+namespace DeviceTrust.Silo.Database;
+
+/// <summary>
+/// The inventory as one indexed query over the device rows of the grain state table (no grain per row, no second
+/// write path): a page in (asset tag, OS, id) order, or the devices a user owns.
+/// </summary>
+public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string serviceId)
+{
+    public const int MaxPageSize = 200;
+    private readonly string _connectionString = options.Storage.ConnectionStringFor(options);
+
+    private string Field(string name) => options.Storage.IsSqlite ? $"json_extract(payload, '$.Device.{name}')" : $"(payload #>> '{{Device,{name}}}')";
+
+    private string PayloadText => options.Storage.IsSqlite ? "payload" : "payload::text";
+
+    public async Task<(IReadOnlyList<DeviceRecord> Devices, string NextPageToken)> ListAsync(int pageSize, string pageToken, CancellationToken cancellationToken)
+    {
+        var (tag, os, id) = DecodeToken(pageToken);
+        var sql =
+            $"""
+             SELECT {PayloadText} FROM grain_state
+             WHERE state_name = 'device' AND service_id = @service AND payload IS NOT NULL
+               AND ({Field("AssetTag")}, {Field("OsType")}, {Field("Id")}) > (@tag, @os, @id)
+             ORDER BY {Field("AssetTag")}, {Field("OsType")}, {Field("Id")} LIMIT @limit;
+             """;
+        var devices = await QueryAsync(sql, cancellationToken, ("tag", tag), ("os", os), ("id", id), ("limit", pageSize + 1));
+        if (devices.Count <= pageSize)
+        {
+            return (devices, "");
+        }
+        var last = devices[pageSize - 1];
+        return (devices.Take(pageSize).ToList(), EncodeToken(last));
+    }
+
+    public async Task<IReadOnlyList<DeviceRecord>> OwnedByAsync(string user, CancellationToken cancellationToken) =>
+        await QueryAsync(
+            $"""
+             SELECT {PayloadText} FROM grain_state
+             WHERE state_name = 'device' AND service_id = @service AND payload IS NOT NULL AND {Field("Owner")} = @owner
+             ORDER BY {Field("AssetTag")}, {Field("OsType")} LIMIT 1000;
+             """, cancellationToken, ("owner", user));
+
+    private async Task<List<DeviceRecord>> QueryAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = DatabaseSchema.Open(options.Storage, _connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.With("service", serviceId);
+        foreach (var (name, value) in parameters)
+        {
+            command.With(name, value);
+        }
+        var devices = new List<DeviceRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var state = JsonSerializer.Deserialize<StoredDevice>(reader.GetString(0), GrainStateJson.Options);
+            if (state?.Device is { } device)
+            {
+                devices.Add(device);
+            }
+        }
+        return devices;
+    }
+
+    private static string EncodeToken(DeviceRecord last) =>
+        Base64Url.Encode(Encoding.UTF8.GetBytes($"{last.AssetTag}\n{last.OsType}\n{last.Id}"));
+
+    private static (string Tag, string Os, string Id) DecodeToken(string token)
+    {
+        if (token.Length == 0)
+        {
+            return ("", "", "");
+        }
+        if (token.Length > 400 || !Base64Url.TryDecode(token, out var bytes) || Encoding.UTF8.GetString(bytes).Split('\n') is not [var tag, var os, var id])
+        {
+            throw DeviceTrustException.InvalidArgument("page_token is not one this server returned");
+        }
+        return (tag, os, id);
+    }
+
+    /// <summary>The stored shape of the device grain's state (DeviceState in grains/).</summary>
+    private sealed record StoredDevice(DeviceRecord? Device);
+}
