@@ -3,9 +3,13 @@ using DeviceTrust.Testing;
 namespace DeviceTrust.EndToEnd.Tests;
 
 /// <summary>A person at one machine: dtsh and dtctl with their own profile folder (DTSH_HOME).</summary>
-public sealed class Cli(string home)
+public sealed class Cli(string home, IReadOnlyDictionary<string, string?>? environment = null)
 {
     public string Home { get; } = home;
+
+    /// <summary>The same person with extra environment, e.g. DTSH_DEVICE_DATA describing the device they sit at.</summary>
+    public Cli With(string key, string? value) =>
+        new(Home, new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>()) { [key] = value });
 
     /// <summary>dtsh with <paramref name="stdin"/> on standard input (passwords are read from it when it is not a terminal).</summary>
     public Task<ProcessResult> DtshWithInput(string stdin, params string[] arguments) => Run(Binaries.Dtsh, stdin, arguments);
@@ -15,7 +19,8 @@ public sealed class Cli(string home)
     public Task<ProcessResult> Dtctl(params string[] arguments) => Run(Binaries.Dtctl, null, arguments);
 
     private Task<ProcessResult> Run(string dll, string? stdin, string[] arguments) =>
-        ProcessRunner.RunAsync("dotnet", [dll, .. arguments], stdin ?? "", new Dictionary<string, string?> { ["DTSH_HOME"] = Home });
+        ProcessRunner.RunAsync("dotnet", [dll, .. arguments], stdin ?? "",
+            new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>()) { ["DTSH_HOME"] = Home });
 }
 
 public static class ResultAssertions

@@ -4,6 +4,7 @@ using DeviceTrust.Silo.Database;
 using DeviceTrust.Silo.Hosting;
 using DeviceTrust.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.TestingHost;
 
@@ -48,6 +49,7 @@ public sealed class SiloHarness : IAsyncDisposable
             silo.Services.AddSingleton<TimeProvider>(clock);
             silo.AddDeviceTrustGrains(options, key);
         });
+        builder.ConfigureClient(client => client.Services.AddSerializer(serializer => serializer.AddDeviceTrustCoreTypes()));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new SiloHarness(cluster, options, clock);
