@@ -4,5 +4,6 @@ using DeviceTrust.LoadTest;
 var root = new RootCommand("DeviceTrust fleet simulator: real clients, real ceremonies, latency percentiles")
 {
     LoginScenario.Create(),
+    CeremonyScenario.Create(),
 };
 return await root.Parse(args).InvokeAsync();
