@@ -1,0 +1,125 @@
+using System.Data.Common;
+using DeviceTrust.Core.Devices;
+using DeviceTrust.Grains.Inventory;
+using DeviceTrust.Silo.Database;
+using DeviceTrust.Testing;
+
+namespace DeviceTrust.Grains.Tests;
+
+/// <summary>
+/// The parts that read and write the database directly: the append-only audit log and the inventory query over the
+/// device rows. Same suite on SQLite and PostgreSQL.
+/// </summary>
+public abstract class ReadModelContract : IAsyncLifetime
+{
+    private SiloHarness _silo = null!;
+
+    protected abstract Task<Silo.Hosting.DeviceTrustHostOptions> DatabaseAsync();
+
+    public async Task InitializeAsync() => _silo = await SiloHarness.StartAsync(await DatabaseAsync());
+
+    public async Task DisposeAsync() => await _silo.DisposeAsync();
+
+    private AuditLog Audit => new(_silo.Options);
+
+    private DeviceInventoryQuery Inventory => new(_silo.Options, SiloHarness.ServiceId);
+
+    private static AuditEntry Entry(string type, string message, DateTimeOffset? time = null) =>
+        new(time ?? DateTimeOffset.UtcNow, type, true, "alice", Guid.NewGuid().ToString(), "TAG", "linux", "cred", "127.0.0.1", message);
+
+    [Fact]
+    public async Task Audit_events_come_back_in_order_with_every_field()
+    {
+        var type = "test." + Guid.NewGuid().ToString("N")[..8];
+        await Audit.AppendAsync(Entry(type, "first"));
+        await Audit.AppendAsync(Entry(type, "second") with { Success = false, User = "bob" });
+        var events = await Audit.ListAsync(DateTimeOffset.UtcNow.AddMinutes(-1), type, 0, 10, default);
+        Assert.Equal(["first", "second"], events.Select(e => e.Message));
+        Assert.True(events[0].Success);
+        Assert.False(events[1].Success);
+        Assert.Equal("bob", events[1].User);
+        Assert.Equal("127.0.0.1", events[1].ClientIp);
+        Assert.True(events[1].Id > events[0].Id);
+        Assert.Equal(["second"], (await Audit.ListAsync(DateTimeOffset.MinValue, type, events[0].Id, 10, default)).Select(e => e.Message));
+    }
+
+    [Fact]
+    public async Task Audit_events_older_than_since_are_left_out()
+    {
+        var type = "test." + Guid.NewGuid().ToString("N")[..8];
+        await Audit.AppendAsync(Entry(type, "old", DateTimeOffset.UtcNow.AddHours(-3)));
+        await Audit.AppendAsync(Entry(type, "new"));
+        Assert.Equal(["new"], (await Audit.ListAsync(DateTimeOffset.UtcNow.AddHours(-1), type, 0, 10, default)).Select(e => e.Message));
+    }
+
+    [Theory]
+    [InlineData("UPDATE audit_event SET message = 'rewritten'")]
+    [InlineData("DELETE FROM audit_event")]
+    public async Task The_audit_log_refuses_updates_and_deletes(string sql)
+    {
+        await Audit.AppendAsync(Entry("test.append-only", "kept"));
+        await using var connection = DatabaseSchema.Open(_silo.Options.Storage, _silo.Options.Storage.ConnectionStringFor(_silo.Options));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        var error = await Assert.ThrowsAnyAsync<DbException>(() => command.ExecuteNonQueryAsync());
+        Assert.Contains("append-only", error.Message);
+        Assert.Contains(await Audit.ListAsync(DateTimeOffset.MinValue, "test.append-only", 0, 1000, default), e => e.Message == "kept");
+    }
+
+    [Fact]
+    public async Task The_inventory_lists_devices_in_tag_order_a_page_at_a_time()
+    {
+        var prefix = "INV" + Guid.NewGuid().ToString("N")[..6].ToUpperInvariant();
+        var created = new List<DeviceRecord>();
+        foreach (var (tag, os) in new[] { ("C", OsType.Linux), ("A", OsType.MacOS), ("B", OsType.Linux), ("A", OsType.Linux), ("D", OsType.Windows) })
+        {
+            created.Add(await _silo.Grains.GetGrain<IAssetTagGrain>(AssetTags.Key(os, prefix + tag)).CreateDeviceAsync(Guid.NewGuid(), os, prefix + tag, DeviceSource.Api, "admin"));
+        }
+        var seen = new List<DeviceRecord>();
+        var token = "";
+        do
+        {
+            var (page, next) = await Inventory.ListAsync(2, token, default);
+            Assert.True(page.Count <= 2);
+            seen.AddRange(page.Where(d => d.AssetTag.StartsWith(prefix, StringComparison.Ordinal)));
+            token = next;
+        }
+        while (token.Length > 0);
+        Assert.Equal([$"{prefix}A/Linux", $"{prefix}A/MacOS", $"{prefix}B/Linux", $"{prefix}C/Linux", $"{prefix}D/Windows"],
+            seen.Select(d => $"{d.AssetTag}/{d.OsType}"));
+    }
+
+    [Fact]
+    public async Task Deleted_devices_leave_the_inventory_and_owners_see_their_devices()
+    {
+        var tag = "OWN" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        var record = await _silo.Grains.GetGrain<IAssetTagGrain>(AssetTags.Key(OsType.Linux, tag)).CreateDeviceAsync(Guid.NewGuid(), OsType.Linux, tag, DeviceSource.Api, "admin");
+        var device = _silo.Grains.GetGrain<IDeviceGrain>(record.Id);
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var now = DateTimeOffset.UtcNow;
+        var challenge = await device.BeginEnrollmentAsync("cred", key.ExportSubjectPublicKeyInfo(),
+            new CollectedData(now, now, OsType.Linux, tag, "", "12", "", "", "", "", "", ""), "owner-" + tag);
+        await device.CompleteEnrollmentAsync(KeyChallenge.Sign(key, challenge));
+        Assert.Equal(tag, Assert.Single(await Inventory.OwnedByAsync("owner-" + tag, default)).AssetTag);
+        await device.UpdateAsync(false, new DeviceProfile(now, "MacBookPro18,1", "14.1", "23B74", ["alice"]));
+        Assert.Equal("MacBookPro18,1", (await Inventory.OwnedByAsync("owner-" + tag, default))[0].Profile!.ModelIdentifier);
+        await device.DeleteAsync();
+        Assert.Empty(await Inventory.OwnedByAsync("owner-" + tag, default));
+    }
+}
+
+public sealed class SqliteReadModelTests : ReadModelContract, IDisposable
+{
+    private readonly TempDirectory _directory = new("dt-sqlite-rm");
+
+    protected override Task<Silo.Hosting.DeviceTrustHostOptions> DatabaseAsync() => Task.FromResult(SiloHarness.Sqlite(_directory.Path));
+
+    public void Dispose() => _directory.Dispose();
+}
+
+public sealed class PostgresReadModelTests : ReadModelContract
+{
+    protected override async Task<Silo.Hosting.DeviceTrustHostOptions> DatabaseAsync() =>
+        SiloHarness.Postgres(await (await PostgresServer.SharedAsync()).CreateDatabaseAsync());
+}
