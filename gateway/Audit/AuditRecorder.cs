@@ -27,6 +27,14 @@ public sealed class AuditRecord(AuditRecorder recorder, string type, string user
     public string OsType { get; set; } = "";
     public string CredentialId { get; set; } = "";
 
+    /// <summary>What a ceremony's init said about the device, recorded before anything is checked.</summary>
+    public void Describe(string credentialId, Core.Devices.CollectedData data)
+    {
+        CredentialId = credentialId;
+        OsType = Core.Devices.OsTypes.ToText(data.OsType);
+        AssetTag = data.SerialNumber;
+    }
+
     public Task SucceededAsync(string message) => recorder.WriteAsync(this, true, message);
 
     public Task FailedAsync(string reason) => recorder.WriteAsync(this, false, reason);

@@ -37,9 +37,7 @@ public sealed class AuthenticationCeremony(IGrainFactory grains, ClusterAuthorit
             var init = first.Init;
             var credentialId = DeviceFields.CredentialId(init.CredentialId);
             var data = DeviceMapping.FromProto(init.DeviceData, time.GetUtcNow());
-            record.CredentialId = credentialId;
-            record.OsType = data.OsType.ToText();
-            record.AssetTag = data.SerialNumber;
+            record.Describe(credentialId, data);
             if (DeviceTrustModes.FailClosed((await identities.ConfigAsync()).DeviceTrust.Mode) == DeviceTrustMode.Off)
             {
                 throw DeviceTrustException.FailedPrecondition("device trust is off in this cluster");

@@ -37,9 +37,7 @@ public sealed class EnrollmentCeremony(IGrainFactory grains, AuditRecorder audit
             var init = first.Init;
             var credentialId = DeviceFields.CredentialId(init.CredentialId);
             var data = DeviceMapping.FromProto(init.DeviceData, time.GetUtcNow());
-            record.CredentialId = credentialId;
-            record.OsType = data.OsType.ToText();
-            record.AssetTag = data.SerialNumber;
+            record.Describe(credentialId, data);
             var publicKey = init.DeviceCase switch
             {
                 EnrollDeviceInit.DeviceOneofCase.Key => Core.Devices.KeyChallenge.ValidatePublicKey(init.Key.PublicKeyDer.Span),

@@ -29,7 +29,7 @@ public sealed class ClusterConfigGrain(
             state.State.AutoEnroll = auto;
         }
         state.State.Version++;
-        await WriteOrReloadAsync();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return View();
     }
 
@@ -41,24 +41,11 @@ public sealed class ClusterConfigGrain(
         }
         state.State.Bootstrapped = true;
         state.State.Version++;
-        await WriteOrReloadAsync();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return true;
     }
 
     private ClusterConfigView View() =>
         new(state.State.Version, new DeviceTrustSettings(state.State.Mode, state.State.AutoEnroll, state.State.EkCertAllowedCas.ToList()),
             state.State.Bootstrapped);
-
-    private async Task WriteOrReloadAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            DeactivateOnIdle();
-            throw;
-        }
-    }
 }

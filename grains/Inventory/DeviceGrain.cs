@@ -124,15 +124,10 @@ public sealed class DeviceGrain(
     {
         var previous = state.State.Device;
         state.State.Device = device;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
+        await state.WriteOrDeactivateAsync(() =>
         {
             state.State.Device = previous;
             DeactivateOnIdle();
-            throw;
-        }
+        });
     }
 }

@@ -39,7 +39,7 @@ public sealed class RoleRegistryGrain(
         var canonical = RoleYaml.Write(role);
         state.State.Custom[role.Name] = canonical;
         state.State.Version++;
-        await WriteOrReloadAsync();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return new RoleDocument(role.Name, canonical, Preset: false);
     }
 
@@ -54,23 +54,10 @@ public sealed class RoleRegistryGrain(
             throw DeviceTrustException.NotFound($"role \"{UserName.Printable(name)}\" not found");
         }
         state.State.Version++;
-        await WriteOrReloadAsync();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
     }
 
     public Task<IReadOnlyList<string>> FindMissingAsync(IReadOnlyList<string> names) =>
         Task.FromResult<IReadOnlyList<string>>(
             names.Where(n => !PresetRoles.IsPreset(n) && !state.State.Custom.ContainsKey(n)).Select(UserName.Printable).ToList());
-
-    private async Task WriteOrReloadAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            DeactivateOnIdle();
-            throw;
-        }
-    }
 }

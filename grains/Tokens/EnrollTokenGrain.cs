@@ -30,7 +30,7 @@ public sealed class EnrollTokenGrain(
             CreatedBy = createdBy,
             AutoEnroll = autoEnroll,
         };
-        await WriteOrReloadAsync();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
     }
 
     public async Task<Guid> SpendAsync()
@@ -50,20 +50,7 @@ public sealed class EnrollTokenGrain(
             throw DeviceTrustException.PermissionDenied("invalid device enrollment token: expired");
         }
         state.State.Spent = time.GetUtcNow();
-        await WriteOrReloadAsync();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return state.State.DeviceId;
-    }
-
-    private async Task WriteOrReloadAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            DeactivateOnIdle();
-            throw;
-        }
     }
 }

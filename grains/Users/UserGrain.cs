@@ -31,7 +31,7 @@ public sealed class UserGrain(
             Created = now,
             Updated = now,
         };
-        await WriteOrReloadAsync();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return state.State.ToView();
     }
 
@@ -43,7 +43,7 @@ public sealed class UserGrain(
         await EnsureRolesExistAsync(roles);
         state.State.Roles = roles.Distinct().ToList();
         state.State.Updated = time.GetUtcNow();
-        await WriteOrReloadAsync();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return state.State.ToView();
     }
 
@@ -53,7 +53,7 @@ public sealed class UserGrain(
         state.State.InviteHash = inviteHash;
         state.State.InviteExpires = inviteExpires;
         state.State.Updated = time.GetUtcNow();
-        await WriteOrReloadAsync();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return state.State.ToView();
     }
 
@@ -86,7 +86,7 @@ public sealed class UserGrain(
         user.InviteHash = null;
         user.InviteExpires = null;
         user.Updated = time.GetUtcNow();
-        await WriteOrReloadAsync();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return user.ToView();
     }
 
@@ -107,23 +107,6 @@ public sealed class UserGrain(
         if (missing.Count > 0)
         {
             throw DeviceTrustException.InvalidArgument($"unknown role(s): {string.Join(", ", missing)}");
-        }
-    }
-
-    /// <summary>
-    /// A failed write must not leave the in-memory state ahead of the database: deactivate, so the next call
-    /// reloads what is really stored.
-    /// </summary>
-    private async Task WriteOrReloadAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            DeactivateOnIdle();
-            throw;
         }
     }
 }

@@ -35,15 +35,9 @@ public sealed class DeviceSelector
     }
 }
 
-internal static class DeviceText
+internal static class DeviceOutput
 {
-    public static string Os(OSType os) => os switch
-    {
-        OSType.Linux => "linux",
-        OSType.Macos => "macos",
-        OSType.Windows => "windows",
-        _ => "unspecified",
-    };
+    public static string Os(OSType os) => DeviceText.Os(os);
 
     public static OSType ParseOs(string text) => text switch
     {

@@ -19,18 +19,18 @@ public static class DevicesAddCommand
         {
             var request = new CreateDeviceRequest
             {
-                OsType = DeviceText.ParseOs(result.GetValue(os)!),
+                OsType = DeviceOutput.ParseOs(result.GetValue(os)!),
                 AssetTag = result.GetValue(tag),
                 CreateEnrollToken = result.GetValue(enroll),
-                EnrollTokenTtl = DeviceText.Ttl(result.GetValue(ttl), "--enroll-ttl"),
+                EnrollTokenTtl = DeviceOutput.Ttl(result.GetValue(ttl), "--enroll-ttl"),
             };
             using var client = AdminClient.Open(store);
             var device = await client.Devices.CreateDeviceAsync(request, cancellationToken: cancellationToken);
-            Console.WriteLine($"Device {device.AssetTag}/{DeviceText.Os(device.OsType)} added to the inventory");
+            Console.WriteLine($"Device {device.AssetTag}/{DeviceOutput.Os(device.OsType)} added to the inventory");
             if (device.EnrollToken is { } token)
             {
                 Console.WriteLine();
-                Console.WriteLine(DeviceText.TokenBlock(device, token));
+                Console.WriteLine(DeviceOutput.TokenBlock(device, token));
             }
             return 0;
         }));

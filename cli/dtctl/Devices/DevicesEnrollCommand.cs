@@ -19,9 +19,9 @@ public static class DevicesEnrollCommand
             using var client = AdminClient.Open(store);
             var device = await selector.ResolveAsync(result, client.Devices, cancellationToken);
             var token = await client.Devices.CreateDeviceEnrollTokenAsync(
-                new CreateDeviceEnrollTokenRequest { DeviceId = device.Id, Ttl = DeviceText.Ttl(result.GetValue(ttl), "--ttl") },
+                new CreateDeviceEnrollTokenRequest { DeviceId = device.Id, Ttl = DeviceOutput.Ttl(result.GetValue(ttl), "--ttl") },
                 cancellationToken: cancellationToken);
-            Console.WriteLine(DeviceText.TokenBlock(device, token));
+            Console.WriteLine(DeviceOutput.TokenBlock(device, token));
             return 0;
         }));
         return command;

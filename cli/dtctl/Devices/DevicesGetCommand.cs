@@ -23,9 +23,9 @@ public static class DevicesGetCommand
                 : $"""
                    Device ID:     {device.Id}
                    Asset Tag:     {device.AssetTag}
-                   OS:            {DeviceText.Os(device.OsType)}
-                   Source:        {DeviceText.Source(device.Source)}
-                   Enroll Status: {DeviceText.Status(device.EnrollStatus)}
+                   OS:            {DeviceOutput.Os(device.OsType)}
+                   Source:        {DeviceOutput.Source(device.Source)}
+                   Enroll Status: {DeviceOutput.Status(device.EnrollStatus)}
                    Owner:         {device.Owner}
                    Credential:    {(device.Credential is null ? "(none)" : $"{device.Credential.Id} ({device.Credential.DeviceAttestationType})")}
                    Created:       {device.CreateTime.ToDateTimeOffset():u}

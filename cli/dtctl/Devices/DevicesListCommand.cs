@@ -33,7 +33,7 @@ public static class DevicesListCommand
             var table = new Table("Asset Tag", "OS", "Source", "Enroll Status", "Owner", "Device ID");
             foreach (var device in devices)
             {
-                table.Add(device.AssetTag, DeviceText.Os(device.OsType), DeviceText.Source(device.Source), DeviceText.Status(device.EnrollStatus), device.Owner, device.Id);
+                table.Add(device.AssetTag, DeviceOutput.Os(device.OsType), DeviceOutput.Source(device.Source), DeviceOutput.Status(device.EnrollStatus), device.Owner, device.Id);
             }
             Console.Write(table);
             return 0;

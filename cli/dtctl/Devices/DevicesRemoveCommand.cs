@@ -18,7 +18,7 @@ public static class DevicesRemoveCommand
             using var client = AdminClient.Open(store);
             var device = await selector.ResolveAsync(result, client.Devices, cancellationToken);
             await client.Devices.DeleteDeviceAsync(new DeleteDeviceRequest { DeviceId = device.Id }, cancellationToken: cancellationToken);
-            Console.WriteLine($"Device {device.AssetTag}/{DeviceText.Os(device.OsType)} removed from the inventory");
+            Console.WriteLine($"Device {device.AssetTag}/{DeviceOutput.Os(device.OsType)} removed from the inventory");
             return 0;
         }));
         return command;

@@ -18,7 +18,7 @@ public static class DevicesUnenrollCommand
             using var client = AdminClient.Open(store);
             var device = await selector.ResolveAsync(result, client.Devices, cancellationToken);
             await client.Devices.UpdateDeviceAsync(new UpdateDeviceRequest { DeviceId = device.Id, Unenroll = true }, cancellationToken: cancellationToken);
-            Console.WriteLine($"Device {device.AssetTag}/{DeviceText.Os(device.OsType)} unenrolled");
+            Console.WriteLine($"Device {device.AssetTag}/{DeviceOutput.Os(device.OsType)} unenrolled");
             return 0;
         }));
         return command;

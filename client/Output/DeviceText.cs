@@ -1,8 +1,9 @@
 using DeviceTrust.Proto.V1;
 
-namespace DeviceTrust.Cli.Dtsh.Device;
+namespace DeviceTrust.Client.Output;
 
-internal static class DeviceText
+/// <summary>How both CLIs name device enums for people.</summary>
+public static class DeviceText
 {
     public static string Os(OSType os) => os switch
     {
