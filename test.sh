@@ -18,6 +18,13 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     || { echo "PostgreSQL server binaries are missing and could not be installed: apt-get install postgresql" >&2; exit 1; }
 fi
 
+if ! command -v swtpm_setup >/dev/null || ! command -v tpm2_activatecredential >/dev/null; then
+  log "installing a software TPM and tpm2-tools for the TPM cross-checks"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0 >/dev/null \
+    || { echo "swtpm and tpm2-tools are missing and could not be installed: apt-get install swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0" >&2; exit 1; }
+fi
+
 # A throwaway PostgreSQL on a free loopback port, in a temporary folder, stopped and removed on exit.
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pg_dir=$(mktemp -d /tmp/dt-test-pg.XXXXXX)

@@ -1,0 +1,96 @@
+namespace DeviceTrust.Testing;
+
+/// <summary>
+/// A running swtpm for a test, manufactured fresh in a temporary folder and driven with tpm2-tools through
+/// tests/tpm/softtpm.sh (one implementation of the recipe for the fixture script and the tests).
+/// </summary>
+public sealed class SoftwareTpm : IAsyncDisposable
+{
+    private readonly TempDirectory _directory = new("dt-swtpm");
+
+    private SoftwareTpm()
+    {
+        // swtpm takes the port and the next one (control); pick a pair that is free now
+        Port = FreePort.Next();
+        while (!IsFree(Port + 1))
+        {
+            Port = FreePort.Next();
+        }
+    }
+
+    public int Port { get; }
+    public string Directory => _directory.Path;
+
+    /// <summary>What tss2 tools and dtsh accept: <c>swtpm:host=127.0.0.1,port=N</c>.</summary>
+    public string Tcti => $"swtpm:host=127.0.0.1,port={Port}";
+
+    public static string Library => Path.Combine(RepositoryRoot(), "tests", "tpm", "softtpm.sh");
+
+    public static async Task<SoftwareTpm> StartAsync()
+    {
+        foreach (var tool in new[] { "swtpm", "swtpm_setup", "tpm2_createek" })
+        {
+            if (!File.Exists($"/usr/bin/{tool}"))
+            {
+                throw new InvalidOperationException($"{tool} is not installed: apt-get install swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0");
+            }
+        }
+        var tpm = new SoftwareTpm();
+        await tpm.ShellAsync("st_manufacture \"$D\" && st_start \"$D\" \"$P\"");
+        return tpm;
+    }
+
+    /// <summary>Runs a tpm2-tools command (flushing transient objects after it); throws with its output on failure.</summary>
+    public async Task<ProcessResult> ToolAsync(params string[] arguments)
+    {
+        var result = await TryToolAsync(arguments);
+        return result.ExitCode == 0 ? result : throw new InvalidOperationException($"{string.Join(' ', arguments)} failed: {result}");
+    }
+
+    public Task<ProcessResult> TryToolAsync(params string[] arguments) =>
+        TryShellAsync("st_tool \"$D\" \"$P\" \"$@\"", arguments);
+
+    /// <summary>Runs shell code with softtpm.sh sourced and D (folder) and P (port) set.</summary>
+    public async Task<ProcessResult> ShellAsync(string script, params string[] arguments)
+    {
+        var result = await TryShellAsync(script, arguments);
+        return result.ExitCode == 0 ? result : throw new InvalidOperationException($"{script} failed: {result}");
+    }
+
+    public Task<ProcessResult> TryShellAsync(string script, params string[] arguments) =>
+        ProcessRunner.RunAsync("bash", ["-c", $". \"{Library}\"; {script}", "softtpm", .. arguments],
+            environment: new Dictionary<string, string?> { ["D"] = Directory, ["P"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            timeout: TimeSpan.FromMinutes(2));
+
+    public async ValueTask DisposeAsync()
+    {
+        await TryShellAsync("st_stop \"$D\" \"$P\"");
+        _directory.Dispose();
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Cluster.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException("Cluster.sln not found above " + AppContext.BaseDirectory);
+    }
+}
