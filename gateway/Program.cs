@@ -103,18 +103,16 @@ app.Lifetime.ApplicationStarted.Register(() =>
 {
     var authority = app.Services.GetRequiredService<ClusterAuthority>();
     var bootstrap = app.Services.GetRequiredService<ClusterBootstrap>();
-    Console.WriteLine(
+    // One write, so whoever reads the output sees the banner and the invitation together.
+    Console.Write(
         $"""
 
          DeviceTrust gateway of cluster "{authority.ClusterName}" is listening on https://{gateway.Listen}
          CA pin: {authority.Ca.Pin}
          Data: {(host.Storage.IsSqlite ? host.DataDirFullPath + " (SQLite)" : "PostgreSQL")}
 
+         {(bootstrap.Notice is { } notice ? notice + Environment.NewLine + Environment.NewLine : "")}
          """);
-    if (bootstrap.Notice is { } notice)
-    {
-        Console.WriteLine(notice + Environment.NewLine);
-    }
 });
 
 await app.RunAsync();

@@ -17,7 +17,7 @@ public sealed class QuickstartTests(ITestOutputHelper output)
         output.WriteLine($"cold start to ready: {startup.TotalMilliseconds:F0} ms");
 
         // 1. the first start invites admin, in a file only the owner can read
-        Assert.Contains("dtsh login --proxy", gateway.Output);
+        Assert.True(await gateway.WaitForOutputAsync("dtsh login --proxy"), "the first start printed no invitation");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(directory["data/admin-invite"]));
 
         // 2. admin accepts the invitation: a password and a certificate, the key stays in ~/.dtsh with mode 0600
