@@ -16,6 +16,15 @@ public sealed record DeviceCredentialInfo(string CredentialId, string Kind, stri
 public sealed class DeviceCredentialStore(string profileDirectory)
 {
     public const string SoftwareKind = "software";
+    public const string TpmKind = "tpm";
+
+    /// <summary>Names the TPM like TPM2TOOLS_TCTI: <c>swtpm:host=127.0.0.1,port=2321</c>; unset means /dev/tpmrm0.</summary>
+    public const string TpmVariable = "DTSH_TPM";
+
+    public static string? TpmSpec => Environment.GetEnvironmentVariable(TpmVariable) is { Length: > 0 } spec ? spec : null;
+
+    /// <summary>Whether this machine has a TPM to use: DTSH_TPM names one, or the kernel's resource manager exists.</summary>
+    public static bool TpmAvailable => TpmSpec is not null || File.Exists(Tpm.Device.TpmTransports.DefaultDevice);
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public string Directory { get; } = Path.Combine(profileDirectory, "device");
@@ -27,7 +36,7 @@ public sealed class DeviceCredentialStore(string profileDirectory)
     public DeviceCredentialInfo? Info => File.Exists(InfoFile) ? JsonSerializer.Deserialize<DeviceCredentialInfo>(File.ReadAllText(InfoFile)) : null;
 
     /// <summary>The enrolled credential, or null when this machine has not enrolled.</summary>
-    public DeviceCredentialInfo? Enrolled => Info is { DeviceId.Length: > 0 } info && HasKey ? info : null;
+    public DeviceCredentialInfo? Enrolled => Info is { DeviceId.Length: > 0 } info && (info.Kind == TpmKind || HasKey) ? info : null;
 
     public ECDsa LoadKey()
     {
@@ -50,7 +59,7 @@ public sealed class DeviceCredentialStore(string profileDirectory)
         if (!create)
         {
             throw DeviceTrustException.FailedPrecondition(
-                "no TPM support yet and no device key on this machine: pass --software-key to create a software key (weaker than a hardware key)");
+                "this machine has no TPM (no /dev/tpmrm0, DTSH_TPM unset) and no device key: pass --software-key to create a software key (weaker than a hardware key)");
         }
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var info = new DeviceCredentialInfo(Guid.NewGuid().ToString(), SoftwareKind, "", "", "");

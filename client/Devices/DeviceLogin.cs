@@ -11,9 +11,18 @@ public static class DeviceLogin
     public static async Task<Profile> AuthenticateAsync(Profile profile, DeviceCredentialStore credentials, CancellationToken cancellationToken)
     {
         var info = credentials.Enrolled ?? throw DeviceTrustException.FailedPrecondition("this device is not enrolled: run dtsh device enroll");
-        using var key = credentials.LoadKey();
         using var channel = GatewayChannel.ForProfile(profile);
-        var der = await DeviceCeremonies.AuthenticateAsync(channel, info.DeviceId, info.CredentialId, key, DeviceDataCollector.Collect(), cancellationToken);
+        byte[] der;
+        if (info.Kind == DeviceCredentialStore.TpmKind)
+        {
+            using var tpm = Tpm.Device.TpmDevice.Open(DeviceCredentialStore.TpmSpec);
+            der = await TpmCeremonies.AuthenticateAsync(channel, info.DeviceId, tpm, DeviceDataCollector.Collect(), cancellationToken);
+        }
+        else
+        {
+            using var key = credentials.LoadKey();
+            der = await DeviceCeremonies.AuthenticateAsync(channel, info.DeviceId, info.CredentialId, key, DeviceDataCollector.Collect(), cancellationToken);
+        }
         var certificate = X509CertificateLoader.LoadCertificate(der);
         using var issuedKey = certificate.GetECDsaPublicKey();
         if (issuedKey is null || !issuedKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(profile.Key.ExportSubjectPublicKeyInfo()))

@@ -38,10 +38,8 @@ public sealed class AuthenticationCeremony(IGrainFactory grains, ClusterAuthorit
             var credentialId = DeviceFields.CredentialId(init.CredentialId);
             var data = DeviceMapping.FromProto(init.DeviceData, time.GetUtcNow());
             record.Describe(credentialId, data);
-            if (DeviceTrustModes.FailClosed((await identities.ConfigAsync()).DeviceTrust.Mode) == DeviceTrustMode.Off)
-            {
-                throw DeviceTrustException.FailedPrecondition("device trust is off in this cluster");
-            }
+            await TpmEvidence.EnsureNotOffAsync(identities);
+            var policy = await TpmEvidence.PolicyAsync(identities);
             if (DeviceExtensions.AnyPresent(caller.Certificate))
             {
                 throw DeviceTrustException.PermissionDenied("the certificate already carries device extensions: authenticate with the certificate from login");
@@ -52,16 +50,31 @@ public sealed class AuthenticationCeremony(IGrainFactory grains, ClusterAuthorit
                   ?? throw DeviceTrustException.NotFound("device not found: it is not in the inventory");
             record.DeviceId = deviceId.ToString();
             var device = grains.GetGrain<IDeviceGrain>(deviceId);
-            var challenge = await device.BeginAuthenticationAsync(credentialId, data, caller.Name);
-            await responses.WriteAsync(new AuthenticateDeviceResponse { KeyChallenge = new Proto.V1.KeyChallenge { Challenge = ByteString.CopyFrom(challenge) } },
-                stream.Cancellation);
-
-            var second = await stream.NextAsync("key_challenge_response");
-            if (second.PayloadCase != AuthenticateDeviceRequest.PayloadOneofCase.KeyChallengeResponse)
+            var challenge = await device.BeginAuthenticationAsync(credentialId, data, caller.Name, policy.MinimumAttestation);
+            DeviceRecord authenticated;
+            if (!challenge.Tpm)
             {
-                throw DeviceTrustException.InvalidArgument($"expected key_challenge_response, not {EnrollmentCeremony.Describe(second.PayloadCase)}");
+                await responses.WriteAsync(new AuthenticateDeviceResponse { KeyChallenge = new Proto.V1.KeyChallenge { Challenge = ByteString.CopyFrom(challenge.Bytes) } },
+                    stream.Cancellation);
+                var second = await stream.NextAsync("key_challenge_response");
+                if (second.PayloadCase != AuthenticateDeviceRequest.PayloadOneofCase.KeyChallengeResponse)
+                {
+                    throw DeviceTrustException.InvalidArgument($"expected key_challenge_response, not {EnrollmentCeremony.Describe(second.PayloadCase)}");
+                }
+                authenticated = await device.CompleteAuthenticationAsync(second.KeyChallengeResponse.Signature.ToByteArray());
             }
-            var authenticated = await device.CompleteAuthenticationAsync(second.KeyChallengeResponse.Signature.ToByteArray());
+            else
+            {
+                await responses.WriteAsync(new AuthenticateDeviceResponse { TpmChallenge = new TPMAuthenticateDeviceChallenge { AttestationNonce = ByteString.CopyFrom(challenge.Bytes) } },
+                    stream.Cancellation);
+                var second = await stream.NextAsync("tpm_challenge_response");
+                if (second.PayloadCase != AuthenticateDeviceRequest.PayloadOneofCase.TpmChallengeResponse)
+                {
+                    throw DeviceTrustException.InvalidArgument($"expected tpm_challenge_response, not {EnrollmentCeremony.Describe(second.PayloadCase)}");
+                }
+                var answer = second.TpmChallengeResponse;
+                authenticated = await device.CompleteTpmAuthenticationAsync(TpmEvidence.Quote(answer.Quotes, answer.Pcrs, answer.EventLog));
+            }
             var extensions = new DeviceExtensions(authenticated.Id.ToString(), authenticated.AssetTag, credentialId);
             var notAfter = new DateTimeOffset(caller.Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
             using var augmented = authority.Ca.IssueUserCertificate(caller.Certificate.PublicKey, caller.Name, time.GetUtcNow(), notAfter, extensions.ToX509());

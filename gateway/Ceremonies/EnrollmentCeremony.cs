@@ -3,6 +3,7 @@ using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Gateway.Services;
 using DeviceTrust.Grains.Inventory;
 using DeviceTrust.Grains.Tokens;
@@ -17,7 +18,7 @@ namespace DeviceTrust.Gateway.Ceremonies;
 /// inventory → challenge → signature verified with the offered key → success{device}. Every outcome is audited
 /// with its real reason; the caller of a bad token only learns "invalid device enrollment token".
 /// </summary>
-public sealed class EnrollmentCeremony(IGrainFactory grains, AuditRecorder audit, TimeProvider time)
+public sealed class EnrollmentCeremony(IGrainFactory grains, IdentityCache identities, AuditRecorder audit, TimeProvider time)
 {
     public const string InvalidToken = "invalid device enrollment token";
 
@@ -38,11 +39,11 @@ public sealed class EnrollmentCeremony(IGrainFactory grains, AuditRecorder audit
             var credentialId = DeviceFields.CredentialId(init.CredentialId);
             var data = DeviceMapping.FromProto(init.DeviceData, time.GetUtcNow());
             record.Describe(credentialId, data);
-            var publicKey = init.DeviceCase switch
+            var policy = await TpmEvidence.PolicyAsync(identities);
+            var (publicKey, offer) = init.DeviceCase switch
             {
-                EnrollDeviceInit.DeviceOneofCase.Key => Core.Devices.KeyChallenge.ValidatePublicKey(init.Key.PublicKeyDer.Span),
-                EnrollDeviceInit.DeviceOneofCase.Tpm => throw new RpcException(new Status(StatusCode.Unimplemented,
-                    "TPM enrollment is not supported by this cluster version yet: enroll with a key device")),
+                EnrollDeviceInit.DeviceOneofCase.Key => (Core.Devices.KeyChallenge.ValidatePublicKey(init.Key.PublicKeyDer.Span), null),
+                EnrollDeviceInit.DeviceOneofCase.Tpm => ((byte[]?)null, TpmEvidence.Offer(init.Tpm, credentialId)),
                 _ => throw DeviceTrustException.InvalidArgument("init must carry the device's key (key or tpm)"),
             };
             if (!SecretToken.LooksValid(init.Token))
@@ -62,16 +63,9 @@ public sealed class EnrollmentCeremony(IGrainFactory grains, AuditRecorder audit
             }
             record.DeviceId = deviceId.ToString();
             var device = grains.GetGrain<IDeviceGrain>(deviceId);
-            var challenge = await device.BeginEnrollmentAsync(credentialId, publicKey, data, caller.Name);
-            await responses.WriteAsync(new EnrollDeviceResponse { KeyChallenge = new Proto.V1.KeyChallenge { Challenge = ByteString.CopyFrom(challenge) } },
-                stream.Cancellation);
-
-            var second = await stream.NextAsync("key_challenge_response");
-            if (second.PayloadCase != EnrollDeviceRequest.PayloadOneofCase.KeyChallengeResponse)
-            {
-                throw DeviceTrustException.InvalidArgument($"expected key_challenge_response, not {Describe(second.PayloadCase)}");
-            }
-            var enrolled = await device.CompleteEnrollmentAsync(second.KeyChallengeResponse.Signature.ToByteArray());
+            var enrolled = offer is null
+                ? await EnrollKeyAsync(device, stream, responses, credentialId, publicKey!, data, caller.Name, policy)
+                : await EnrollTpmAsync(device, stream, responses, offer, data, caller.Name, policy);
             await record.SucceededAsync($"device {enrolled.AssetTag}/{enrolled.OsType.ToText()} enrolled by {caller.Name}");
             await responses.WriteAsync(new EnrollDeviceResponse { Success = new EnrollDeviceSuccess { Device = DeviceMapping.ToProto(enrolled) } },
                 stream.Cancellation);
@@ -84,6 +78,51 @@ public sealed class EnrollmentCeremony(IGrainFactory grains, AuditRecorder audit
             }
             throw;
         }
+    }
+
+    private static async Task<Core.Devices.DeviceRecord> EnrollKeyAsync(IDeviceGrain device, CeremonyStream<EnrollDeviceRequest> stream,
+        IServerStreamWriter<EnrollDeviceResponse> responses, string credentialId, byte[] publicKey, Core.Devices.CollectedData data, string owner,
+        Grains.Attestation.TpmPolicy policy)
+    {
+        var challenge = await device.BeginEnrollmentAsync(credentialId, publicKey, data, owner, policy.MinimumAttestation);
+        await responses.WriteAsync(new EnrollDeviceResponse { KeyChallenge = new Proto.V1.KeyChallenge { Challenge = ByteString.CopyFrom(challenge) } },
+            stream.Cancellation);
+        var answer = await stream.NextAsync("key_challenge_response");
+        if (answer.PayloadCase != EnrollDeviceRequest.PayloadOneofCase.KeyChallengeResponse)
+        {
+            throw DeviceTrustException.InvalidArgument($"expected key_challenge_response, not {Describe(answer.PayloadCase)}");
+        }
+        return await device.CompleteEnrollmentAsync(answer.KeyChallengeResponse.Signature.ToByteArray());
+    }
+
+    private static async Task<Core.Devices.DeviceRecord> EnrollTpmAsync(IDeviceGrain device, CeremonyStream<EnrollDeviceRequest> stream,
+        IServerStreamWriter<EnrollDeviceResponse> responses, Grains.Attestation.TpmEnrollmentOffer offer, Core.Devices.CollectedData data, string owner,
+        Grains.Attestation.TpmPolicy policy)
+    {
+        var challenge = await device.BeginTpmEnrollmentAsync(offer, policy, data, owner);
+        await responses.WriteAsync(new EnrollDeviceResponse
+        {
+            TpmChallenge = new TPMEnrollChallenge
+            {
+                EncryptedCredential = new TPMEncryptedCredential
+                {
+                    CredentialBlob = ByteString.CopyFrom(challenge.IdObject),
+                    Secret = ByteString.CopyFrom(challenge.EncryptedSecret),
+                },
+                AttestationNonce = ByteString.CopyFrom(challenge.Nonce),
+            },
+        }, stream.Cancellation);
+        var answer = await stream.NextAsync("tpm_challenge_response");
+        if (answer.PayloadCase != EnrollDeviceRequest.PayloadOneofCase.TpmChallengeResponse)
+        {
+            throw DeviceTrustException.InvalidArgument($"expected tpm_challenge_response, not {Describe(answer.PayloadCase)}");
+        }
+        var response = answer.TpmChallengeResponse;
+        if (response.Solution.Length > 64)
+        {
+            throw DeviceTrustException.InvalidArgument("solution is longer than 64 bytes");
+        }
+        return await device.CompleteTpmEnrollmentAsync(response.Solution.ToByteArray(), TpmEvidence.Quote(response.Quotes, response.Pcrs, response.EventLog));
     }
 
     internal static string Describe(Enum payload) => payload.ToString() == "None" ? "an empty or unknown message" : payload.ToString();

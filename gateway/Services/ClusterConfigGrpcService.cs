@@ -21,7 +21,16 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
     {
         string? mode = request.HasMode ? DeviceTrustModes.ParseClusterMode(request.Mode).ToText() : null;
         bool? autoEnroll = request.HasAutoEnroll ? request.AutoEnroll : null;
+        if (request.EkcertAllowedCas.Count > 32 || request.EkcertAllowedCas.Any(pem => pem.Length > 16 * 1024))
+        {
+            throw Core.Errors.DeviceTrustException.InvalidArgument("at most 32 EK CAs of at most 16 KiB each");
+        }
         var view = await Config.UpdateDeviceTrustAsync(mode, autoEnroll);
+        if (request.SetEkcertAllowedCas || request.HasMinAttestation)
+        {
+            view = await Config.UpdateAttestationAsync(request.SetEkcertAllowedCas ? request.EkcertAllowedCas.ToList() : null,
+                request.HasMinAttestation ? Core.Devices.AttestationPolicy.ToText(Core.Devices.AttestationPolicy.Parse(request.MinAttestation)) : null);
+        }
         identities.InvalidateConfig();
         log.LogInformation("{Caller} changed the device trust config: mode {Mode}, auto-enroll {AutoEnroll}",
             Caller.Of(context).Name, view.DeviceTrust.Mode, view.DeviceTrust.AutoEnroll);
@@ -30,7 +39,7 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
 
     private static ClusterConfig ToProto(ClusterConfigView view)
     {
-        var deviceTrust = new Proto.V1.DeviceTrustConfig { Mode = view.DeviceTrust.Mode, AutoEnroll = view.DeviceTrust.AutoEnroll };
+        var deviceTrust = new Proto.V1.DeviceTrustConfig { Mode = view.DeviceTrust.Mode, AutoEnroll = view.DeviceTrust.AutoEnroll, MinAttestation = view.DeviceTrust.MinAttestation };
         deviceTrust.EkcertAllowedCas.AddRange(view.DeviceTrust.EkCertAllowedCas);
         return new ClusterConfig { DeviceTrust = deviceTrust };
     }

@@ -21,9 +21,13 @@ public sealed record PendingCeremony(
     string CredentialId,
     byte[] PublicKeyDer,
     CollectedData Data,
-    string User)
+    string User,
+    PendingTpmEnrollment? Tpm = null)
 {
     public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(60);
+
+    /// <summary>TPM nonces are 20 bytes: some TPMs refuse longer qualifying data.</summary>
+    public const int TpmNonceBytes = 20;
 
     /// <summary>Takes the pending ceremony for a completion: it is gone afterwards whatever the outcome.</summary>
     public static PendingCeremony Take(ref PendingCeremony? pending, CeremonyKind kind, DateTimeOffset now)
@@ -45,3 +49,6 @@ public sealed record PendingCeremony(
         return taken;
     }
 }
+
+/// <summary>What the server keeps while a TPM device activates its credential: the secret and the offered AK.</summary>
+public sealed record PendingTpmEnrollment(byte[] Secret, byte[] AkPublic, Attestation.TpmEnrollmentPlan Plan);

@@ -1,4 +1,8 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using DeviceTrust.Core.Config;
+using DeviceTrust.Core.Devices;
+using DeviceTrust.Core.Errors;
 
 namespace DeviceTrust.Grains.Config;
 
@@ -8,6 +12,7 @@ public sealed class ClusterConfigState
     public string Mode { get; set; } = DeviceTrustMode.Optional.ToText();
     public bool AutoEnroll { get; set; }
     public List<string> EkCertAllowedCas { get; set; } = [];
+    public string MinAttestation { get; set; } = "unspecified";
     public bool Bootstrapped { get; set; }
 }
 
@@ -33,6 +38,34 @@ public sealed class ClusterConfigGrain(
         return View();
     }
 
+    public async Task<ClusterConfigView> UpdateAttestationAsync(IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation)
+    {
+        if (ekCertAllowedCas is not null)
+        {
+            state.State.EkCertAllowedCas = ekCertAllowedCas.Select(ValidateCa).ToList();
+        }
+        if (minimumAttestation is not null)
+        {
+            state.State.MinAttestation = AttestationPolicy.Parse(minimumAttestation).ToText();
+        }
+        state.State.Version++;
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
+        return View();
+    }
+
+    private static string ValidateCa(string pem)
+    {
+        try
+        {
+            using var certificate = X509Certificate2.CreateFromPem(pem);
+            return certificate.ExportCertificatePem();
+        }
+        catch (CryptographicException e)
+        {
+            throw DeviceTrustException.InvalidArgument($"an EK CA is not a PEM certificate: {e.Message}");
+        }
+    }
+
     public async Task<bool> MarkBootstrappedAsync()
     {
         if (state.State.Bootstrapped)
@@ -46,6 +79,6 @@ public sealed class ClusterConfigGrain(
     }
 
     private ClusterConfigView View() =>
-        new(state.State.Version, new DeviceTrustSettings(state.State.Mode, state.State.AutoEnroll, state.State.EkCertAllowedCas.ToList()),
+        new(state.State.Version, new DeviceTrustSettings(state.State.Mode, state.State.AutoEnroll, state.State.EkCertAllowedCas.ToList(), state.State.MinAttestation),
             state.State.Bootstrapped);
 }

@@ -11,6 +11,10 @@ public interface IClusterConfigGrain : IGrainWithStringKey
     [Alias("UpdateDeviceTrust")]
     Task<ClusterConfigView> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll);
 
+    /// <summary>Replaces the EK certificate CAs (PEM, each validated) and/or the minimum attestation, where not null.</summary>
+    [Alias("UpdateAttestation")]
+    Task<ClusterConfigView> UpdateAttestationAsync(IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation);
+
     /// <summary>Records that the first start has created the bootstrap user; returns false if it had already.</summary>
     [Alias("MarkBootstrapped")]
     Task<bool> MarkBootstrappedAsync();
@@ -20,7 +24,8 @@ public interface IClusterConfigGrain : IGrainWithStringKey
 public sealed record DeviceTrustSettings(
     [property: Id(0)] string Mode,
     [property: Id(1)] bool AutoEnroll,
-    [property: Id(2)] IReadOnlyList<string> EkCertAllowedCas);
+    [property: Id(2)] IReadOnlyList<string> EkCertAllowedCas,
+    [property: Id(3)] string MinAttestation);
 
 [GenerateSerializer, Immutable, Alias("dt.ClusterConfigView")]
 public sealed record ClusterConfigView(

@@ -1,4 +1,5 @@
 using DeviceTrust.Core.Devices;
+using DeviceTrust.Grains.Attestation;
 
 namespace DeviceTrust.Grains.Inventory;
 
@@ -28,14 +29,31 @@ public interface IDeviceGrain : IGrainWithGuidKey
     Task<DeviceRecord> EnsureEnrollableAsync();
 
     [Alias("BeginEnrollment")]
-    Task<byte[]> BeginEnrollmentAsync(string credentialId, byte[] publicKeyDer, CollectedData data, string owner);
+    Task<byte[]> BeginEnrollmentAsync(string credentialId, byte[] publicKeyDer, CollectedData data, string owner, AttestationType minimum);
+
+    /// <summary>Checks the TPM's EK and AK (in the verifier) and returns the credential to activate and the quote nonce.</summary>
+    [Alias("BeginTpmEnrollment")]
+    Task<TpmEnrollChallenge> BeginTpmEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, CollectedData data, string owner);
+
+    [Alias("CompleteTpmEnrollment")]
+    Task<DeviceRecord> CompleteTpmEnrollmentAsync(byte[] activatedSecret, TpmQuoteEvidence quote);
 
     [Alias("CompleteEnrollment")]
     Task<DeviceRecord> CompleteEnrollmentAsync(byte[] signature);
 
+    /// <summary>A key challenge (32 bytes) for key devices, a quote nonce (20 bytes) for TPM devices.</summary>
     [Alias("BeginAuthentication")]
-    Task<byte[]> BeginAuthenticationAsync(string credentialId, CollectedData data, string user);
+    Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, string user, AttestationType minimum);
+
+    [Alias("CompleteTpmAuthentication")]
+    Task<DeviceRecord> CompleteTpmAuthenticationAsync(TpmQuoteEvidence quote);
 
     [Alias("CompleteAuthentication")]
     Task<DeviceRecord> CompleteAuthenticationAsync(byte[] signature);
 }
+
+[GenerateSerializer, Immutable, Alias("dt.DeviceChallenge")]
+public sealed record DeviceChallenge([property: Id(0)] bool Tpm, [property: Id(1)] byte[] Bytes);
+
+[GenerateSerializer, Immutable, Alias("dt.TpmEnrollChallenge")]
+public sealed record TpmEnrollChallenge([property: Id(0)] byte[] IdObject, [property: Id(1)] byte[] EncryptedSecret, [property: Id(2)] byte[] Nonce);

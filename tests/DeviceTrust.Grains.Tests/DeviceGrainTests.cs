@@ -28,7 +28,7 @@ public sealed class DeviceGrainTests(SqliteClusterFixture fixture) : IClassFixtu
     private async Task<(IDeviceGrain Grain, string Tag)> EnrolledDeviceAsync()
     {
         var (device, tag) = await NewDeviceAsync();
-        var challenge = await device.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(tag), "alice");
+        var challenge = await device.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(tag), "alice", AttestationType.Unspecified);
         await device.CompleteEnrollmentAsync(KeyChallenge.Sign(_key, challenge));
         return (device, tag);
     }
@@ -123,7 +123,7 @@ public sealed class DeviceGrainTests(SqliteClusterFixture fixture) : IClassFixtu
     {
         var (device, tag) = await NewDeviceAsync();
         using var other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var challenge = await device.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(tag), "alice");
+        var challenge = await device.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(tag), "alice", AttestationType.Unspecified);
         Assert.Contains("does not verify", (await Assert.ThrowsAsync<DeviceTrustException>(() => device.CompleteEnrollmentAsync(KeyChallenge.Sign(other, challenge)))).Message);
         // the right signature now comes too late: one answer per challenge
         Assert.Contains("no ceremony in progress", (await Assert.ThrowsAsync<DeviceTrustException>(() => device.CompleteEnrollmentAsync(KeyChallenge.Sign(_key, challenge)))).Message);
@@ -134,11 +134,11 @@ public sealed class DeviceGrainTests(SqliteClusterFixture fixture) : IClassFixtu
     public async Task A_replayed_signature_is_refused()
     {
         var (device, tag) = await EnrolledDeviceAsync();
-        var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice");
+        var challenge = (await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice", AttestationType.Unspecified)).Bytes;
         var signature = KeyChallenge.Sign(_key, challenge);
         await device.CompleteAuthenticationAsync(signature);
         await Assert.ThrowsAsync<DeviceTrustException>(() => device.CompleteAuthenticationAsync(signature));
-        await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice");
+        await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice", AttestationType.Unspecified);
         Assert.Contains("does not verify", (await Assert.ThrowsAsync<DeviceTrustException>(() => device.CompleteAuthenticationAsync(signature))).Message);
     }
 
@@ -146,8 +146,8 @@ public sealed class DeviceGrainTests(SqliteClusterFixture fixture) : IClassFixtu
     public async Task A_second_init_cancels_the_first()
     {
         var (device, tag) = await EnrolledDeviceAsync();
-        var first = await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice");
-        var second = await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice");
+        var first = (await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice", AttestationType.Unspecified)).Bytes;
+        var second = (await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice", AttestationType.Unspecified)).Bytes;
         Assert.NotEqual(first, second);
         await Assert.ThrowsAsync<DeviceTrustException>(() => device.CompleteAuthenticationAsync(KeyChallenge.Sign(_key, first)));
     }
@@ -156,7 +156,7 @@ public sealed class DeviceGrainTests(SqliteClusterFixture fixture) : IClassFixtu
     public async Task A_challenge_expires_after_sixty_seconds()
     {
         var (device, tag) = await EnrolledDeviceAsync();
-        var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice");
+        var challenge = (await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice", AttestationType.Unspecified)).Bytes;
         _silo.Clock.Advance(TimeSpan.FromSeconds(61));
         Assert.Contains("expired", (await Assert.ThrowsAsync<DeviceTrustException>(() => device.CompleteAuthenticationAsync(KeyChallenge.Sign(_key, challenge)))).Message);
     }
@@ -167,7 +167,7 @@ public sealed class DeviceGrainTests(SqliteClusterFixture fixture) : IClassFixtu
         var (device, tag) = await EnrolledDeviceAsync();
         for (var i = 0; i < 12; i++)
         {
-            var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag, version: $"12.{i}"), "alice");
+            var challenge = (await device.BeginAuthenticationAsync("cred-1", Data(tag, version: $"12.{i}"), "alice", AttestationType.Unspecified)).Bytes;
             await device.CompleteAuthenticationAsync(KeyChallenge.Sign(_key, challenge));
         }
         var record = (await device.GetAsync())!;
@@ -180,17 +180,27 @@ public sealed class DeviceGrainTests(SqliteClusterFixture fixture) : IClassFixtu
     public async Task An_unenrolled_device_cannot_authenticate_and_its_pending_challenge_dies()
     {
         var (device, tag) = await EnrolledDeviceAsync();
-        var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice");
+        var challenge = (await device.BeginAuthenticationAsync("cred-1", Data(tag), "alice", AttestationType.Unspecified)).Bytes;
         await device.UpdateAsync(unenroll: true, profile: null);
         await Assert.ThrowsAsync<DeviceTrustException>(() => device.CompleteAuthenticationAsync(KeyChallenge.Sign(_key, challenge)));
-        Assert.Equal("device not enrolled", (await Assert.ThrowsAsync<DeviceTrustException>(() => device.BeginAuthenticationAsync("cred-1", Data(tag), "alice"))).Message);
+        Assert.Equal("device not enrolled", (await Assert.ThrowsAsync<DeviceTrustException>(() => device.BeginAuthenticationAsync("cred-1", Data(tag), "alice", AttestationType.Unspecified))).Message);
+    }
+
+    [Fact]
+    public async Task A_minimum_attestation_above_a_key_refuses_key_devices()
+    {
+        var (device, tag) = await EnrolledDeviceAsync();
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => device.BeginAuthenticationAsync("cred-1", Data(tag), "alice", AttestationType.TpmEkCert));
+        Assert.Equal("the device's attestation unspecified is weaker than the cluster's minimum tpm_ekcert", error.Message);
+        var (fresh, freshTag) = await NewDeviceAsync();
+        await Assert.ThrowsAsync<DeviceTrustException>(() => fresh.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(freshTag), "alice", AttestationType.TpmEkPub));
     }
 
     [Fact]
     public async Task Drifted_data_cannot_authenticate()
     {
         var (device, tag) = await EnrolledDeviceAsync();
-        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => device.BeginAuthenticationAsync("cred-1", Data(tag, version: "11"), "alice"));
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => device.BeginAuthenticationAsync("cred-1", Data(tag, version: "11"), "alice", AttestationType.Unspecified));
         Assert.StartsWith("collected data drift detected", error.Message);
     }
 

@@ -99,7 +99,7 @@ public abstract class ReadModelContract : IAsyncLifetime
         using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
         var now = DateTimeOffset.UtcNow;
         var challenge = await device.BeginEnrollmentAsync("cred", key.ExportSubjectPublicKeyInfo(),
-            new CollectedData(now, now, OsType.Linux, tag, "", "12", "", "", "", "", "", ""), "owner-" + tag);
+            new CollectedData(now, now, OsType.Linux, tag, "", "12", "", "", "", "", "", ""), "owner-" + tag, AttestationType.Unspecified);
         await device.CompleteEnrollmentAsync(KeyChallenge.Sign(key, challenge));
         Assert.Equal(tag, Assert.Single(await Inventory.OwnedByAsync("owner-" + tag, default)).AssetTag);
         await device.UpdateAsync(false, new DeviceProfile(now, "MacBookPro18,1", "14.1", "23B74", ["alice"]));

@@ -29,6 +29,7 @@ public static class ConfigGetCommand
            mode: {config.DeviceTrust.Mode}
            auto_enroll: {(config.DeviceTrust.AutoEnroll ? "true" : "false")}
            ekcert_allowed_cas: {config.DeviceTrust.EkcertAllowedCas.Count} certificate(s)
+           min_attestation: {config.DeviceTrust.MinAttestation}
 
          """;
 }

@@ -6,18 +6,27 @@ using DeviceTrust.Proto.V1;
 
 namespace DeviceTrust.Cli.Dtctl.Config;
 
-/// <summary><c>dtctl config set KEY VALUE</c>: <c>device-trust-mode off|optional|required|required-for-humans</c>, <c>auto-enroll true|false</c>.</summary>
+/// <summary>
+/// <c>dtctl config set KEY VALUE…</c>: <c>device-trust-mode off|optional|required|required-for-humans</c>,
+/// <c>auto-enroll true|false</c>, <c>ekcert-allowed-cas ca.pem…</c> (root and intermediates; <c>none</c> clears),
+/// <c>min-attestation unspecified|tpm_ekpub|tpm_ekcert|tpm_ekcert_trusted</c>.
+/// </summary>
 public static class ConfigSetCommand
 {
     public static Command Create(ProfileStore store)
     {
-        var key = new Argument<string>("key") { Description = "device-trust-mode or auto-enroll" };
-        var value = new Argument<string>("value") { Description = "The new value" };
+        var key = new Argument<string>("key") { Description = "device-trust-mode, auto-enroll, ekcert-allowed-cas or min-attestation" };
+        var value = new Argument<string[]>("value") { Description = "The new value (ekcert-allowed-cas: PEM files, or none)", Arity = ArgumentArity.OneOrMore };
         var command = new Command("set", "Change one cluster setting") { key, value };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async () =>
         {
-            var text = result.GetValue(value)!;
+            var values = result.GetValue(value)!;
+            var text = values[0];
             var request = new UpdateDeviceTrustConfigRequest();
+            if (values.Length > 1 && result.GetValue(key) != "ekcert-allowed-cas")
+            {
+                throw DeviceTrustException.InvalidArgument($"{result.GetValue(key)} takes one value");
+            }
             switch (result.GetValue(key))
             {
                 case "device-trust-mode":
@@ -31,8 +40,18 @@ public static class ConfigSetCommand
                         _ => throw DeviceTrustException.InvalidArgument($"auto-enroll must be true or false, not \"{text}\""),
                     };
                     break;
+                case "ekcert-allowed-cas":
+                    request.SetEkcertAllowedCas = true;
+                    if (values is not ["none"])
+                    {
+                        request.EkcertAllowedCas.AddRange(values.Select(File.ReadAllText));
+                    }
+                    break;
+                case "min-attestation":
+                    request.MinAttestation = text;
+                    break;
                 case var other:
-                    throw DeviceTrustException.InvalidArgument($"unknown setting \"{other}\": use device-trust-mode or auto-enroll");
+                    throw DeviceTrustException.InvalidArgument($"unknown setting \"{other}\": use device-trust-mode, auto-enroll, ekcert-allowed-cas or min-attestation");
             }
             using var client = AdminClient.Open(store);
             var config = await client.Config.UpdateDeviceTrustConfigAsync(request, cancellationToken: cancellationToken);

@@ -47,6 +47,14 @@ internal static class DeviceOutput
         _ => throw DeviceTrustException.InvalidArgument($"--os \"{text}\" is unknown: use linux, macos or windows"),
     };
 
+    public static string Attestation(DeviceAttestationType type) => type switch
+    {
+        DeviceAttestationType.TpmEkpub => "tpm_ekpub",
+        DeviceAttestationType.TpmEkcert => "tpm_ekcert",
+        DeviceAttestationType.TpmEkcertTrusted => "tpm_ekcert_trusted",
+        _ => "unspecified",
+    };
+
     public static string Status(DeviceEnrollStatus status) => status == DeviceEnrollStatus.Enrolled ? "enrolled" : "not enrolled";
 
     public static string Source(DeviceSource source) => source switch

@@ -27,7 +27,7 @@ public static class DevicesGetCommand
                    Source:        {DeviceOutput.Source(device.Source)}
                    Enroll Status: {DeviceOutput.Status(device.EnrollStatus)}
                    Owner:         {device.Owner}
-                   Credential:    {(device.Credential is null ? "(none)" : $"{device.Credential.Id} ({device.Credential.DeviceAttestationType})")}
+                   Credential:    {(device.Credential is null ? "(none)" : $"{device.Credential.Id} ({DeviceOutput.Attestation(device.Credential.DeviceAttestationType)})")}
                    Created:       {device.CreateTime.ToDateTimeOffset():u}
                    Updated:       {device.UpdateTime.ToDateTimeOffset():u}
                    Data records:  {device.CollectedData.Count}

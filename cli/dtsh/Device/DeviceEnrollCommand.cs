@@ -18,7 +18,7 @@ public static class DeviceEnrollCommand
     {
         var token = new Option<string?>("--token") { Description = "Enrollment token from dtctl devices add --enroll / dtctl devices enroll" };
         var current = new Option<bool>("--current-device") { Description = "Register this device if needed, mint a token and enroll it" };
-        var software = new Option<bool>("--software-key") { Description = "Use a software key in the profile folder (no TPM support yet)" };
+        var software = new Option<bool>("--software-key") { Description = "Use a software key in the profile folder instead of a TPM (weaker: recorded as attestation unspecified)" };
         var command = new Command("enroll", "Enroll this device") { token, current, software };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async () =>
         {
@@ -34,20 +34,33 @@ public static class DeviceEnrollCommand
                 throw DeviceTrustException.FailedPrecondition(
                     $"could not read this device's serial number (DMI is missing or readable by root only): set {DeviceDataCollector.OverrideVariable} to a JSON file with serialNumber");
             }
-            var (key, info) = credentials.GetOrCreate(result.GetValue(software));
-            using (key)
+            using var channel = GatewayChannel.ForProfile(profile);
+            var useTpm = !result.GetValue(software) && DeviceCredentialStore.TpmAvailable;
+            var enrollToken = result.GetValue(token);
+            var registered = false;
+            if (enrollToken is null)
             {
-                using var channel = GatewayChannel.ForProfile(profile);
-                var registered = false;
-                var enrollToken = result.GetValue(token);
-                if (enrollToken is null)
-                {
-                    (enrollToken, registered) = await SelfServiceTokenAsync(new DeviceTrustService.DeviceTrustServiceClient(channel), data, cancellationToken);
-                }
-                var device = await DeviceCeremonies.EnrollAsync(channel, enrollToken, info.CredentialId, key, data, cancellationToken);
-                credentials.Save(info with { DeviceId = device.Id, AssetTag = device.AssetTag, OsType = DeviceText.Os(device.OsType) });
-                Console.WriteLine($"Device \"{device.AssetTag}\"/{DeviceText.Os(device.OsType)} {(registered ? "registered and enrolled" : "enrolled")}");
+                (enrollToken, registered) = await SelfServiceTokenAsync(new DeviceTrustService.DeviceTrustServiceClient(channel), data, cancellationToken);
             }
+            Proto.V1.Device device;
+            DeviceCredentialInfo info;
+            if (useTpm)
+            {
+                using var tpm = Tpm.Device.TpmDevice.Open(DeviceCredentialStore.TpmSpec);
+                device = await TpmCeremonies.EnrollAsync(channel, enrollToken, tpm, data, cancellationToken);
+                info = new DeviceCredentialInfo(device.Credential.Id, DeviceCredentialStore.TpmKind, "", "", "");
+            }
+            else
+            {
+                var (key, created) = credentials.GetOrCreate(result.GetValue(software));
+                using (key)
+                {
+                    device = await DeviceCeremonies.EnrollAsync(channel, enrollToken, created.CredentialId, key, data, cancellationToken);
+                }
+                info = created;
+            }
+            credentials.Save(info with { DeviceId = device.Id, AssetTag = device.AssetTag, OsType = DeviceText.Os(device.OsType) });
+            Console.WriteLine($"Device \"{device.AssetTag}\"/{DeviceText.Os(device.OsType)} {(registered ? "registered and enrolled" : "enrolled")}");
             return 0;
         }));
         return command;

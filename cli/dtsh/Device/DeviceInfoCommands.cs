@@ -43,10 +43,20 @@ public static class DeviceInfoCommands
         {
             var credentials = new DeviceCredentialStore(store.Directory);
             var info = credentials.Info ?? throw DeviceTrustException.NotFound("this device has no credential yet: dtsh device enroll creates one");
-            using var key = credentials.LoadKey();
+            byte[] publicKey;
+            if (info.Kind == DeviceCredentialStore.TpmKind)
+            {
+                using var tpm = Tpm.Device.TpmDevice.Open(DeviceCredentialStore.TpmSpec);
+                publicKey = Tpm.Structures.TpmPublic.ParseSized(tpm.AttestationKey(tpm.EndorsementKey())).SubjectPublicKeyInfo();
+            }
+            else
+            {
+                using var key = credentials.LoadKey();
+                publicKey = key.ExportSubjectPublicKeyInfo();
+            }
             Console.WriteLine($"Credential ID: {info.CredentialId}");
-            Console.WriteLine($"Public key:    {Convert.ToBase64String(key.ExportSubjectPublicKeyInfo())}");
-            Console.WriteLine($"Type:          {info.Kind} (attestation: unspecified)");
+            Console.WriteLine($"Public key:    {Convert.ToBase64String(publicKey)}");
+            Console.WriteLine($"Type:          {(info.Kind == DeviceCredentialStore.TpmKind ? "tpm (attestation key in the TPM)" : "software (attestation: unspecified)")}");
             if (info.DeviceId.Length > 0)
             {
                 Console.WriteLine($"Device:        {info.AssetTag}/{info.OsType} ({info.DeviceId})");

@@ -1,0 +1,94 @@
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Proto.V1;
+using DeviceTrust.Tpm.Codec;
+using DeviceTrust.Tpm.Device;
+using DeviceTrust.Tpm.Structures;
+using DeviceTrust.Tpm.Verification;
+using Google.Protobuf;
+using Grpc.Net.Client;
+
+namespace DeviceTrust.Client.Devices;
+
+/// <summary>
+/// The device side of the ceremonies for TPM devices: offer the EK and a persisted AK, activate the server's credential,
+/// quote over the server's nonce.
+/// </summary>
+public static class TpmCeremonies
+{
+    /// <summary>What the device quotes: the SHA-256 bank's boot PCRs.</summary>
+    public static readonly IReadOnlyList<PcrBank> QuotedPcrs = [new PcrBank(TpmAlg.Sha256, [0, 1, 2, 3, 4, 5, 6, 7])];
+
+    /// <summary>The credential id of this TPM's attestation key (creating the key if needed).</summary>
+    public static string CredentialId(TpmDevice tpm)
+    {
+        var ek = tpm.EndorsementKey();
+        return TpmCredentials.IdOf(TpmPublic.ParseSized(tpm.AttestationKey(ek)));
+    }
+
+    public static async Task<Device> EnrollAsync(GrpcChannel channel, string token, TpmDevice tpm, DeviceCollectedData data, CancellationToken cancellationToken)
+    {
+        var ek = tpm.EndorsementKey();
+        var akPublic = tpm.AttestationKey(ek);
+        using var call = new DeviceTrustService.DeviceTrustServiceClient(channel).EnrollDevice(cancellationToken: cancellationToken);
+        await call.RequestStream.WriteAsync(new EnrollDeviceRequest
+        {
+            Init = new EnrollDeviceInit
+            {
+                Token = token,
+                CredentialId = TpmCredentials.IdOf(TpmPublic.ParseSized(akPublic)),
+                DeviceData = data,
+                Tpm = new TPMEnrollPayload
+                {
+                    EkCert = ek.Certificate is null ? ByteString.Empty : ByteString.CopyFrom(ek.Certificate),
+                    EkKey = ByteString.CopyFrom(ek.Public),
+                    AttestationParameters = new TPMAttestationParameters { Public = ByteString.CopyFrom(akPublic) },
+                },
+            },
+        }, cancellationToken);
+        if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.TpmChallenge is not { } challenge)
+        {
+            throw DeviceTrustException.FailedPrecondition("the gateway did not send a TPM challenge");
+        }
+        var secret = tpm.ActivateCredential(ek, challenge.EncryptedCredential.CredentialBlob.ToByteArray(), challenge.EncryptedCredential.Secret.ToByteArray());
+        var response = new TPMEnrollChallengeResponse { Solution = ByteString.CopyFrom(secret) };
+        AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), response.Quotes, response.Pcrs);
+        await call.RequestStream.WriteAsync(new EnrollDeviceRequest { TpmChallengeResponse = response }, cancellationToken);
+        if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.Success is not { } success)
+        {
+            throw DeviceTrustException.FailedPrecondition("the gateway did not confirm the enrollment");
+        }
+        await call.RequestStream.CompleteAsync();
+        return success.Device;
+    }
+
+    public static async Task<byte[]> AuthenticateAsync(GrpcChannel channel, string deviceId, TpmDevice tpm, DeviceCollectedData data, CancellationToken cancellationToken)
+    {
+        var credentialId = CredentialId(tpm);
+        using var call = new DeviceTrustService.DeviceTrustServiceClient(channel).AuthenticateDevice(cancellationToken: cancellationToken);
+        await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest
+        {
+            Init = new AuthenticateDeviceInit { CredentialId = credentialId, DeviceData = data, DeviceId = deviceId },
+        }, cancellationToken);
+        if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.TpmChallenge is not { } challenge)
+        {
+            throw DeviceTrustException.FailedPrecondition("the gateway did not send a TPM challenge");
+        }
+        var response = new TPMAuthenticateDeviceChallengeResponse();
+        AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), response.Quotes, response.Pcrs);
+        await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = response }, cancellationToken);
+        if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.UserCertificates is not { } certificates)
+        {
+            throw DeviceTrustException.FailedPrecondition("the gateway sent no certificate");
+        }
+        await call.RequestStream.CompleteAsync();
+        return certificates.X509Der.ToByteArray();
+    }
+
+    private static void AddQuote(TpmDevice tpm, byte[] nonce, Google.Protobuf.Collections.RepeatedField<TPMQuote> quotes,
+        Google.Protobuf.Collections.RepeatedField<TPMPCR> pcrs)
+    {
+        var (attest, signature, values) = tpm.Quote(nonce, QuotedPcrs);
+        quotes.Add(new TPMQuote { Quote = ByteString.CopyFrom(attest), Signature = ByteString.CopyFrom(signature) });
+        pcrs.AddRange(values.Select(v => new TPMPCR { Index = v.Index, Digest = ByteString.CopyFrom(v.Digest), DigestAlg = v.Hash }));
+    }
+}

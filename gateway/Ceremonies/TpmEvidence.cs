@@ -1,0 +1,83 @@
+using DeviceTrust.Core.Config;
+using DeviceTrust.Core.Devices;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Grains.Attestation;
+using DeviceTrust.Proto.V1;
+using Google.Protobuf.Collections;
+
+namespace DeviceTrust.Gateway.Ceremonies;
+
+/// <summary>TPM messages from the wire, bounded and shaped before they reach a grain; and the cluster's TPM policy.</summary>
+public static class TpmEvidence
+{
+    private const int MaxStructure = 4096;
+
+    public static TpmEnrollmentOffer Offer(TPMEnrollPayload tpm, string credentialId)
+    {
+        if (tpm.AttestationParameters is null || tpm.AttestationParameters.Public.IsEmpty)
+        {
+            throw DeviceTrustException.InvalidArgument("tpm.attestation_parameters.public (the AK's TPM2B_PUBLIC) is required");
+        }
+        Bounded(tpm.EkCert.Length, "tpm.ek_cert");
+        Bounded(tpm.EkKey.Length, "tpm.ek_key");
+        Bounded(tpm.AttestationParameters.Public.Length, "tpm.attestation_parameters.public");
+        return new TpmEnrollmentOffer(tpm.EkCert.IsEmpty ? null : tpm.EkCert.ToByteArray(), tpm.EkKey.ToByteArray(),
+            tpm.AttestationParameters.Public.ToByteArray(), credentialId);
+    }
+
+    /// <summary>One quote and the PCR values it covers. Event logs are not verified by this version, so none is accepted.</summary>
+    public static TpmQuoteEvidence Quote(RepeatedField<TPMQuote> quotes, RepeatedField<TPMPCR> pcrs, Google.Protobuf.ByteString eventLog)
+    {
+        if (quotes.Count != 1)
+        {
+            throw DeviceTrustException.InvalidArgument($"exactly one quote is expected, not {quotes.Count}");
+        }
+        if (!eventLog.IsEmpty)
+        {
+            throw DeviceTrustException.InvalidArgument("this cluster version does not verify event logs yet: send the quote without one");
+        }
+        if (pcrs.Count > 8 * 24)
+        {
+            throw DeviceTrustException.InvalidArgument("too many PCR values");
+        }
+        Bounded(quotes[0].Quote.Length, "quote");
+        Bounded(quotes[0].Signature.Length, "signature");
+        return new TpmQuoteEvidence(quotes[0].Quote.ToByteArray(), quotes[0].Signature.ToByteArray(), pcrs.Select(Pcr).ToList());
+    }
+
+    private static TpmPcr Pcr(TPMPCR pcr)
+    {
+        if (pcr.Index is < 0 or > 23)
+        {
+            throw DeviceTrustException.InvalidArgument($"PCR index {pcr.Index} is out of range");
+        }
+        if (pcr.DigestAlg is not (0x0004 or 0x000B or 0x000C or 0x000D) || pcr.Digest.Length > 64)
+        {
+            throw DeviceTrustException.InvalidArgument($"PCR {pcr.Index}: unsupported digest algorithm 0x{pcr.DigestAlg:x4}");
+        }
+        return new TpmPcr((ushort)pcr.DigestAlg, pcr.Index, pcr.Digest.ToByteArray());
+    }
+
+    public static async Task<TpmPolicy> PolicyAsync(IdentityCache identities)
+    {
+        var config = (await identities.ConfigAsync()).DeviceTrust;
+        return new TpmPolicy(config.EkCertAllowedCas, AttestationPolicy.Parse(config.MinAttestation));
+    }
+
+    public static async Task EnsureNotOffAsync(IdentityCache identities)
+    {
+        if (DeviceTrustModes.FailClosed((await identities.ConfigAsync()).DeviceTrust.Mode) == DeviceTrustMode.Off)
+        {
+            throw DeviceTrustException.FailedPrecondition("device trust is off in this cluster");
+        }
+    }
+
+    private static void Bounded(int length, string field)
+    {
+        if (length > MaxStructure)
+        {
+            throw DeviceTrustException.InvalidArgument($"{field} is larger than {MaxStructure} bytes");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using DeviceTrust.Core.Devices;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Tpm.Codec;
+using DeviceTrust.Tpm.Credentials;
+using DeviceTrust.Tpm.Structures;
+using DeviceTrust.Tpm.Verification;
+using Orleans.Concurrency;
+
+namespace DeviceTrust.Grains.Attestation;
+
+[StatelessWorker]
+public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttestationVerifierGrain
+{
+    public Task<TpmEnrollmentPlan> PrepareEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy)
+    {
+        var ak = Parse(offer.AkPublic, "attestation key");
+        Refuse(() => AkChecks.Check(ak));
+        if (!string.Equals(offer.CredentialId, TpmCredentials.IdOf(ak), StringComparison.Ordinal))
+        {
+            throw DeviceTrustException.InvalidArgument("credential_id must be the hex SHA-256 of the attestation key's public area");
+        }
+        if (offer.EkPublic is not { Length: > 0 })
+        {
+            throw DeviceTrustException.InvalidArgument("tpm init must carry ek_key (the EK's TPM2B_PUBLIC)");
+        }
+        var ek = Parse(offer.EkPublic, "endorsement key");
+        var type = AttestationType.TpmEkPub;
+        var serial = "";
+        if (offer.EkCertificate is { Length: > 0 } der)
+        {
+            using var certificate = Refuse(() => EkChecks.LoadCertificate(der));
+            serial = certificate.SerialNumber;
+            Refuse(() => EkChecks.CheckCertificateKey(certificate, ek));
+            type = AttestationType.TpmEkCert;
+            if (policy.EkCertAllowedCas.Count > 0)
+            {
+                var roots = policy.EkCertAllowedCas.Select(pem => X509Certificate2.CreateFromPem(pem)).ToList();
+                var error = EkChecks.ChainError(certificate, roots, [], time.GetUtcNow());
+                if (error is not null)
+                {
+                    throw DeviceTrustException.PermissionDenied($"EK certificate does not chain to an allowed CA: {error}");
+                }
+                type = AttestationType.TpmEkCertTrusted;
+            }
+        }
+        else if (policy.EkCertAllowedCas.Count > 0)
+        {
+            throw DeviceTrustException.PermissionDenied("the cluster requires an EK certificate from an allowed CA, and the device sent only its EK public key");
+        }
+        Refuse(() => EkChecks.CheckTemplate(ek));
+        AttestationPolicy.EnsureAtLeast(type, policy.MinimumAttestation);
+        var secret = RandomNumberGenerator.GetBytes(32);
+        var made = CredentialMaker.Make(ek, ak.Name(), secret);
+        return Task.FromResult(new TpmEnrollmentPlan(made.IdObject, made.EncryptedSecret, secret, type, serial, ak.SubjectPublicKeyInfo()));
+    }
+
+    public Task VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce)
+    {
+        var ak = Parse(akPublic, "attestation key");
+        Refuse(() => QuoteVerifier.Verify(ak, evidence.Attest, evidence.Signature, nonce,
+            evidence.Pcrs.Select(p => new PcrValue(p.Hash, p.Index, p.Digest)).ToList()));
+        return Task.CompletedTask;
+    }
+
+    private static TpmPublic Parse(byte[] sized, string what)
+    {
+        try
+        {
+            return TpmPublic.ParseSized(sized);
+        }
+        catch (TpmFormatException e)
+        {
+            throw DeviceTrustException.InvalidArgument($"{what} is malformed: {e.Message}");
+        }
+    }
+
+    private static void Refuse(Action check) => Refuse<object?>(() => { check(); return null; });
+
+    private static T Refuse<T>(Func<T> check)
+    {
+        try
+        {
+            return check();
+        }
+        catch (TpmVerificationException e)
+        {
+            throw DeviceTrustException.PermissionDenied(e.Message);
+        }
+        catch (TpmFormatException e)
+        {
+            throw DeviceTrustException.InvalidArgument(e.Message);
+        }
+    }
+}

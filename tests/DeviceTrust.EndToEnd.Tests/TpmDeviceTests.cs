@@ -1,0 +1,117 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using DeviceTrust.Testing;
+
+namespace DeviceTrust.EndToEnd.Tests;
+
+/// <summary>
+/// TPM devices end to end: the real gateway, the real dtsh/dtctl, and a freshly manufactured software TPM named by
+/// DTSH_TPM. A gateway of their own, since these tests change the cluster's attestation policy.
+/// </summary>
+public sealed class TpmDeviceTests : IAsyncLifetime
+{
+    private readonly TempDirectory _directory = new("dt-e2e-tpm");
+    private GatewayProcess _gateway = null!;
+    private SoftwareTpm _tpm = null!;
+    private Cli _admin = null!;
+
+    public async Task InitializeAsync()
+    {
+        _tpm = await SoftwareTpm.StartAsync();
+        _gateway = new GatewayProcess(_directory["data"]);
+        await _gateway.StartAsync();
+        _admin = new Cli(_directory["admin"]);
+        (await _admin.DtshWithInput("admin password 1234\n", "login", "--proxy", _gateway.Proxy, "--invite", _gateway.AdminInvitation)).Succeeded();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _tpm.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    private static string NewSerial() => "T" + Guid.NewGuid().ToString("N")[..11].ToUpperInvariant();
+
+    /// <summary>A user at the TPM machine, reporting <paramref name="serial"/> as its serial number.</summary>
+    private async Task<Cli> AtTpmDeviceAsync(string serial, bool withTpm = true)
+    {
+        var added = (await _admin.Dtctl("users", "add", "u" + serial.ToLowerInvariant(), "--roles", "access")).Succeeded().StdOut;
+        var invite = added.Split(' ', '\n').Single(w => w.StartsWith("dtinv1.", StringComparison.Ordinal)).Trim();
+        var data = _directory[$"{serial}.json"];
+        await File.WriteAllTextAsync(data, $$"""{ "serialNumber": "{{serial}}", "osVersion": "12" }""");
+        var cli = new Cli(_directory["home-" + serial]).With("DTSH_DEVICE_DATA", data).With("DTSH_TPM", withTpm ? _tpm.Tcti : null);
+        (await cli.DtshWithInput("password for " + serial + "\n", "login", "--proxy", _gateway.Proxy, "--invite", invite)).Succeeded();
+        return cli;
+    }
+
+    private async Task<string> TokenForAsync(string serial)
+    {
+        var added = (await _admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", serial, "--enroll")).Succeeded().StdOut;
+        return added.Split('\n').Single(l => l.StartsWith("dtsh device enroll --token=", StringComparison.Ordinal))["dtsh device enroll --token=".Length..].Trim();
+    }
+
+    [Fact]
+    public async Task A_tpm_device_enrolls_logs_in_and_the_ek_ca_policy_is_enforced()
+    {
+        // enroll with the TPM: EK certificate, AK, credential activation, quote
+        var serial = NewSerial();
+        var device = await AtTpmDeviceAsync(serial);
+        Assert.Contains($"Device \"{serial}\"/linux enrolled", (await device.Dtsh("device", "enroll", "--token=" + await TokenForAsync(serial))).Succeeded().StdOut);
+        Assert.Matches(@"Credential: +[0-9a-f]{64} \(tpm_ekcert\)", (await _admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
+        Assert.Contains("Type:          tpm", (await device.Dtsh("device", "keyget")).Succeeded().StdOut);
+
+        // log in: the device authenticates with a quote over a fresh nonce
+        var login = (await device.DtshWithInput("password for " + serial + "\n", "login", "--user", "u" + serial.ToLowerInvariant())).Succeeded();
+        Assert.DoesNotContain("WARNING", login.StdErr);
+        Assert.Contains($"device-asset-tag={serial}", login.StdOut);
+
+        // the swtpm manufacturer CA (root and intermediate) makes the EK certificate trusted
+        (await _admin.Dtctl("config", "set", "ekcert-allowed-cas", Path.Combine(_tpm.Directory, "ca", "swtpm-localca-rootca-cert.pem"),
+            Path.Combine(_tpm.Directory, "ca", "issuercert.pem"))).Succeeded();
+        Assert.Contains("ekcert_allowed_cas: 2 certificate(s)", (await _admin.Dtctl("config", "get")).Succeeded().StdOut);
+        var trusted = NewSerial();
+        var second = await AtTpmDeviceAsync(trusted);
+        (await second.Dtsh("device", "enroll", "--token=" + await TokenForAsync(trusted))).Succeeded();
+        Assert.Contains("(tpm_ekcert_trusted)", (await _admin.Dtctl("devices", "get", "--asset-tag", trusted)).Succeeded().StdOut);
+
+        // another manufacturer's CA: the swtpm's EK certificate no longer qualifies
+        var foreign = _directory["foreign-ca.pem"];
+        using (var key = RSA.Create(2048))
+        {
+            using var ca = new CertificateRequest("CN=Other TPM Vendor", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
+                .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+            await File.WriteAllTextAsync(foreign, ca.ExportCertificatePem());
+        }
+        (await _admin.Dtctl("config", "set", "ekcert-allowed-cas", foreign)).Succeeded();
+        var refused = NewSerial();
+        var third = await AtTpmDeviceAsync(refused);
+        (await third.Dtsh("device", "enroll", "--token=" + await TokenForAsync(refused))).FailedWith("EK certificate does not chain to an allowed CA");
+        var audit = (await _admin.Dtctl("audit", "ls", "--type", "device.enroll")).Succeeded().StdOut;
+        Assert.Matches($@"failure\s+u{refused.ToLowerInvariant()}\s+{refused}.*EK certificate does not chain to an allowed CA", audit);
+        (await _admin.Dtctl("config", "set", "ekcert-allowed-cas", "none")).Succeeded();
+    }
+
+    [Fact]
+    public async Task A_minimum_attestation_refuses_key_devices_but_not_tpm_devices()
+    {
+        var tpmSerial = NewSerial();
+        var tpmDevice = await AtTpmDeviceAsync(tpmSerial);
+        (await tpmDevice.Dtsh("device", "enroll", "--token=" + await TokenForAsync(tpmSerial))).Succeeded();
+        (await _admin.Dtctl("config", "set", "min-attestation", "tpm_ekcert")).Succeeded();
+        try
+        {
+            var keySerial = NewSerial();
+            var keyDevice = await AtTpmDeviceAsync(keySerial, withTpm: false);
+            (await keyDevice.Dtsh("device", "enroll", "--token=" + await TokenForAsync(keySerial), "--software-key"))
+                .FailedWith("weaker than the cluster's minimum tpm_ekcert");
+            var login = (await tpmDevice.DtshWithInput("password for " + tpmSerial + "\n", "login", "--user", "u" + tpmSerial.ToLowerInvariant())).Succeeded();
+            Assert.Contains($"device-asset-tag={tpmSerial}", login.StdOut);
+            (await _admin.Dtctl("config", "set", "min-attestation", "always")).FailedWith("unknown attestation type \"always\"");
+        }
+        finally
+        {
+            (await _admin.Dtctl("config", "set", "min-attestation", "unspecified")).Succeeded();
+        }
+    }
+}
