@@ -5,5 +5,6 @@ var root = new RootCommand("DeviceTrust fleet simulator: real clients, real cere
 {
     LoginScenario.Create(),
     CeremonyScenario.Create(),
+    QuoteVerifyBenchmark.Create(),
 };
 return await root.Parse(args).InvokeAsync();

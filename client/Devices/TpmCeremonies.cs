@@ -50,7 +50,7 @@ public static class TpmCeremonies
             throw DeviceTrustException.FailedPrecondition("the gateway did not send a TPM challenge");
         }
         var secret = tpm.ActivateCredential(ek, challenge.EncryptedCredential.CredentialBlob.ToByteArray(), challenge.EncryptedCredential.Secret.ToByteArray());
-        var response = new TPMEnrollChallengeResponse { Solution = ByteString.CopyFrom(secret) };
+        var response = new TPMEnrollChallengeResponse { Solution = ByteString.CopyFrom(secret), EventLog = EventLog(DeviceCredentialStore.TpmSpec) };
         AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), response.Quotes, response.Pcrs);
         await call.RequestStream.WriteAsync(new EnrollDeviceRequest { TpmChallengeResponse = response }, cancellationToken);
         if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.Success is not { } success)
@@ -73,7 +73,7 @@ public static class TpmCeremonies
         {
             throw DeviceTrustException.FailedPrecondition("the gateway did not send a TPM challenge");
         }
-        var response = new TPMAuthenticateDeviceChallengeResponse();
+        var response = new TPMAuthenticateDeviceChallengeResponse { EventLog = EventLog(DeviceCredentialStore.TpmSpec) };
         AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), response.Quotes, response.Pcrs);
         await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = response }, cancellationToken);
         if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.UserCertificates is not { } certificates)
@@ -82,6 +82,26 @@ public static class TpmCeremonies
         }
         await call.RequestStream.CompleteAsync();
         return certificates.X509Der.ToByteArray();
+    }
+
+    /// <summary>The firmware's measurement log, which describes the kernel's TPM (never a software TPM named by DTSH_TPM).</summary>
+    public const string KernelEventLog = "/sys/kernel/security/tpm0/binary_bios_measurements";
+
+    /// <summary>The event log to send with quotes: the kernel's, when the kernel's TPM is the one quoting and the log is readable.</summary>
+    public static ByteString EventLog(string? tpmSpec)
+    {
+        if (tpmSpec is not null && !tpmSpec.StartsWith("device:", StringComparison.Ordinal))
+        {
+            return ByteString.Empty;
+        }
+        try
+        {
+            return ByteString.CopyFrom(File.ReadAllBytes(KernelEventLog));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ByteString.Empty; // not readable (root only on most systems): the quote goes without it
+        }
     }
 
     private static void AddQuote(TpmDevice tpm, byte[] nonce, Google.Protobuf.Collections.RepeatedField<TPMQuote> quotes,

@@ -26,16 +26,16 @@ public static class TpmEvidence
             tpm.AttestationParameters.Public.ToByteArray(), credentialId);
     }
 
-    /// <summary>One quote and the PCR values it covers. Event logs are not verified by this version, so none is accepted.</summary>
+    /// <summary>One quote, the PCR values it covers, and optionally the TCG event log that must replay to them.</summary>
     public static TpmQuoteEvidence Quote(RepeatedField<TPMQuote> quotes, RepeatedField<TPMPCR> pcrs, Google.Protobuf.ByteString eventLog)
     {
         if (quotes.Count != 1)
         {
             throw DeviceTrustException.InvalidArgument($"exactly one quote is expected, not {quotes.Count}");
         }
-        if (!eventLog.IsEmpty)
+        if (eventLog.Length > Tpm.EventLog.TcgEventLog.MaxBytes)
         {
-            throw DeviceTrustException.InvalidArgument("this cluster version does not verify event logs yet: send the quote without one");
+            throw DeviceTrustException.InvalidArgument($"event_log is larger than {Tpm.EventLog.TcgEventLog.MaxBytes} bytes");
         }
         if (pcrs.Count > 8 * 24)
         {
@@ -43,7 +43,7 @@ public static class TpmEvidence
         }
         Bounded(quotes[0].Quote.Length, "quote");
         Bounded(quotes[0].Signature.Length, "signature");
-        return new TpmQuoteEvidence(quotes[0].Quote.ToByteArray(), quotes[0].Signature.ToByteArray(), pcrs.Select(Pcr).ToList());
+        return new TpmQuoteEvidence(quotes[0].Quote.ToByteArray(), quotes[0].Signature.ToByteArray(), pcrs.Select(Pcr).ToList(), eventLog.ToByteArray());
     }
 
     private static TpmPcr Pcr(TPMPCR pcr)

@@ -59,8 +59,8 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
     public Task VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce)
     {
         var ak = Parse(akPublic, "attestation key");
-        Refuse(() => QuoteVerifier.Verify(ak, evidence.Attest, evidence.Signature, nonce,
-            evidence.Pcrs.Select(p => new PcrValue(p.Hash, p.Index, p.Digest)).ToList()));
+        Refuse(() => QuoteEvidence.Verify(ak, evidence.Attest, evidence.Signature, nonce,
+            evidence.Pcrs.Select(p => new PcrValue(p.Hash, p.Index, p.Digest)).ToList(), evidence.EventLog));
         return Task.CompletedTask;
     }
 

@@ -40,12 +40,13 @@ public sealed record TpmEnrollmentPlan(
     [property: Id(4)] string EkCertificateSerial,
     [property: Id(5)] byte[] AkSubjectPublicKeyInfo);
 
-/// <summary>A quote and the PCR values it covers, as the device sent them.</summary>
+/// <summary>A quote, the PCR values it covers and the event log (empty when none), as the device sent them.</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmQuoteEvidence")]
 public sealed record TpmQuoteEvidence(
     [property: Id(0)] byte[] Attest,
     [property: Id(1)] byte[] Signature,
-    [property: Id(2)] IReadOnlyList<TpmPcr> Pcrs);
+    [property: Id(2)] IReadOnlyList<TpmPcr> Pcrs,
+    [property: Id(3)] byte[] EventLog);
 
 [GenerateSerializer, Immutable, Alias("dt.TpmPcr")]
 public sealed record TpmPcr([property: Id(0)] ushort Hash, [property: Id(1)] int Index, [property: Id(2)] byte[] Digest);

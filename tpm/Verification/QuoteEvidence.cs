@@ -1,0 +1,22 @@
+using DeviceTrust.Tpm.EventLog;
+using DeviceTrust.Tpm.Structures;
+
+namespace DeviceTrust.Tpm.Verification;
+
+/// <summary>
+/// Everything a device proves with one answer: the quote (see <see cref="QuoteVerifier"/>) and, when it sends one,
+/// an event log that must replay to the quoted PCR values.
+/// </summary>
+public static class QuoteEvidence
+{
+    public static TpmAttest Verify(TpmPublic ak, ReadOnlySpan<byte> attestation, ReadOnlySpan<byte> signature, ReadOnlySpan<byte> nonce,
+        IReadOnlyList<PcrValue> pcrs, ReadOnlySpan<byte> eventLog)
+    {
+        var quote = QuoteVerifier.Verify(ak, attestation, signature, nonce, pcrs);
+        if (!eventLog.IsEmpty)
+        {
+            TcgEventLog.Parse(eventLog).Verify(pcrs);
+        }
+        return quote;
+    }
+}
