@@ -22,8 +22,23 @@ public static class TpmEvidence
         Bounded(tpm.EkCert.Length, "tpm.ek_cert");
         Bounded(tpm.EkKey.Length, "tpm.ek_key");
         Bounded(tpm.AttestationParameters.Public.Length, "tpm.attestation_parameters.public");
+        var parameters = tpm.AttestationParameters;
+        TpmCreationEvidence? creation = null;
+        var parts = new[] { parameters.CreateData, parameters.CreateAttestation, parameters.CreateSignature };
+        if (parts.Any(p => !p.IsEmpty))
+        {
+            if (parts.Any(p => p.IsEmpty))
+            {
+                throw DeviceTrustException.InvalidArgument("send all of create_data, create_attestation and create_signature, or none");
+            }
+            foreach (var part in parts)
+            {
+                Bounded(part.Length, "tpm.attestation_parameters creation evidence");
+            }
+            creation = new TpmCreationEvidence(parameters.CreateData.ToByteArray(), parameters.CreateAttestation.ToByteArray(), parameters.CreateSignature.ToByteArray());
+        }
         return new TpmEnrollmentOffer(tpm.EkCert.IsEmpty ? null : tpm.EkCert.ToByteArray(), tpm.EkKey.ToByteArray(),
-            tpm.AttestationParameters.Public.ToByteArray(), credentialId);
+            parameters.Public.ToByteArray(), credentialId, creation);
     }
 
     /// <summary>One quote, the PCR values it covers, and optionally the TCG event log that must replay to them.</summary>

@@ -50,6 +50,14 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
             throw DeviceTrustException.PermissionDenied("the cluster requires an EK certificate from an allowed CA, and the device sent only its EK public key");
         }
         Refuse(() => EkChecks.CheckTemplate(ek));
+        if (offer.Creation is { } creation)
+        {
+            var data = Refuse(() => AkChecks.CheckCreation(ak, creation.CreateData, creation.Attestation, creation.Signature));
+            if (!data.ParentName.AsSpan().SequenceEqual(ek.Name()))
+            {
+                throw DeviceTrustException.PermissionDenied("the AK's creation data names another parent than the EK");
+            }
+        }
         AttestationPolicy.EnsureAtLeast(type, policy.MinimumAttestation);
         var secret = RandomNumberGenerator.GetBytes(32);
         var made = CredentialMaker.Make(ek, ak.Name(), secret);

@@ -24,7 +24,12 @@ public sealed record TpmEnrollmentOffer(
     [property: Id(0)] byte[]? EkCertificate,
     [property: Id(1)] byte[]? EkPublic,
     [property: Id(2)] byte[] AkPublic,
-    [property: Id(3)] string CredentialId);
+    [property: Id(3)] string CredentialId,
+    [property: Id(4)] TpmCreationEvidence? Creation = null);
+
+/// <summary>Optional proof of how the AK was made (TPM2_CertifyCreation by the AK itself): its creation data names the parent.</summary>
+[GenerateSerializer, Immutable, Alias("dt.TpmCreationEvidence")]
+public sealed record TpmCreationEvidence([property: Id(0)] byte[] CreateData, [property: Id(1)] byte[] Attestation, [property: Id(2)] byte[] Signature);
 
 /// <summary>The cluster's rules for TPM evidence: manufacturer CAs (PEM) and the weakest attestation accepted.</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmPolicy")]

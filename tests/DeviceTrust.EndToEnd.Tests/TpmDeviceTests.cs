@@ -115,3 +115,68 @@ public sealed class TpmDeviceTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>A TPM device that cannot activate the credential (it sends another secret) is refused, with the reason audited.</summary>
+public sealed class TpmActivationAttackTests : IAsyncLifetime
+{
+    private readonly TempDirectory _directory = new("dt-e2e-tpm-attack");
+    private GatewayProcess _gateway = null!;
+    private SoftwareTpm _tpm = null!;
+    private Cli _admin = null!;
+
+    public async Task InitializeAsync()
+    {
+        _tpm = await SoftwareTpm.StartAsync();
+        _gateway = new GatewayProcess(_directory["data"]);
+        await _gateway.StartAsync();
+        _admin = new Cli(_directory["admin"]);
+        (await _admin.DtshWithInput("admin password 1234\n", "login", "--proxy", _gateway.Proxy, "--invite", _gateway.AdminInvitation)).Succeeded();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _tpm.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    [Fact]
+    public async Task A_wrong_credential_secret_is_refused()
+    {
+        var serial = "W" + Guid.NewGuid().ToString("N")[..11].ToUpperInvariant();
+        var added = (await _admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", serial, "--enroll")).Succeeded().StdOut;
+        var token = added.Split('\n').Single(l => l.StartsWith("dtsh device enroll --token=", StringComparison.Ordinal))["dtsh device enroll --token=".Length..].Trim();
+        using var channel = Client.Connection.GatewayChannel.ForProfile(new Client.Profiles.ProfileStore(_admin.Home).Load()!);
+        using var tpm = Tpm.Device.TpmDevice.Open(_tpm.Tcti);
+        var ek = tpm.EndorsementKey();
+        var akPublic = tpm.AttestationKey(ek);
+        using var call = new Proto.V1.DeviceTrustService.DeviceTrustServiceClient(channel).EnrollDevice();
+        await call.RequestStream.WriteAsync(new Proto.V1.EnrollDeviceRequest
+        {
+            Init = new Proto.V1.EnrollDeviceInit
+            {
+                Token = token,
+                CredentialId = Tpm.Verification.TpmCredentials.IdOf(Tpm.Structures.TpmPublic.ParseSized(akPublic)),
+                DeviceData = new Proto.V1.DeviceCollectedData { OsType = Proto.V1.OSType.Linux, SerialNumber = serial, OsVersion = "12" },
+                Tpm = new Proto.V1.TPMEnrollPayload
+                {
+                    EkCert = Google.Protobuf.ByteString.CopyFrom(ek.Certificate!),
+                    EkKey = Google.Protobuf.ByteString.CopyFrom(ek.Public),
+                    AttestationParameters = new Proto.V1.TPMAttestationParameters { Public = Google.Protobuf.ByteString.CopyFrom(akPublic) },
+                },
+            },
+        });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var challenge = call.ResponseStream.Current.TpmChallenge;
+        var (attest, signature, pcrs) = tpm.Quote(challenge.AttestationNonce.ToByteArray(), DeviceTrust.Client.Devices.TpmCeremonies.QuotedPcrs);
+        var answer = new Proto.V1.TPMEnrollChallengeResponse { Solution = Google.Protobuf.ByteString.CopyFrom(new byte[32]) };
+        answer.Quotes.Add(new Proto.V1.TPMQuote { Quote = Google.Protobuf.ByteString.CopyFrom(attest), Signature = Google.Protobuf.ByteString.CopyFrom(signature) });
+        answer.Pcrs.AddRange(pcrs.Select(p => new Proto.V1.TPMPCR { Index = p.Index, Digest = Google.Protobuf.ByteString.CopyFrom(p.Digest), DigestAlg = p.Hash }));
+        await call.RequestStream.WriteAsync(new Proto.V1.EnrollDeviceRequest { TpmChallengeResponse = answer });
+        var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(Grpc.Core.StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Contains("credential activation failed", error.Status.Detail);
+        Assert.Contains("not enrolled", (await _admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
+        Assert.Matches($@"failure\s+admin\s+{serial}.*credential activation failed", (await _admin.Dtctl("audit", "ls", "--type", "device.enroll")).Succeeded().StdOut);
+    }
+}

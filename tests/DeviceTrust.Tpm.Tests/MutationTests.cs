@@ -302,3 +302,22 @@ public class MutationTests
     }
 
 }
+
+public class CredentialBlobTests
+{
+    [Theory]
+    [InlineData("rsa")]
+    [InlineData("ecc")]
+    [InlineData("p384")]
+    public void Made_credentials_parse_back_with_the_eks_sizes(string kind)
+    {
+        var ek = Fixture.Public($"{kind}/ek.pub");
+        var made = DeviceTrust.Tpm.Credentials.CredentialMaker.Make(ek, Fixture.Public("ecc/ak.pub").Name(), new byte[32]);
+        var idObject = IdObject.Parse(made.IdObject);
+        Assert.Equal(DeviceTrust.Tpm.Codec.TpmAlg.DigestSize(ek.NameAlg), idObject.IntegrityHmac.Length);
+        Assert.Equal(34, idObject.EncIdentity.Length); // TPM2B_DIGEST of a 32-byte secret, CFB keeps the length
+        EncryptedSecret.Parse(made.EncryptedSecret, ek);
+        Assert.Throws<DeviceTrust.Tpm.Codec.TpmFormatException>(() => IdObject.Parse(made.IdObject.AsSpan(0, made.IdObject.Length - 1)));
+        Assert.Throws<DeviceTrust.Tpm.Codec.TpmFormatException>(() => EncryptedSecret.Parse([.. made.EncryptedSecret, 0], ek));
+    }
+}

@@ -16,8 +16,9 @@ public sealed class TpmDevice(TpmClient tpm) : IDisposable
 {
     public const uint RsaEkHandle = 0x81010001;
     public const uint EccEkHandle = 0x81010002;
-    public const uint RsaEkCertificateIndex = 0x01C00002;
-    public const uint EccEkCertificateIndex = 0x01C0000A;
+    // TCG EK Credential Profile NV indices: low range, then the high range newer TPMs use.
+    public static readonly uint[] RsaEkCertificateIndices = [0x01C00002, 0x01C00012];
+    public static readonly uint[] EccEkCertificateIndices = [0x01C0000A, 0x01C00014];
 
     /// <summary>Where our attestation key lives (owner hierarchy persistent range).</summary>
     public const uint AttestationKeyHandle = 0x81000201;
@@ -46,9 +47,9 @@ public sealed class TpmDevice(TpmClient tpm) : IDisposable
     /// <summary>The RSA EK if the TPM has one, else the ECC EK; with its certificate from NV when present.</summary>
     public EndorsementKey EndorsementKey()
     {
-        foreach (var (handle, template, index) in new[] { (RsaEkHandle, RsaEkTemplate(), RsaEkCertificateIndex), (EccEkHandle, EccEkTemplate(), EccEkCertificateIndex) })
+        foreach (var (handle, template, indices) in new[] { (RsaEkHandle, RsaEkTemplate(), RsaEkCertificateIndices), (EccEkHandle, EccEkTemplate(), EccEkCertificateIndices) })
         {
-            var certificate = tpm.NvDataSize(index) is { } size ? tpm.NvRead(index, size) : null;
+            var certificate = indices.Select(index => tpm.NvDataSize(index) is { } size ? tpm.NvRead(index, size) : null).FirstOrDefault(c => c is not null);
             if (tpm.ReadPublic(handle) is { } persisted && IsEk(persisted.Public))
             {
                 return new EndorsementKey(persisted.Public, certificate, handle, Transient: false);

@@ -1,0 +1,68 @@
+using DeviceTrust.Core.Devices;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Grains.Attestation;
+using DeviceTrust.Tpm.Structures;
+using DeviceTrust.Tpm.Verification;
+
+namespace DeviceTrust.Grains.Tests;
+
+/// <summary>The stateless verifier on the golden fixtures from swtpm (tests/tpm/make-fixtures.sh).</summary>
+public sealed class AttestationVerifierGrainTests(SqliteClusterFixture fixture) : IClassFixture<SqliteClusterFixture>
+{
+    private static readonly string Fixtures = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "DeviceTrust.Tpm.Tests", "Fixtures");
+
+    private static byte[] Bytes(string relative) => File.ReadAllBytes(Path.Combine(Fixtures, relative));
+
+    private IAttestationVerifierGrain Verifier => fixture.Silo.Grains.GetGrain<IAttestationVerifierGrain>(0);
+
+    private static readonly TpmPolicy Open = new([], AttestationType.Unspecified);
+
+    private static TpmEnrollmentOffer Offer(string ak, TpmCreationEvidence? creation = null, byte[]? ekCert = null) =>
+        new(ekCert, Bytes("rsa/ek.pub"), Bytes(ak), TpmCredentials.IdOf(TpmPublic.ParseSized(Bytes(ak))), creation);
+
+    [Fact]
+    public async Task An_ak_with_its_creation_evidence_under_the_ek_is_accepted()
+    {
+        var plan = await Verifier.PrepareEnrollmentAsync(Offer("akcreation/ak.pub",
+            new TpmCreationEvidence(Bytes("akcreation/creation-data"), Bytes("akcreation/creation-attest"), Bytes("akcreation/creation-sig"))), Open);
+        Assert.Equal(AttestationType.TpmEkPub, plan.AttestationType);
+        Assert.Equal(32, plan.Secret.Length);
+    }
+
+    [Fact]
+    public async Task Creation_evidence_for_another_parent_is_refused()
+    {
+        var offer = Offer("akcreation/ak.pub", new TpmCreationEvidence(Bytes("akcreation/creation-data"), Bytes("akcreation/creation-attest"), Bytes("akcreation/creation-sig")))
+            with
+        { EkPublic = Bytes("ecc/ek.pub") };
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.PrepareEnrollmentAsync(offer, Open));
+        Assert.Equal("the AK's creation data names another parent than the EK", error.Message);
+    }
+
+    [Fact]
+    public async Task A_claimed_credential_id_that_is_not_the_aks_is_refused() =>
+        Assert.Contains("credential_id must be", (await Assert.ThrowsAsync<DeviceTrustException>(() =>
+            Verifier.PrepareEnrollmentAsync(Offer("rsa/ak.pub") with { CredentialId = new string('0', 64) }, Open))).Message);
+
+    [Fact]
+    public async Task An_ek_certificate_makes_the_attestation_tpm_ekcert_and_a_minimum_above_it_refuses()
+    {
+        Assert.Equal(AttestationType.TpmEkCert, (await Verifier.PrepareEnrollmentAsync(Offer("rsa/ak.pub", ekCert: Bytes("rsa/ek-cert.der")), Open)).AttestationType);
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(() =>
+            Verifier.PrepareEnrollmentAsync(Offer("rsa/ak.pub"), new TpmPolicy([], AttestationType.TpmEkCert)));
+        Assert.Equal("the device's attestation tpm_ekpub is weaker than the cluster's minimum tpm_ekcert", error.Message);
+    }
+
+    [Fact]
+    public async Task Golden_quotes_verify_and_a_foreign_nonce_does_not()
+    {
+        var pcrs = File.ReadAllLines(Path.Combine(Fixtures, "ecc/quote-2.pcrs")).Where(l => l.Length > 0).Select(l => l.Split(' '))
+            .Select(p => new TpmPcr(p[0] == "sha1" ? (ushort)0x0004 : (ushort)0x000B, int.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture), Convert.FromHexString(p[2])))
+            .ToList();
+        var evidence = new TpmQuoteEvidence(Bytes("ecc/quote-2.attest"), Bytes("ecc/quote-2.sig"), pcrs, []);
+        await Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), evidence, Bytes("ecc/quote-2.nonce"));
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), evidence, new byte[20]));
+        Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
+        Assert.Equal("quote nonce does not match the challenge", error.Message);
+    }
+}
