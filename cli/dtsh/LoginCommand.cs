@@ -60,7 +60,7 @@ public static class LoginCommand
                     profile = await DeviceLogin.AuthenticateAsync(profile, credentials, cancellationToken);
                     store.Save(profile);
                 }
-                catch (Exception e) when (e is DeviceTrustException or Grpc.Core.RpcException)
+                catch (Exception e) when (e is DeviceTrustException or Grpc.Core.RpcException or Tpm.Device.TpmDeviceException)
                 {
                     // The login itself worked; resources that require a trusted device will say so.
                     Console.Error.WriteLine($"WARNING: device authentication failed: {(e is Grpc.Core.RpcException rpc ? rpc.Status.Detail : e.Message)}");

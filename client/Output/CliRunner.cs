@@ -16,6 +16,10 @@ public static class CliRunner
         {
             return Fail(e.Message);
         }
+        catch (Tpm.Device.TpmDeviceException e)
+        {
+            return Fail(e.Message);
+        }
         catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.Internal && e.Status.DebugException is not null)
         {
             return Fail($"cannot talk to the gateway: {Innermost(e.Status.DebugException)}. " +

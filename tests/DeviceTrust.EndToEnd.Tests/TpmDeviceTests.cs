@@ -180,3 +180,30 @@ public sealed class TpmActivationAttackTests : IAsyncLifetime
         Assert.Matches($@"failure\s+admin\s+{serial}.*credential activation failed", (await _admin.Dtctl("audit", "ls", "--type", "device.enroll")).Succeeded().StdOut);
     }
 }
+
+public sealed class TpmPermissionTests
+{
+    [Fact]
+    public async Task A_user_who_may_not_open_the_tpm_is_told_how_to_fix_it()
+    {
+        using var directory = new TempDirectory("dt-tpm-perm");
+        File.SetUnixFileMode(directory.Path, (UnixFileMode)0b111_111_111);
+        var home = Directory.CreateDirectory(directory["home/device"]).Parent!.FullName;
+        await File.WriteAllTextAsync(directory["home/device/credential.json"], """{"CredentialId":"x","Kind":"tpm","DeviceId":"","AssetTag":"","OsType":""}""");
+        foreach (var path in new[] { home, directory["home/device"], directory["home/device/credential.json"] })
+        {
+            File.SetUnixFileMode(path, (UnixFileMode)0b111_111_111);
+        }
+        var device = directory["tpmrm0"];
+        await File.WriteAllBytesAsync(device, []);
+        File.SetUnixFileMode(device, UnixFileMode.None);
+        // root may open anything: run dtsh as an unprivileged user, as a person at the device would be
+        var asRoot = Environment.UserName == "root";
+        var environment = new Dictionary<string, string?> { ["HOME"] = directory.Path, ["DOTNET_CLI_HOME"] = directory.Path, ["DTSH_HOME"] = home, ["DTSH_TPM"] = "device:" + device };
+        var result = asRoot
+            ? await ProcessRunner.RunAsync("runuser", ["-u", "nobody", "--", "env", .. environment.Select(e => $"{e.Key}={e.Value}"), "dotnet", Binaries.Dtsh, "device", "keyget"], workingDirectory: "/tmp")
+            : await ProcessRunner.RunAsync("dotnet", [Binaries.Dtsh, "device", "keyget"], environment: environment);
+        result.FailedWith($"ERROR: failed to open the TPM device {device}: permission denied; add your user to the tss group or install udev rules like the TPM2 Software Stack's");
+        Assert.DoesNotContain("Unhandled exception", result.Output);
+    }
+}
