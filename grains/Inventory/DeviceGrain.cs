@@ -92,16 +92,8 @@ public sealed class DeviceGrain(
         }
         await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(tpm.AkPublic, quote, pending.Challenge);
         // The AK and the EK identity are stored together, in one write (the lesson of Keylime's CVE-2022-1053).
-        var credential = new DeviceCredential(pending.CredentialId, tpm.Plan.AkSubjectPublicKeyInfo, tpm.Plan.AttestationType, tpm.Plan.EkCertificateSerial, tpm.AkPublic);
-        await SaveAsync(Device with
-        {
-            EnrollStatus = EnrollStatus.Enrolled,
-            Credential = credential,
-            Owner = pending.User,
-            CollectedData = [pending.Data.RecordedAt(now)],
-            UpdateTime = now,
-        });
-        return Device;
+        return await SaveEnrolledAsync(pending, now,
+            new DeviceCredential(pending.CredentialId, tpm.Plan.AkSubjectPublicKeyInfo, tpm.Plan.AttestationType, tpm.Plan.EkCertificateSerial, tpm.AkPublic));
     }
 
     public async Task<DeviceRecord> CompleteEnrollmentAsync(byte[] signature)
@@ -115,16 +107,7 @@ public sealed class DeviceGrain(
         var device = Device;
         DeviceChecks.EnsureCanEnroll(device, pending.Data);
         Verify(pending, signature);
-        var credential = new DeviceCredential(pending.CredentialId, pending.PublicKeyDer, AttestationType.Unspecified, "", []);
-        await SaveAsync(device with
-        {
-            EnrollStatus = EnrollStatus.Enrolled,
-            Credential = credential,
-            Owner = pending.User,
-            CollectedData = [pending.Data.RecordedAt(now)],
-            UpdateTime = now,
-        });
-        return Device;
+        return await SaveEnrolledAsync(pending, now, new DeviceCredential(pending.CredentialId, pending.PublicKeyDer, AttestationType.Unspecified, "", []));
     }
 
     public Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, string user, AttestationType minimum)
@@ -174,6 +157,20 @@ public sealed class DeviceGrain(
         // A second init replaces the first: only the newest challenge can be answered.
         _pending = new PendingCeremony(kind, challenge, time.GetUtcNow() + PendingCeremony.Ttl, credentialId, publicKeyDer, data, user);
         return challenge;
+    }
+
+    /// <summary>The enrollment record: credential, owner and the data checked at init, in one write.</summary>
+    private async Task<DeviceRecord> SaveEnrolledAsync(PendingCeremony pending, DateTimeOffset now, DeviceCredential credential)
+    {
+        await SaveAsync(Device with
+        {
+            EnrollStatus = EnrollStatus.Enrolled,
+            Credential = credential,
+            Owner = pending.User,
+            CollectedData = [pending.Data.RecordedAt(now)],
+            UpdateTime = now,
+        });
+        return Device;
     }
 
     private static void Verify(PendingCeremony pending, byte[] signature)

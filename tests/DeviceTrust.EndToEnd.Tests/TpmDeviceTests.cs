@@ -8,46 +8,57 @@ namespace DeviceTrust.EndToEnd.Tests;
 /// TPM devices end to end: the real gateway, the real dtsh/dtctl, and a freshly manufactured software TPM named by
 /// DTSH_TPM. A gateway of their own, since these tests change the cluster's attestation policy.
 /// </summary>
-public sealed class TpmDeviceTests : IAsyncLifetime
+/// <summary>A gateway of its own (the TPM tests change the attestation policy), a fresh software TPM, and an admin.</summary>
+public sealed class TpmCluster : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new("dt-e2e-tpm");
-    private GatewayProcess _gateway = null!;
-    private SoftwareTpm _tpm = null!;
-    private Cli _admin = null!;
+
+    public GatewayProcess Gateway { get; private set; } = null!;
+    public SoftwareTpm Tpm { get; private set; } = null!;
+    public Cli Admin { get; private set; } = null!;
+
+    public string Path(string relative) => _directory[relative];
 
     public async Task InitializeAsync()
     {
-        _tpm = await SoftwareTpm.StartAsync();
-        _gateway = new GatewayProcess(_directory["data"]);
-        await _gateway.StartAsync();
-        _admin = new Cli(_directory["admin"]);
-        (await _admin.DtshWithInput("admin password 1234\n", "login", "--proxy", _gateway.Proxy, "--invite", _gateway.AdminInvitation)).Succeeded();
+        Tpm = await SoftwareTpm.StartAsync();
+        Gateway = new GatewayProcess(_directory["data"]);
+        await Gateway.StartAsync();
+        Admin = new Cli(_directory["admin"]);
+        (await Admin.DtshWithInput("admin password 1234\n", "login", "--proxy", Gateway.Proxy, "--invite", Gateway.AdminInvitation)).Succeeded();
     }
 
     public async Task DisposeAsync()
     {
-        await _gateway.DisposeAsync();
-        await _tpm.DisposeAsync();
+        await Gateway.DisposeAsync();
+        await Tpm.DisposeAsync();
         _directory.Dispose();
     }
+}
+
+public sealed class TpmDeviceTests(TpmCluster cluster) : IClassFixture<TpmCluster>
+{
+    private GatewayProcess Gateway => cluster.Gateway;
+    private SoftwareTpm SoftTpm => cluster.Tpm;
+    private Cli Admin => cluster.Admin;
 
     private static string NewSerial() => "T" + Guid.NewGuid().ToString("N")[..11].ToUpperInvariant();
 
     /// <summary>A user at the TPM machine, reporting <paramref name="serial"/> as its serial number.</summary>
     private async Task<Cli> AtTpmDeviceAsync(string serial, bool withTpm = true)
     {
-        var added = (await _admin.Dtctl("users", "add", "u" + serial.ToLowerInvariant(), "--roles", "access")).Succeeded().StdOut;
+        var added = (await Admin.Dtctl("users", "add", "u" + serial.ToLowerInvariant(), "--roles", "access")).Succeeded().StdOut;
         var invite = added.Split(' ', '\n').Single(w => w.StartsWith("dtinv1.", StringComparison.Ordinal)).Trim();
-        var data = _directory[$"{serial}.json"];
+        var data = cluster.Path($"{serial}.json");
         await File.WriteAllTextAsync(data, $$"""{ "serialNumber": "{{serial}}", "osVersion": "12" }""");
-        var cli = new Cli(_directory["home-" + serial]).With("DTSH_DEVICE_DATA", data).With("DTSH_TPM", withTpm ? _tpm.Tcti : null);
-        (await cli.DtshWithInput("password for " + serial + "\n", "login", "--proxy", _gateway.Proxy, "--invite", invite)).Succeeded();
+        var cli = new Cli(cluster.Path("home-" + serial)).With("DTSH_DEVICE_DATA", data).With("DTSH_TPM", withTpm ? SoftTpm.Tcti : null);
+        (await cli.DtshWithInput("password for " + serial + "\n", "login", "--proxy", Gateway.Proxy, "--invite", invite)).Succeeded();
         return cli;
     }
 
     private async Task<string> TokenForAsync(string serial)
     {
-        var added = (await _admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", serial, "--enroll")).Succeeded().StdOut;
+        var added = (await Admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", serial, "--enroll")).Succeeded().StdOut;
         return added.Split('\n').Single(l => l.StartsWith("dtsh device enroll --token=", StringComparison.Ordinal))["dtsh device enroll --token=".Length..].Trim();
     }
 
@@ -58,7 +69,7 @@ public sealed class TpmDeviceTests : IAsyncLifetime
         var serial = NewSerial();
         var device = await AtTpmDeviceAsync(serial);
         Assert.Contains($"Device \"{serial}\"/linux enrolled", (await device.Dtsh("device", "enroll", "--token=" + await TokenForAsync(serial))).Succeeded().StdOut);
-        Assert.Matches(@"Credential: +[0-9a-f]{64} \(tpm_ekcert\)", (await _admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
+        Assert.Matches(@"Credential: +[0-9a-f]{64} \(tpm_ekcert\)", (await Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
         Assert.Contains("Type:          tpm", (await device.Dtsh("device", "keyget")).Succeeded().StdOut);
 
         // log in: the device authenticates with a quote over a fresh nonce
@@ -67,29 +78,29 @@ public sealed class TpmDeviceTests : IAsyncLifetime
         Assert.Contains($"device-asset-tag={serial}", login.StdOut);
 
         // the swtpm manufacturer CA (root and intermediate) makes the EK certificate trusted
-        (await _admin.Dtctl("config", "set", "ekcert-allowed-cas", Path.Combine(_tpm.Directory, "ca", "swtpm-localca-rootca-cert.pem"),
-            Path.Combine(_tpm.Directory, "ca", "issuercert.pem"))).Succeeded();
-        Assert.Contains("ekcert_allowed_cas: 2 certificate(s)", (await _admin.Dtctl("config", "get")).Succeeded().StdOut);
+        (await Admin.Dtctl("config", "set", "ekcert-allowed-cas", Path.Combine(SoftTpm.Directory, "ca", "swtpm-localca-rootca-cert.pem"),
+            Path.Combine(SoftTpm.Directory, "ca", "issuercert.pem"))).Succeeded();
+        Assert.Contains("ekcert_allowed_cas: 2 certificate(s)", (await Admin.Dtctl("config", "get")).Succeeded().StdOut);
         var trusted = NewSerial();
         var second = await AtTpmDeviceAsync(trusted);
         (await second.Dtsh("device", "enroll", "--token=" + await TokenForAsync(trusted))).Succeeded();
-        Assert.Contains("(tpm_ekcert_trusted)", (await _admin.Dtctl("devices", "get", "--asset-tag", trusted)).Succeeded().StdOut);
+        Assert.Contains("(tpm_ekcert_trusted)", (await Admin.Dtctl("devices", "get", "--asset-tag", trusted)).Succeeded().StdOut);
 
         // another manufacturer's CA: the swtpm's EK certificate no longer qualifies
-        var foreign = _directory["foreign-ca.pem"];
+        var foreign = cluster.Path("foreign-ca.pem");
         using (var key = RSA.Create(2048))
         {
             using var ca = new CertificateRequest("CN=Other TPM Vendor", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
                 .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
             await File.WriteAllTextAsync(foreign, ca.ExportCertificatePem());
         }
-        (await _admin.Dtctl("config", "set", "ekcert-allowed-cas", foreign)).Succeeded();
+        (await Admin.Dtctl("config", "set", "ekcert-allowed-cas", foreign)).Succeeded();
         var refused = NewSerial();
         var third = await AtTpmDeviceAsync(refused);
         (await third.Dtsh("device", "enroll", "--token=" + await TokenForAsync(refused))).FailedWith("EK certificate does not chain to an allowed CA");
-        var audit = (await _admin.Dtctl("audit", "ls", "--type", "device.enroll")).Succeeded().StdOut;
+        var audit = (await Admin.Dtctl("audit", "ls", "--type", "device.enroll")).Succeeded().StdOut;
         Assert.Matches($@"failure\s+u{refused.ToLowerInvariant()}\s+{refused}.*EK certificate does not chain to an allowed CA", audit);
-        (await _admin.Dtctl("config", "set", "ekcert-allowed-cas", "none")).Succeeded();
+        (await Admin.Dtctl("config", "set", "ekcert-allowed-cas", "none")).Succeeded();
     }
 
     [Fact]
@@ -98,7 +109,7 @@ public sealed class TpmDeviceTests : IAsyncLifetime
         var tpmSerial = NewSerial();
         var tpmDevice = await AtTpmDeviceAsync(tpmSerial);
         (await tpmDevice.Dtsh("device", "enroll", "--token=" + await TokenForAsync(tpmSerial))).Succeeded();
-        (await _admin.Dtctl("config", "set", "min-attestation", "tpm_ekcert")).Succeeded();
+        (await Admin.Dtctl("config", "set", "min-attestation", "tpm_ekcert")).Succeeded();
         try
         {
             var keySerial = NewSerial();
@@ -107,47 +118,29 @@ public sealed class TpmDeviceTests : IAsyncLifetime
                 .FailedWith("weaker than the cluster's minimum tpm_ekcert");
             var login = (await tpmDevice.DtshWithInput("password for " + tpmSerial + "\n", "login", "--user", "u" + tpmSerial.ToLowerInvariant())).Succeeded();
             Assert.Contains($"device-asset-tag={tpmSerial}", login.StdOut);
-            (await _admin.Dtctl("config", "set", "min-attestation", "always")).FailedWith("unknown attestation type \"always\"");
+            (await Admin.Dtctl("config", "set", "min-attestation", "always")).FailedWith("unknown attestation type \"always\"");
         }
         finally
         {
-            (await _admin.Dtctl("config", "set", "min-attestation", "unspecified")).Succeeded();
+            (await Admin.Dtctl("config", "set", "min-attestation", "unspecified")).Succeeded();
         }
     }
 }
 
 /// <summary>A TPM device that cannot activate the credential (it sends another secret) is refused, with the reason audited.</summary>
-public sealed class TpmActivationAttackTests : IAsyncLifetime
+public sealed class TpmActivationAttackTests(TpmCluster cluster) : IClassFixture<TpmCluster>
 {
-    private readonly TempDirectory _directory = new("dt-e2e-tpm-attack");
-    private GatewayProcess _gateway = null!;
-    private SoftwareTpm _tpm = null!;
-    private Cli _admin = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tpm = await SoftwareTpm.StartAsync();
-        _gateway = new GatewayProcess(_directory["data"]);
-        await _gateway.StartAsync();
-        _admin = new Cli(_directory["admin"]);
-        (await _admin.DtshWithInput("admin password 1234\n", "login", "--proxy", _gateway.Proxy, "--invite", _gateway.AdminInvitation)).Succeeded();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _tpm.DisposeAsync();
-        _directory.Dispose();
-    }
+    private SoftwareTpm SoftTpm => cluster.Tpm;
+    private Cli Admin => cluster.Admin;
 
     [Fact]
     public async Task A_wrong_credential_secret_is_refused()
     {
         var serial = "W" + Guid.NewGuid().ToString("N")[..11].ToUpperInvariant();
-        var added = (await _admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", serial, "--enroll")).Succeeded().StdOut;
+        var added = (await Admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", serial, "--enroll")).Succeeded().StdOut;
         var token = added.Split('\n').Single(l => l.StartsWith("dtsh device enroll --token=", StringComparison.Ordinal))["dtsh device enroll --token=".Length..].Trim();
-        using var channel = Client.Connection.GatewayChannel.ForProfile(new Client.Profiles.ProfileStore(_admin.Home).Load()!);
-        using var tpm = Tpm.Device.TpmDevice.Open(_tpm.Tcti);
+        using var channel = Client.Connection.GatewayChannel.ForProfile(new Client.Profiles.ProfileStore(Admin.Home).Load()!);
+        using var tpm = Tpm.Device.TpmDevice.Open(SoftTpm.Tcti);
         var ek = tpm.EndorsementKey();
         var akPublic = tpm.AttestationKey(ek);
         using var call = new Proto.V1.DeviceTrustService.DeviceTrustServiceClient(channel).EnrollDevice();
@@ -176,8 +169,8 @@ public sealed class TpmActivationAttackTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(Grpc.Core.StatusCode.PermissionDenied, error.StatusCode);
         Assert.Contains("credential activation failed", error.Status.Detail);
-        Assert.Contains("not enrolled", (await _admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
-        Assert.Matches($@"failure\s+admin\s+{serial}.*credential activation failed", (await _admin.Dtctl("audit", "ls", "--type", "device.enroll")).Succeeded().StdOut);
+        Assert.Contains("not enrolled", (await Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
+        Assert.Matches($@"failure\s+admin\s+{serial}.*credential activation failed", (await Admin.Dtctl("audit", "ls", "--type", "device.enroll")).Succeeded().StdOut);
     }
 }
 
