@@ -21,7 +21,11 @@ public static class CeremonyScenario
         var count = new Option<int>("--devices") { DefaultValueFactory = _ => 1000 };
         var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 8 };
         var rounds = new Option<int>("--auth-rounds") { DefaultValueFactory = _ => 1, Description = "Authentications per device" };
-        var command = new Command("ceremonies", "Measure device enrollment and authentication latency") { profileDirectory, count, concurrency, rounds };
+        var tpmSpec = new Option<string?>("--tpm")
+        {
+            Description = "Enroll and authenticate with this TPM (e.g. swtpm:host=127.0.0.1,port=2321) instead of software keys; one TPM serves one command at a time",
+        };
+        var command = new Command("ceremonies", "Measure device enrollment and authentication latency") { profileDirectory, count, concurrency, rounds, tpmSpec };
         command.SetAction(async (result, cancellationToken) =>
         {
             var store = result.GetValue(profileDirectory) is { } folder ? new ProfileStore(folder) : ProfileStore.Default();
@@ -46,22 +50,53 @@ public static class CeremonyScenario
             });
             Console.WriteLine(create.Summary("create device + token", wall));
 
+            // A TPM answers one command at a time: with --tpm, the fleet shares it and its ceremonies queue for it.
+            using var tpm = result.GetValue(tpmSpec) is { } spec ? Tpm.Device.TpmDevice.Open(spec) : null;
+            using var tpmTurn = new SemaphoreSlim(1, 1);
+            var kind = tpm is null ? "key" : "TPM";
+
             var enroll = new LatencyRecorder();
             wall = await LatencyRecorder.RunAsync(n, parallel, enroll, async i =>
             {
                 var (device, token, key) = fleet[i];
-                fleet[i].Device = await DeviceCeremonies.EnrollAsync(channel, token, $"cred-{i}", key, Data(device.AssetTag), cancellationToken);
+                if (tpm is null)
+                {
+                    fleet[i].Device = await DeviceCeremonies.EnrollAsync(channel, token, $"cred-{i}", key, Data(device.AssetTag), cancellationToken);
+                    return;
+                }
+                await tpmTurn.WaitAsync(cancellationToken);
+                try
+                {
+                    fleet[i].Device = await TpmCeremonies.EnrollAsync(channel, token, tpm, Data(device.AssetTag), cancellationToken);
+                }
+                finally
+                {
+                    tpmTurn.Release();
+                }
             });
-            Console.WriteLine(enroll.Summary($"enroll (concurrency {parallel})", wall));
+            Console.WriteLine(enroll.Summary($"enroll {kind} (concurrency {parallel})", wall));
 
             var authenticate = new LatencyRecorder();
             var total = n * result.GetValue(rounds);
             wall = await LatencyRecorder.RunAsync(total, parallel, authenticate, async i =>
             {
                 var (device, _, key) = fleet[i % n];
-                await DeviceCeremonies.AuthenticateAsync(channel, device.Id, $"cred-{i % n}", key, Data(device.AssetTag), cancellationToken);
+                if (tpm is null)
+                {
+                    await DeviceCeremonies.AuthenticateAsync(channel, device.Id, $"cred-{i % n}", key, Data(device.AssetTag), cancellationToken);
+                    return;
+                }
+                await tpmTurn.WaitAsync(cancellationToken);
+                try
+                {
+                    await TpmCeremonies.AuthenticateAsync(channel, device.Id, tpm, Data(device.AssetTag), cancellationToken);
+                }
+                finally
+                {
+                    tpmTurn.Release();
+                }
             });
-            Console.WriteLine(authenticate.Summary($"authenticate (concurrency {parallel})", wall));
+            Console.WriteLine(authenticate.Summary($"authenticate {kind} (concurrency {parallel})", wall));
             foreach (var (_, _, key) in fleet)
             {
                 key?.Dispose();
