@@ -42,6 +42,15 @@ public sealed class AdministrationTests(SharedGateway shared, ITestOutputHelper 
         (await shared.Admin.Dtctl("config", "set", "device-trust-mode", "always")).FailedWith("unknown device trust mode \"always\"");
 
     [Fact]
+    public async Task Turning_on_auto_enrollment_warns_that_it_is_not_built_yet()
+    {
+        var result = (await shared.Admin.Dtctl("config", "set", "auto-enroll", "true")).Succeeded();
+        Assert.Contains("auto_enroll: true", result.StdOut);
+        Assert.Contains("WARNING: auto-enrollment is not built yet", result.StdErr);
+        Assert.DoesNotContain("WARNING", (await shared.Admin.Dtctl("config", "set", "auto-enroll", "false")).Succeeded().StdErr);
+    }
+
+    [Fact]
     public async Task A_user_without_the_verb_is_denied()
     {
         var (name, cli, _) = await shared.NewUserAsync("access");

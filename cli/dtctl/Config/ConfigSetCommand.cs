@@ -56,6 +56,11 @@ public static class ConfigSetCommand
             using var client = AdminClient.Open(store);
             var config = await client.Config.UpdateDeviceTrustConfigAsync(request, cancellationToken: cancellationToken);
             Console.Write("Cluster configuration updated:\n" + ConfigGetCommand.Describe(config));
+            if (request.HasAutoEnroll && request.AutoEnroll)
+            {
+                // Stored so the setting survives upgrades, but nothing acts on it yet: say so instead of surprising anyone.
+                Console.Error.WriteLine("WARNING: auto-enrollment is not built yet: devices still need an enrollment token (dtctl devices enroll)");
+            }
             return 0;
         }));
         return command;
