@@ -10,15 +10,9 @@ public sealed class SoftwareTpm : IAsyncDisposable
 
     private SoftwareTpm()
     {
-        // swtpm takes the port and the next one (control); pick a pair that is free now
-        Port = FreePort.Next();
-        while (!IsFree(Port + 1))
-        {
-            Port = FreePort.Next();
-        }
     }
 
-    public int Port { get; }
+    public int Port { get; private set; }
     public string Directory => _directory.Path;
 
     /// <summary>What tss2 tools and dtsh accept: <c>swtpm:host=127.0.0.1,port=N</c>.</summary>
@@ -36,8 +30,24 @@ public sealed class SoftwareTpm : IAsyncDisposable
             }
         }
         var tpm = new SoftwareTpm();
-        await tpm.ShellAsync("st_manufacture \"$D\" && st_start \"$D\" \"$P\"");
-        return tpm;
+        await tpm.ShellAsync("st_manufacture \"$D\"");
+        // swtpm takes the port and the next one (control). Other fixtures, in this process or a parallel test
+        // assembly, pick ports at the same moment, so a pair that was free can be taken before swtpm binds it: retry.
+        for (var attempt = 1; ; attempt++)
+        {
+            tpm.Port = FreePairStart();
+            var started = await tpm.TryShellAsync("st_start \"$D\" \"$P\"");
+            if (started.ExitCode == 0)
+            {
+                return tpm;
+            }
+            await tpm.TryShellAsync("st_stop \"$D\" \"$P\"");
+            if (attempt == 5)
+            {
+                var log = Path.Combine(tpm.Directory, "swtpm.log");
+                throw new InvalidOperationException($"swtpm did not start after {attempt} attempts: {started}\n{(File.Exists(log) ? File.ReadAllText(log) : "")}");
+            }
+        }
     }
 
     /// <summary>Runs a tpm2-tools command (flushing transient objects after it); throws with its output on failure.</summary>
@@ -66,6 +76,18 @@ public sealed class SoftwareTpm : IAsyncDisposable
     {
         await TryShellAsync("st_stop \"$D\" \"$P\"");
         _directory.Dispose();
+    }
+
+    private static int FreePairStart()
+    {
+        while (true)
+        {
+            var port = FreePort.Next();
+            if (port < 65534 && IsFree(port + 1))
+            {
+                return port;
+            }
+        }
     }
 
     private static bool IsFree(int port)

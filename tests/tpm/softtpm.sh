@@ -35,8 +35,10 @@ st_start() {
   swtpm socket --tpm2 --tpmstate dir="$d/state" --server type=tcp,port="$p",bindaddr=127.0.0.1 \
     --ctrl type=tcp,port=$((p + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
     --pid file="$d/swtpm.pid" --log file="$d/swtpm.log" -d || return 1
-  local i
-  for i in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null && break; sleep 0.01; done
+  local i up=""
+  for i in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null && { up=1; break; }; sleep 0.01; done
+  # our own swtpm must be the one serving: with a port taken by another, the connect above could reach theirs
+  [ -n "$up" ] && [ -f "$d/swtpm.pid" ] && kill -0 "$(cat "$d/swtpm.pid")" 2>/dev/null || return 1
   TPM2TOOLS_TCTI=$(st_tcti "$d" "$p") tpm2_dictionarylockout -s -n 1000 -t 1 -l 1 >/dev/null 2>&1 || true
 }
 
