@@ -89,7 +89,7 @@ public static class CeremonyScenario
                 await tpmTurn.WaitAsync(cancellationToken);
                 try
                 {
-                    await TpmCeremonies.AuthenticateAsync(channel, device.Id, tpm, Data(device.AssetTag), cancellationToken);
+                    await TpmCeremonies.AuthenticateAsync(channel, device.Id, device.Credential.Id, tpm, Data(device.AssetTag), cancellationToken);
                 }
                 finally
                 {

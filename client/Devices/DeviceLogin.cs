@@ -16,7 +16,7 @@ public static class DeviceLogin
         if (info.Kind == DeviceCredentialStore.TpmKind)
         {
             using var tpm = Tpm.Device.TpmDevice.Open(DeviceCredentialStore.TpmSpec);
-            der = await TpmCeremonies.AuthenticateAsync(channel, info.DeviceId, tpm, DeviceDataCollector.Collect(), cancellationToken);
+            der = await TpmCeremonies.AuthenticateAsync(channel, info.DeviceId, info.CredentialId, tpm, DeviceDataCollector.Collect(), cancellationToken);
         }
         else
         {

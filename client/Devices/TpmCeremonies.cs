@@ -18,13 +18,6 @@ public static class TpmCeremonies
     /// <summary>What the device quotes: the SHA-256 bank's boot PCRs.</summary>
     public static readonly IReadOnlyList<PcrBank> QuotedPcrs = [new PcrBank(TpmAlg.Sha256, [0, 1, 2, 3, 4, 5, 6, 7])];
 
-    /// <summary>The credential id of this TPM's attestation key (creating the key if needed).</summary>
-    public static string CredentialId(TpmDevice tpm)
-    {
-        var ek = tpm.EndorsementKey();
-        return TpmCredentials.IdOf(TpmPublic.ParseSized(tpm.AttestationKey(ek)));
-    }
-
     public static async Task<Device> EnrollAsync(GrpcChannel channel, string token, TpmDevice tpm, DeviceCollectedData data, CancellationToken cancellationToken)
     {
         var ek = tpm.EndorsementKey();
@@ -61,9 +54,13 @@ public static class TpmCeremonies
         return success.Device;
     }
 
-    public static async Task<byte[]> AuthenticateAsync(GrpcChannel channel, string deviceId, TpmDevice tpm, DeviceCollectedData data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Quotes with the persisted AK; <paramref name="credentialId"/> is the one recorded at enrollment, so a login
+    /// reads neither the EK nor its certificate.
+    /// </summary>
+    public static async Task<byte[]> AuthenticateAsync(GrpcChannel channel, string deviceId, string credentialId, TpmDevice tpm, DeviceCollectedData data,
+        CancellationToken cancellationToken)
     {
-        var credentialId = CredentialId(tpm);
         using var call = new DeviceTrustService.DeviceTrustServiceClient(channel).AuthenticateDevice(cancellationToken: cancellationToken);
         await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest
         {

@@ -38,8 +38,12 @@ public sealed class AuthenticationCeremony(IGrainFactory grains, ClusterAuthorit
             var credentialId = DeviceFields.CredentialId(init.CredentialId);
             var data = DeviceMapping.FromProto(init.DeviceData, time.GetUtcNow());
             record.Describe(credentialId, data);
-            await TpmEvidence.EnsureNotOffAsync(identities);
-            var policy = await TpmEvidence.PolicyAsync(identities);
+            var config = (await identities.ConfigAsync()).DeviceTrust;
+            if (DeviceTrustModes.FailClosed(config.Mode) == DeviceTrustMode.Off)
+            {
+                throw DeviceTrustException.FailedPrecondition("device trust is off in this cluster");
+            }
+            var policy = TpmEvidence.Policy(config);
             if (DeviceExtensions.AnyPresent(caller.Certificate))
             {
                 throw DeviceTrustException.PermissionDenied("the certificate already carries device extensions: authenticate with the certificate from login");

@@ -39,7 +39,7 @@ public sealed class EnrollmentCeremony(IGrainFactory grains, IdentityCache ident
             var credentialId = DeviceFields.CredentialId(init.CredentialId);
             var data = DeviceMapping.FromProto(init.DeviceData, time.GetUtcNow());
             record.Describe(credentialId, data);
-            var policy = await TpmEvidence.PolicyAsync(identities);
+            var policy = TpmEvidence.Policy((await identities.ConfigAsync()).DeviceTrust);
             var (publicKey, offer) = init.DeviceCase switch
             {
                 EnrollDeviceInit.DeviceOneofCase.Key => (Core.Devices.KeyChallenge.ValidatePublicKey(init.Key.PublicKeyDer.Span), null),

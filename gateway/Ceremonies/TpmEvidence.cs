@@ -1,8 +1,7 @@
-using DeviceTrust.Core.Config;
 using DeviceTrust.Core.Devices;
 using DeviceTrust.Core.Errors;
-using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains.Attestation;
+using DeviceTrust.Grains.Config;
 using DeviceTrust.Proto.V1;
 using Google.Protobuf.Collections;
 
@@ -74,19 +73,9 @@ public static class TpmEvidence
         return new TpmPcr((ushort)pcr.DigestAlg, pcr.Index, pcr.Digest.ToByteArray());
     }
 
-    public static async Task<TpmPolicy> PolicyAsync(IdentityCache identities)
-    {
-        var config = (await identities.ConfigAsync()).DeviceTrust;
-        return new TpmPolicy(config.EkCertAllowedCas, AttestationPolicy.Parse(config.MinAttestation));
-    }
-
-    public static async Task EnsureNotOffAsync(IdentityCache identities)
-    {
-        if (DeviceTrustModes.FailClosed((await identities.ConfigAsync()).DeviceTrust.Mode) == DeviceTrustMode.Off)
-        {
-            throw DeviceTrustException.FailedPrecondition("device trust is off in this cluster");
-        }
-    }
+    /// <summary>The cluster's rules for device credentials, from one cached read of its configuration.</summary>
+    public static TpmPolicy Policy(DeviceTrustSettings config) =>
+        new(config.EkCertAllowedCas, AttestationPolicy.Parse(config.MinAttestation));
 
     private static void Bounded(int length, string field)
     {

@@ -1,4 +1,3 @@
-using DeviceTrust.Core.Config;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Policy;
@@ -19,18 +18,16 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
     [Requires(Resources.ClusterConfig, "update")]
     public override async Task<ClusterConfig> UpdateDeviceTrustConfig(UpdateDeviceTrustConfigRequest request, ServerCallContext context)
     {
-        string? mode = request.HasMode ? DeviceTrustModes.ParseClusterMode(request.Mode).ToText() : null;
-        bool? autoEnroll = request.HasAutoEnroll ? request.AutoEnroll : null;
         if (request.EkcertAllowedCas.Count > 32 || request.EkcertAllowedCas.Any(pem => pem.Length > 16 * 1024))
         {
             throw Core.Errors.DeviceTrustException.InvalidArgument("at most 32 EK CAs of at most 16 KiB each");
         }
-        var view = await Config.UpdateDeviceTrustAsync(mode, autoEnroll);
-        if (request.SetEkcertAllowedCas || request.HasMinAttestation)
-        {
-            view = await Config.UpdateAttestationAsync(request.SetEkcertAllowedCas ? request.EkcertAllowedCas.ToList() : null,
-                request.HasMinAttestation ? Core.Devices.AttestationPolicy.ToText(Core.Devices.AttestationPolicy.Parse(request.MinAttestation)) : null);
-        }
+        // The grain validates every value before it writes any: a bad one changes nothing.
+        var view = await Config.UpdateDeviceTrustAsync(
+            request.HasMode ? request.Mode : null,
+            request.HasAutoEnroll ? request.AutoEnroll : null,
+            request.SetEkcertAllowedCas ? request.EkcertAllowedCas.ToList() : null,
+            request.HasMinAttestation ? request.MinAttestation : null);
         identities.InvalidateConfig();
         log.LogInformation("{Caller} changed the device trust config: mode {Mode}, auto-enroll {AutoEnroll}",
             Caller.Of(context).Name, view.DeviceTrust.Mode, view.DeviceTrust.AutoEnroll);

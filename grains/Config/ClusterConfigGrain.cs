@@ -23,31 +23,19 @@ public sealed class ClusterConfigGrain(
 
     public Task<ClusterConfigView> GetAsync() => Task.FromResult(View());
 
-    public async Task<ClusterConfigView> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll)
+    public async Task<ClusterConfigView> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation)
     {
-        if (mode is not null)
+        var newMode = mode is null ? null : DeviceTrustModes.ParseClusterMode(mode).ToText();
+        var newCas = ekCertAllowedCas?.Select(ValidateCa).ToList();
+        var newMinimum = minimumAttestation is null ? null : AttestationPolicy.Parse(minimumAttestation).ToText();
+        if (newMode is null && autoEnroll is null && newCas is null && newMinimum is null)
         {
-            state.State.Mode = DeviceTrustModes.ParseClusterMode(mode).ToText();
+            return View();
         }
-        if (autoEnroll is { } auto)
-        {
-            state.State.AutoEnroll = auto;
-        }
-        state.State.Version++;
-        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
-        return View();
-    }
-
-    public async Task<ClusterConfigView> UpdateAttestationAsync(IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation)
-    {
-        if (ekCertAllowedCas is not null)
-        {
-            state.State.EkCertAllowedCas = ekCertAllowedCas.Select(ValidateCa).ToList();
-        }
-        if (minimumAttestation is not null)
-        {
-            state.State.MinAttestation = AttestationPolicy.Parse(minimumAttestation).ToText();
-        }
+        state.State.Mode = newMode ?? state.State.Mode;
+        state.State.AutoEnroll = autoEnroll ?? state.State.AutoEnroll;
+        state.State.EkCertAllowedCas = newCas ?? state.State.EkCertAllowedCas;
+        state.State.MinAttestation = newMinimum ?? state.State.MinAttestation;
         state.State.Version++;
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return View();

@@ -7,13 +7,12 @@ public interface IClusterConfigGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<ClusterConfigView> GetAsync();
 
-    /// <summary>Changes the fields that are not null. The mode is validated (unknown modes are refused).</summary>
+    /// <summary>
+    /// Changes the fields that are not null, in one write: every value is validated first (unknown mode or attestation
+    /// type, a CA that is not a PEM certificate), and a request with any bad value changes nothing.
+    /// </summary>
     [Alias("UpdateDeviceTrust")]
-    Task<ClusterConfigView> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll);
-
-    /// <summary>Replaces the EK certificate CAs (PEM, each validated) and/or the minimum attestation, where not null.</summary>
-    [Alias("UpdateAttestation")]
-    Task<ClusterConfigView> UpdateAttestationAsync(IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation);
+    Task<ClusterConfigView> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation);
 
     /// <summary>Records that the first start has created the bootstrap user; returns false if it had already.</summary>
     [Alias("MarkBootstrapped")]

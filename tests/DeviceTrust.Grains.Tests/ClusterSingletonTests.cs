@@ -68,11 +68,32 @@ public sealed class ClusterSingletonTests(SqliteClusterFixture fixture) : IClass
     {
         var config = _silo.Grains.GetGrain<IClusterConfigGrain>("mode-test");
         Assert.Equal("optional", (await config.GetAsync()).DeviceTrust.Mode);
-        await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("always", null));
+        await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("always", null, null, null));
         Assert.Equal("optional", (await config.GetAsync()).DeviceTrust.Mode);
-        var updated = await config.UpdateDeviceTrustAsync("required-for-humans", true);
+        var updated = await config.UpdateDeviceTrustAsync("required-for-humans", true, null, null);
         Assert.Equal("required-for-humans", updated.DeviceTrust.Mode);
         Assert.True(updated.DeviceTrust.AutoEnroll);
+    }
+
+    [Fact]
+    public async Task A_request_with_one_bad_value_changes_nothing()
+    {
+        var config = _silo.Grains.GetGrain<IClusterConfigGrain>("atomic-test");
+        var before = await config.GetAsync();
+        await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("required", true, ["not a certificate"], null));
+        await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("required", null, null, "tpm_sometimes"));
+        var after = await config.GetAsync();
+        Assert.Equal(before.Version, after.Version);
+        Assert.Equal("optional", after.DeviceTrust.Mode);
+        Assert.False(after.DeviceTrust.AutoEnroll);
+    }
+
+    [Fact]
+    public async Task A_request_with_nothing_to_change_writes_nothing()
+    {
+        var config = _silo.Grains.GetGrain<IClusterConfigGrain>("noop-test");
+        var before = (await config.GetAsync()).Version;
+        Assert.Equal(before, (await config.UpdateDeviceTrustAsync(null, null, null, null)).Version);
     }
 
     [Fact]
