@@ -55,9 +55,28 @@ dotnet format Cluster.sln --verify-no-changes --no-restore
 log "running the tests"
 results=$(mktemp)
 status=0
-dotnet test Cluster.sln -c Release --no-build --nologo 2>&1 | tee "$results" || status=$?
-# One closing line for every suite together.
-awk '/(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { if ($i == "Passed:") p += $(i+1); if ($i == "Failed:") f += $(i+1) } }
-     END { printf "%d passed, %d failed\n", p, f }' FS='[ ,]+' "$results"
+# A suite that finds no test fails instead of passing quietly.
+dotnet test Cluster.sln -c Release --no-build --nologo -- RunConfiguration.TreatNoTestsAsError=true 2>&1 | tee "$results" || status=$?
+# One closing line for every suite together, then each suite against its floor (tests/suite-floors.txt).
+awk -v floors=tests/suite-floors.txt '
+  BEGIN { while ((getline line < floors) > 0) { if (line ~ /^[A-Za-z]/) { split(line, parts, " "); floor[parts[1]] = parts[2] } } }
+  /(Passed|Failed)! +- / {
+    for (i = 1; i <= NF; i++) {
+      if ($i == "Passed:") { n = $(i+1); p += n }
+      if ($i == "Failed:") f += $(i+1)
+      if ($i == "Skipped:") s += $(i+1)
+      if ($i ~ /\.dll$/) { suite = $i; sub(/\.dll$/, "", suite) }
+    }
+    ran[suite] = n
+  }
+  END {
+    printf "%d passed, %d failed, %d skipped\n", p, f, s
+    bad = 0
+    for (suite in floor) {
+      if (!(suite in ran)) { printf "suite %s did not run\n", suite; bad = 1 }
+      else if (ran[suite] < floor[suite]) { printf "suite %s ran %d tests, below its floor of %d\n", suite, ran[suite], floor[suite]; bad = 1 }
+    }
+    exit bad
+  }' FS='[ ,]+' "$results" || status=1
 rm -f "$results"
 exit $status

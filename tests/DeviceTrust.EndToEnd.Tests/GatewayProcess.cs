@@ -18,25 +18,31 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     public GatewayProcess(string dataDirectory, IReadOnlyDictionary<string, string?>? extraEnvironment = null)
     {
         DataDirectory = dataDirectory;
-        Port = FreePort.Next();
-        _environment = new Dictionary<string, string?>
-        {
-            ["DeviceTrust__DataDir"] = dataDirectory,
-            ["DeviceTrust__Gateway__Listen"] = $"127.0.0.1:{Port}",
-            ["DeviceTrust__SiloPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["DeviceTrust__GatewayPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
+        _environment = new Dictionary<string, string?> { ["DeviceTrust__DataDir"] = dataDirectory };
+        ChoosePorts();
         foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string?>())
         {
             _environment[key] = value;
         }
+        _portsFixed = extraEnvironment?.ContainsKey("DeviceTrust__Gateway__Listen") == true;
+    }
+
+    private readonly bool _portsFixed;
+    private bool _startedOnce;
+
+    private void ChoosePorts()
+    {
+        Port = FreePort.Next();
+        _environment["DeviceTrust__Gateway__Listen"] = $"127.0.0.1:{Port}";
+        _environment["DeviceTrust__SiloPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _environment["DeviceTrust__GatewayPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public string DataDirectory { get; }
 
     /// <summary>The environment the gateway runs with, for running it (or the silo) by hand in a test.</summary>
     public IReadOnlyDictionary<string, string?> Environment => _environment;
-    public int Port { get; }
+    public int Port { get; private set; }
     public string Proxy => $"127.0.0.1:{Port}";
     public string CaPin { get; private set; } = "";
 
@@ -69,8 +75,36 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     public string AdminInvitation => File.ReadAllText(Path.Combine(DataDirectory, "admin-invite")).Trim();
 
-    /// <summary>Starts the gateway and returns how long it took until it printed its ready banner.</summary>
+    /// <summary>
+    /// Starts the gateway and returns how long it took until it printed its ready banner. Ports are picked by
+    /// bind-and-release, so another process can take one before the gateway binds it: the first start retries on
+    /// fresh ports (a restart keeps its ports, since profiles remember the address).
+    /// </summary>
     public async Task<TimeSpan> StartAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var (ready, elapsed) = await TryStartAsync();
+            if (ready)
+            {
+                _startedOnce = true;
+                return elapsed;
+            }
+            var collided = Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase);
+            await StopAsync();
+            if (!collided || _startedOnce || _portsFixed || attempt == 5)
+            {
+                throw new InvalidOperationException($"the gateway did not become ready:\n{Output}");
+            }
+            lock (_output)
+            {
+                _output.Clear();
+            }
+            ChoosePorts();
+        }
+    }
+
+    private async Task<(bool Ready, TimeSpan Elapsed)> TryStartAsync()
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Binaries.Gateway);
@@ -81,6 +115,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         var started = Stopwatch.StartNew();
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = Process.Start(info)!;
+        ChildProcessGuard.Watch(process.Id);
         void Collect(string? line)
         {
             if (line is null)
@@ -104,11 +139,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         _process = process;
         var exited = process.WaitForExitAsync();
         var first = await Task.WhenAny(ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(90)));
-        if (first != ready.Task)
-        {
-            throw new InvalidOperationException($"the gateway did not become ready:\n{Output}");
-        }
-        return started.Elapsed;
+        return (first == ready.Task, started.Elapsed);
     }
 
     /// <summary>Stops the process the way an operator would (SIGTERM), and waits for it.</summary>

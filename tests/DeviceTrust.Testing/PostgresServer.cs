@@ -63,12 +63,27 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             await Run("chown", ["-R", "postgres:postgres", data], asPostgres: false);
         }
-        var port = FreePort.Next();
         await Run(Path.Combine(bin, "initdb"), ["-D", Path.Combine(data, "db"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], asRoot);
-        await Run(Path.Combine(bin, "pg_ctl"),
-            ["-D", Path.Combine(data, "db"), "-l", Path.Combine(data, "server.log"), "-w", "-t", "60",
-             "-o", $"-p {port} -c listen_addresses=127.0.0.1 -k {socket} -c fsync=off -c max_connections=200", "start"], asRoot);
-        return new PostgresServer($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=false", data, bin, asRoot);
+        // The port is picked by bind-and-release: another process may take it first, so retry on a fresh one.
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort.Next();
+            var started = await TryRun(Path.Combine(bin, "pg_ctl"),
+                ["-D", Path.Combine(data, "db"), "-l", Path.Combine(data, "server.log"), "-w", "-t", "60",
+                 "-o", $"-p {port} -c listen_addresses=127.0.0.1 -k {socket} -c fsync=off -c max_connections=200", "start"], asRoot);
+            if (started.ExitCode == 0)
+            {
+                var postmaster = File.ReadLines(Path.Combine(data, "db", "postmaster.pid")).First();
+                ChildProcessGuard.Watch(int.Parse(postmaster, System.Globalization.CultureInfo.InvariantCulture));
+                return new PostgresServer($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=false", data, bin, asRoot);
+            }
+            var log = Path.Combine(data, "server.log");
+            var collided = File.Exists(log) && File.ReadAllText(log).Contains("could not bind", StringComparison.Ordinal);
+            if (!collided || attempt == 5)
+            {
+                throw new InvalidOperationException($"pg_ctl start failed: {started}\n{(File.Exists(log) ? File.ReadAllText(log) : "")}");
+            }
+        }
     }
 
     /// <summary>Creates a fresh database and returns its connection string.</summary>
@@ -111,11 +126,14 @@ public sealed class PostgresServer : IAsyncDisposable
                    "or set DEVICETRUST_TEST_POSTGRES to an admin connection string");
     }
 
+    private static Task<ProcessResult> TryRun(string file, string[] arguments, bool asPostgres) =>
+        asPostgres
+            ? ProcessRunner.RunAsync("runuser", ["-u", "postgres", "--", file, .. arguments], timeout: TimeSpan.FromMinutes(2), workingDirectory: "/tmp")
+            : ProcessRunner.RunAsync(file, arguments, timeout: TimeSpan.FromMinutes(2));
+
     private static async Task Run(string file, string[] arguments, bool asPostgres)
     {
-        var result = asPostgres
-            ? await ProcessRunner.RunAsync("runuser", ["-u", "postgres", "--", file, .. arguments], timeout: TimeSpan.FromMinutes(2), workingDirectory: "/tmp")
-            : await ProcessRunner.RunAsync(file, arguments, timeout: TimeSpan.FromMinutes(2));
+        var result = await TryRun(file, arguments, asPostgres);
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException($"{file} failed: {result}");

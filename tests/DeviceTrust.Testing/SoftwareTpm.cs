@@ -39,6 +39,7 @@ public sealed class SoftwareTpm : IAsyncDisposable
             var started = await tpm.TryShellAsync("st_start \"$D\" \"$P\"");
             if (started.ExitCode == 0)
             {
+                ChildProcessGuard.Watch(int.Parse(File.ReadAllText(Path.Combine(tpm.Directory, "swtpm.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture));
                 return tpm;
             }
             await tpm.TryShellAsync("st_stop \"$D\" \"$P\"");
