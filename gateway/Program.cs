@@ -7,6 +7,7 @@ using DeviceTrust.Gateway.Ceremonies;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Gateway.Services;
+using DeviceTrust.Gateway.Validation;
 using DeviceTrust.Silo.Database;
 using DeviceTrust.Silo.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -49,6 +50,11 @@ builder.Services.AddSingleton<ClusterAuthority>();
 builder.Services.AddSingleton<ClusterBootstrap>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterBootstrap>());
 builder.Services.AddSingleton(PasswordHasher.Default);
+builder.Services.AddSingleton<PasswordWork>();
+builder.Services.AddSingleton<RateLimits>();
+builder.Services.AddSingleton<RefusalAudit>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<RefusalAudit>());
+builder.Services.AddSingleton<ConnectionLimit>();
 builder.Services.AddSingleton(new GrainStateQuery(host, DeviceTrustSilo.ServiceIdOf(builder.Configuration)));
 builder.Services.AddSingleton(new DeviceInventoryQuery(host, DeviceTrustSilo.ServiceIdOf(builder.Configuration)));
 builder.Services.AddSingleton(new AuditLog(host));
@@ -60,19 +66,35 @@ builder.Services.AddSingleton<ClientCertificateValidator>();
 builder.Services.AddGrpc(grpc =>
 {
     grpc.Interceptors.Add<GatewayInterceptor>();
-    grpc.MaxReceiveMessageSize = 1024 * 1024;
+    grpc.MaxReceiveMessageSize = GatewayOptions.MaxMessageBytes;
     grpc.EnableDetailedErrors = false;
+    // No request compression: the framework checks the size limit before decompressing, so a small gzip message
+    // could inflate without bound. Compressed requests are refused (Unimplemented, or InvalidArgument for unary).
+    grpc.CompressionProviders.Clear();
 });
 builder.Services.AddGrpcHealthChecks().AddCheck<ClusterReadyCheck>("cluster");
 
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
+    // Idle and slow connections cannot pile up: caps in all and per source, timeouts for handshakes, idle
+    // connections and headers (README, "Limits").
+    var limits = gateway.Connections;
+    kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+    kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConnections;
+    kestrel.Limits.KeepAliveTimeout = limits.KeepAliveTimeout;
+    kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+    kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
+    // Pings find peers that vanished in the middle of a long call.
+    kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+    kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
     kestrel.Listen(gateway.ListenEndPoint, listen =>
     {
         // HTTP/2 for gRPC; HTTP/1.1 too so plain probes (curl /healthz) work. ALPN picks per connection.
         listen.Protocols = HttpProtocols.Http1AndHttp2;
+        listen.Use(kestrel.ApplicationServices.GetRequiredService<ConnectionLimit>().Wrap);
         listen.UseHttps(https =>
         {
+            https.HandshakeTimeout = limits.HandshakeTimeout;
             var authority = kestrel.ApplicationServices.GetRequiredService<ClusterAuthority>();
             var validator = kestrel.ApplicationServices.GetRequiredService<ClientCertificateValidator>();
             https.ServerCertificateSelector = (_, _) => authority.ServerCertificate;
@@ -88,6 +110,7 @@ builder.AddDeviceTrustTelemetry("devicetrust-gateway",
     metrics => metrics.AddAspNetCoreInstrumentation());
 
 var app = builder.Build();
+app.UseMiddleware<SingleMessageCheck>(GatewayOptions.MaxMessageBytes);
 app.MapGrpcService<AuthGrpcService>();
 app.MapGrpcService<UserGrpcService>();
 app.MapGrpcService<RoleGrpcService>();
@@ -96,6 +119,7 @@ app.MapGrpcService<DeviceTrustGrpcService>();
 app.MapGrpcService<AuditGrpcService>();
 app.MapGrpcHealthChecksService().AllowAnonymous();
 app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
+RpcContract.Check(((IEndpointRouteBuilder)app).DataSources);
 app.MapGet("/readyz", (ClusterAuthority authority) =>
     authority.IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable)).AllowAnonymous();
 

@@ -8,7 +8,7 @@ namespace DeviceTrust.Cli.Dtctl;
 /// <summary><c>--format text|json</c>: tables for people, JSON (protobuf JSON mapping) for scripts.</summary>
 public static class Formats
 {
-    public static Option<string> Option() => new("--format") { Description = "Output format: text or json", DefaultValueFactory = _ => "text" };
+    public static Option<string> Option() => new("--format", "-o") { Description = "Output format: text or json", DefaultValueFactory = _ => "text" };
 
     public static bool IsJson(string format) => format switch
     {

@@ -15,6 +15,7 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         UsersListCommand.Create(store),
         UsersGetCommand.Create(store),
         UsersUpdateCommand.Create(store),
+        UsersResetCommand.Create(store),
         UsersRemoveCommand.Create(store),
     },
     new Command("roles", "Manage roles")
@@ -32,6 +33,7 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         DevicesRemoveCommand.Create(store),
         DevicesEnrollCommand.Create(store),
         DevicesUnenrollCommand.Create(store),
+        DevicesUpdateCommand.Create(store),
     },
     new Command("audit", "The audit log")
     {

@@ -22,14 +22,16 @@ public static class LoginFlow
         var ca = await CaDiscovery.FetchPinnedAsync(proxy, invitation.CaPin, cancellationToken);
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var channel = GatewayChannel.Anonymous(proxy, ca);
-        var response = await new AuthService.AuthServiceClient(channel).AcceptInvitationAsync(new AcceptInvitationRequest
+        var request = new AcceptInvitationRequest
         {
             User = invitation.User,
             InviteSecret = invitation.Secret,
             NewPassword = newPassword,
             PublicKey = ByteString.CopyFrom(key.ExportSubjectPublicKeyInfo()),
             Ttl = ttl is { } t ? Duration.FromTimeSpan(t) : null,
-        }, cancellationToken: cancellationToken);
+        };
+        var response = await Pushback.RetryAsync(
+            async () => await new AuthService.AuthServiceClient(channel).AcceptInvitationAsync(request, cancellationToken: cancellationToken), cancellationToken);
         return ToProfile(proxy, ca, key, response);
     }
 
@@ -38,13 +40,15 @@ public static class LoginFlow
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var channel = GatewayChannel.Anonymous(proxy, ca);
-        var response = await new AuthService.AuthServiceClient(channel).LoginAsync(new LoginRequest
+        var request = new LoginRequest
         {
             User = user,
             Password = password,
             PublicKey = ByteString.CopyFrom(key.ExportSubjectPublicKeyInfo()),
             Ttl = ttl is { } t ? Duration.FromTimeSpan(t) : null,
-        }, cancellationToken: cancellationToken);
+        };
+        var response = await Pushback.RetryAsync(
+            async () => await new AuthService.AuthServiceClient(channel).LoginAsync(request, cancellationToken: cancellationToken), cancellationToken);
         return ToProfile(proxy, ca, key, response);
     }
 

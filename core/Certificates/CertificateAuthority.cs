@@ -89,14 +89,18 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     /// <summary>
-    /// A user certificate: subject CN = user, clientAuth, valid from a little before <paramref name="now"/> until
-    /// <paramref name="notAfter"/> (clamped to the CA's own validity).
+    /// A user certificate: subject CN = user, the user's immutable id and credential generation, clientAuth, valid from
+    /// a little before <paramref name="now"/> until <paramref name="notAfter"/> (clamped to the CA's own validity).
     /// </summary>
-    public X509Certificate2 IssueUserCertificate(PublicKey publicKey, string user, DateTimeOffset now, DateTimeOffset notAfter,
+    public X509Certificate2 IssueUserCertificate(PublicKey publicKey, string user, UserIdentity identity, DateTimeOffset now, DateTimeOffset notAfter,
         IEnumerable<X509Extension>? extraExtensions = null)
     {
         var request = new CertificateRequest(UserSubject(user), publicKey, HashAlgorithmName.SHA256);
         AddLeafExtensions(request, publicKey, ClientAuthOid);
+        foreach (var extension in identity.ToX509())
+        {
+            request.CertificateExtensions.Add(extension);
+        }
         foreach (var extension in extraExtensions ?? [])
         {
             request.CertificateExtensions.Add(extension);

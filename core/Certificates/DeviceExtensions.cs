@@ -22,6 +22,8 @@ public sealed record DeviceExtensions(string DeviceId, string AssetTag, string C
         Utf8Extension(CredentialIdOid, CredentialId),
     ];
 
+    private static readonly string[] DeviceOids = [DeviceIdOid, AssetTagOid, CredentialIdOid];
+
     /// <summary>True when the certificate carries any of the three extensions (complete or not).</summary>
     public static bool AnyPresent(X509Certificate2 cert) =>
         cert.Extensions[DeviceIdOid] is not null || cert.Extensions[AssetTagOid] is not null || cert.Extensions[CredentialIdOid] is not null;
@@ -35,10 +37,10 @@ public sealed record DeviceExtensions(string DeviceId, string AssetTag, string C
         return id is { Length: > 0 } && tag is { Length: > 0 } && cred is { Length: > 0 } ? new DeviceExtensions(id, tag, cred) : null;
     }
 
-    /// <summary>Every extension under our arc, by OID, as text (for <c>dtsh status</c>).</summary>
+    /// <summary>The device extensions a certificate carries, by name, as text (for <c>dtsh status</c>).</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> ListOurs(X509Certificate2 cert) =>
         cert.Extensions
-            .Where(e => e.Oid?.Value?.StartsWith(Arc + ".", StringComparison.Ordinal) == true)
+            .Where(e => DeviceOids.Contains(e.Oid?.Value))
             .Select(e => KeyValuePair.Create(NameOf(e.Oid!.Value!), ReadUtf8(cert, e.Oid!.Value!) ?? "(malformed)"))
             .ToList();
 
@@ -57,20 +59,5 @@ public sealed record DeviceExtensions(string DeviceId, string AssetTag, string C
         return new X509Extension(oid, writer.Encode(), critical: false);
     }
 
-    private static string? ReadUtf8(X509Certificate2 cert, string oid)
-    {
-        if (cert.Extensions[oid] is not { } ext)
-        {
-            return null;
-        }
-        try
-        {
-            var value = AsnDecoder.ReadCharacterString(ext.RawData, AsnEncodingRules.DER, UniversalTagNumber.UTF8String, out var used);
-            return used == ext.RawData.Length ? value : null;
-        }
-        catch (AsnContentException)
-        {
-            return null;
-        }
-    }
+    private static string? ReadUtf8(X509Certificate2 cert, string oid) => UserIdentity.ReadUtf8(cert, oid);
 }

@@ -31,6 +31,23 @@ public static class DeviceChecks
         EnsureMatchesInventory(device, data);
     }
 
+    /// <summary>
+    /// Who may authenticate a device: the user who enrolled it and the users an administrator added to it, each by
+    /// immutable id (a user deleted and created again under the same name is someone else). Nobody else, whatever
+    /// they know about the device.
+    /// </summary>
+    public static void EnsureMayUse(DeviceRecord device, DeviceUser user)
+    {
+        if (device.OwnerId.Length > 0 && device.OwnerId == user.Id || device.Users.Any(u => u.Id == user.Id))
+        {
+            return;
+        }
+        var addMe = $"an administrator can allow it with: dtctl devices update --device-id {device.Id} --add-user {user.Name}";
+        throw DeviceTrustException.PermissionDenied(device.OwnerId.Length == 0
+            ? $"user {user.Name} may not authenticate device {device.AssetTag}/{device.OsType.ToText()}: it was enrolled before devices recorded their owner's id; {addMe}, or enroll it again"
+            : $"user {user.Name} may not authenticate device {device.AssetTag}/{device.OsType.ToText()}: it was enrolled by {device.Owner} (user id {device.OwnerId}); {addMe}");
+    }
+
     public static void EnsureCanAuthenticate(DeviceRecord device, string credentialId, CollectedData data)
     {
         if (device.EnrollStatus != EnrollStatus.Enrolled || device.Credential is null)

@@ -24,6 +24,9 @@ public enum DeviceSource
 /// <summary>The credential a device proved possession of at enrollment.</summary>
 public sealed record DeviceCredential(string Id, byte[] PublicKeyDer, AttestationType AttestationType, string TpmEkCertSerial, byte[] TpmAkPublic);
 
+/// <summary>A user by immutable id, with the name they had when recorded (for people to read; the id decides).</summary>
+public sealed record DeviceUser(string Id, string Name);
+
 /// <summary>MDM data about a device.</summary>
 public sealed record DeviceProfile(DateTimeOffset UpdateTime, string ModelIdentifier, string OsVersion, string OsBuild, IReadOnlyList<string> OsUsernames);
 
@@ -47,6 +50,18 @@ public sealed record DeviceRecord(
 {
     public const int MaxAuthenticationRecords = 10;
 
+    /// <summary>People beside the owner an administrator allowed to authenticate with this device; at most this many.</summary>
+    public const int MaxUsers = 64;
+
+    /// <summary>
+    /// The immutable id of the user who enrolled the device (<see cref="Owner"/> is their name at the time). Empty for
+    /// devices enrolled before ids were recorded: nobody owns those until an administrator adds users or they re-enroll.
+    /// </summary>
+    public string OwnerId { get; init; } = "";
+
+    /// <summary>Who else may authenticate with this device, added by an administrator (several people can share one).</summary>
+    public IReadOnlyList<DeviceUser> Users { get; init; } = [];
+
     [System.Text.Json.Serialization.JsonIgnore]
     public string AssetTagKey => AssetTags.Key(OsType, AssetTag);
 
@@ -55,10 +70,4 @@ public sealed record DeviceRecord(
         CollectedData.Count == 0
             ? [data]
             : [CollectedData[0], .. CollectedData.Skip(1).TakeLast(MaxAuthenticationRecords - 1), data];
-}
-
-public static class AssetTags
-{
-    /// <summary>The key of the grain that owns an (OS, asset tag) pair.</summary>
-    public static string Key(OsType os, string assetTag) => $"{os.ToText()}/{assetTag}";
 }

@@ -9,6 +9,7 @@ public enum ErrorKind
     PermissionDenied,
     FailedPrecondition,
     Unauthenticated,
+    ResourceExhausted,
 }
 
 /// <summary>
@@ -34,4 +35,11 @@ public sealed class DeviceTrustException : Exception
     public static DeviceTrustException PermissionDenied(string message) => new(ErrorKind.PermissionDenied, message);
     public static DeviceTrustException FailedPrecondition(string message) => new(ErrorKind.FailedPrecondition, message);
     public static DeviceTrustException Unauthenticated(string message) => new(ErrorKind.Unauthenticated, message);
+
+    /// <summary>Too much at once (a rate limit, a busy pool): the caller may retry after <paramref name="retryAfter"/>.</summary>
+    public static DeviceTrustException ResourceExhausted(string message, TimeSpan retryAfter) =>
+        new(ErrorKind.ResourceExhausted, message) { RetryAfter = retryAfter };
+
+    /// <summary>For <see cref="ErrorKind.ResourceExhausted"/>: how long to wait before trying again.</summary>
+    public TimeSpan? RetryAfter { get; private init; }
 }

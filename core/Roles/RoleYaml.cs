@@ -2,6 +2,7 @@ using DeviceTrust.Core.Config;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Users;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
 
@@ -29,6 +30,9 @@ public static class RoleYaml
     private const int MaxListItems = 256;
     private const int MaxValueLength = 256;
 
+    /// <summary>Role documents nest five levels; this leaves room and bounds the tree the YAML loader builds recursively.</summary>
+    public const int MaxDepth = 16;
+
     public static Role Parse(string yaml)
     {
         ArgumentNullException.ThrowIfNull(yaml);
@@ -39,11 +43,19 @@ public static class RoleYaml
         var stream = new YamlStream();
         try
         {
+            // The event parser is a state machine (no recursion), so it can vet the document before the recursive loader
+            // sees it: bounded nesting, and no anchors or aliases, which let a small document expand without bound.
+            CheckShape(yaml);
             stream.Load(new StringReader(yaml));
         }
         catch (YamlException e)
         {
             throw Error(e.Start.Line, FirstLine(e.Message));
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            // The YAML library's own inconsistencies on malformed input are still malformed input.
+            throw DeviceTrustException.InvalidArgument($"the role document is not valid YAML: {FirstLine(e.Message)}");
         }
         if (stream.Documents.Count != 1)
         {
@@ -169,6 +181,29 @@ public static class RoleYaml
             ["spec"] = spec,
         };
         return new SerializerBuilder().Build().Serialize(document);
+    }
+
+    private static void CheckShape(string yaml)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case AnchorAlias alias:
+                    throw Error(alias.Start.Line, $"aliases (*{alias.Value}) are not allowed in role documents: write the value out");
+                case NodeEvent { Anchor.IsEmpty: false } anchored:
+                    throw Error(anchored.Start.Line, $"anchors (&{anchored.Anchor}) are not allowed in role documents");
+                case NodeEvent { Tag.IsEmpty: false } tagged:
+                    throw Error(tagged.Start.Line, $"tags ({tagged.Tag}) are not allowed in role documents");
+                case SequenceStart or MappingStart when ++depth > MaxDepth:
+                    throw Error(parser.Current.Start.Line, $"the document nests deeper than {MaxDepth} levels");
+                case SequenceEnd or MappingEnd:
+                    depth--;
+                    break;
+            }
+        }
     }
 
     private static DeviceTrustException Error(YamlNode node, string reason) => Error(node.Start.Line, reason);

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Errors;
 using DeviceTrust.Silo.Database;
 using Grpc.Core;
 
@@ -9,23 +12,67 @@ namespace DeviceTrust.Gateway.Audit;
 /// </summary>
 public sealed class AuditRecorder(AuditLog log, TimeProvider time)
 {
-    public AuditRecord Begin(string type, ServerCallContext context, string user) =>
-        new(this, type, user, context.GetHttpContext().Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "");
+    public AuditRecord Begin(string type, ServerCallContext context, string user, string userId = "") =>
+        new(this, type, user, userId, ClientAddress.Of(context), context.CancellationToken);
 
-    internal Task WriteAsync(AuditRecord e, bool success, string message) =>
-        log.AppendAsync(new AuditEntry(time.GetUtcNow(), e.Type, success, e.User, e.DeviceId, e.AssetTag, e.OsType, e.CredentialId, e.ClientIp, message));
+    public AuditRecord Begin(string type, ServerCallContext context, Caller caller) =>
+        Begin(type, context, caller.Name, caller.User.Id.ToString());
+
+    internal Task WriteAsync(AuditRecord e, bool success, string status, string message) =>
+        log.AppendAsync(new AuditEntry(time.GetUtcNow(), e.Type, success, e.User, e.DeviceId, e.AssetTag, e.OsType, e.CredentialId, e.ClientIp, message)
+        {
+            UserId = e.UserId,
+            Target = e.Target,
+            Status = status,
+            Details = e.DetailsJson(),
+        });
 }
 
-/// <summary>An audit event being filled in as a ceremony learns more; written once, as a success or a failure.</summary>
-public sealed class AuditRecord(AuditRecorder recorder, string type, string user, string clientIp)
+/// <summary>
+/// One audit event being filled in as a call learns more; written exactly once, as a success or a failure. A
+/// second write is ignored, so every path that ends a call may try to record it and only the first one counts.
+/// </summary>
+public sealed class AuditRecord(AuditRecorder recorder, string type, string user, string userId, string clientIp, CancellationToken call)
 {
-    public string Type { get; } = type;
+    private static readonly JsonSerializerOptions DetailsJsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private SortedDictionary<string, object?>? _details;
+    private int _written;
+
+    /// <summary>The event code; a method may refine it once it knows more (a create that replaced is an update).</summary>
+    public string Type { get; set; } = type;
     public string User { get; } = user;
+    public string UserId { get; } = userId;
     public string ClientIp { get; } = clientIp;
     public string DeviceId { get; set; } = "";
     public string AssetTag { get; set; } = "";
     public string OsType { get; set; } = "";
     public string CredentialId { get; set; } = "";
+
+    /// <summary>What the event is about when it is not the device: a user name, <c>role/NAME</c>, <c>cluster_config</c>.</summary>
+    public string Target { get; set; } = "";
+
+    /// <summary>The sentence recorded on success (the caller's method sets it; a default is used otherwise).</summary>
+    public string? Message { get; set; }
+
+    public bool Written => Volatile.Read(ref _written) != 0;
+
+    /// <summary>A structured detail (before/after values, counts). Never a secret.</summary>
+    public AuditRecord Detail(string key, object? value)
+    {
+        (_details ??= new(StringComparer.Ordinal))[key] = value;
+        return this;
+    }
+
+    /// <summary>A before/after pair, recorded only when the value changed.</summary>
+    public AuditRecord Change<T>(string key, T before, T after)
+    {
+        if (!EqualityComparer<T>.Default.Equals(before, after)
+            && JsonSerializer.Serialize(before, DetailsJsonOptions) != JsonSerializer.Serialize(after, DetailsJsonOptions))
+        {
+            Detail(key, new { before, after });
+        }
+        return this;
+    }
 
     /// <summary>What a ceremony's init said about the device, recorded before anything is checked.</summary>
     public void Describe(string credentialId, Core.Devices.CollectedData data)
@@ -35,7 +82,34 @@ public sealed class AuditRecord(AuditRecorder recorder, string type, string user
         AssetTag = data.SerialNumber;
     }
 
-    public Task SucceededAsync(string message) => recorder.WriteAsync(this, true, message);
+    public void Describe(Core.Devices.DeviceRecord device)
+    {
+        DeviceId = device.Id.ToString();
+        AssetTag = device.AssetTag;
+        OsType = Core.Devices.OsTypes.ToText(device.OsType);
+        CredentialId = device.Credential?.Id ?? "";
+    }
 
-    public Task FailedAsync(string reason) => recorder.WriteAsync(this, false, reason);
+    public Task SucceededAsync(string? message = null) =>
+        First() ? recorder.WriteAsync(this, true, "", message ?? Message ?? "done") : Task.CompletedTask;
+
+    public Task FailedAsync(string reason, StatusCode status) =>
+        First() ? recorder.WriteAsync(this, false, status.ToString(), reason) : Task.CompletedTask;
+
+    /// <summary>Records why a call ended with <paramref name="exception"/>: its real reason, or "internal error" and its type.</summary>
+    public Task FailedAsync(Exception exception)
+    {
+        var (status, reason) = ErrorStatus.Expected(exception, call)
+                               ?? (StatusCode.Internal, $"internal error ({exception.GetType().Name}): the gateway log has the details");
+        return FailedAsync(status == StatusCode.Cancelled ? Abandoned() : reason, status);
+    }
+
+    /// <summary>Set when a ceremony has spent something (a token), so an abandoned one says what it cost.</summary>
+    public string? Spent { get; set; }
+
+    private string Abandoned() => Spent is null ? "abandoned: the client went away before the end" : $"abandoned after {Spent}: the client went away before the end";
+
+    internal string DetailsJson() => _details is null ? "" : JsonSerializer.Serialize(_details, DetailsJsonOptions);
+
+    private bool First() => Interlocked.Exchange(ref _written, 1) == 0;
 }

@@ -1,6 +1,8 @@
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Errors;
-using DeviceTrust.Gateway.Ceremonies;
+using DeviceTrust.Gateway.Audit;
+using DeviceTrust.Gateway.Errors;
 using DeviceTrust.Gateway.Policy;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -10,75 +12,103 @@ namespace DeviceTrust.Gateway.Authentication;
 
 /// <summary>
 /// Every RPC passes here. Authentication: a client certificate (already chain-validated by Kestrel) naming a user
-/// who still exists, unless the method is [AllowAnonymous]. Authorization: the [Requires] verb on the resource.
+/// who still exists with the same immutable id and credential generation, unless the method is [AllowAnonymous].
+/// Authorization: the [Requires] verb on the resource. Audit: one event per call under the method's [Audited] code.
 /// Errors: domain errors become their gRPC status; anything else is logged and becomes Internal without details.
 /// </summary>
-public sealed class GatewayInterceptor(IdentityCache identities, TimeProvider time, ILogger<GatewayInterceptor> log) : Interceptor
+public sealed class GatewayInterceptor(
+    IdentityCache identities,
+    AuditRecorder audit,
+    RefusalAudit refusals,
+    TimeProvider time,
+    ILogger<GatewayInterceptor> log) : Interceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
-        UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await AuthenticateAsync(context);
-            return await continuation(request, context);
-        }
-        catch (Exception e) when (Translate(e, context) is { } rpc)
-        {
-            throw rpc;
-        }
-    }
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation) =>
+        RunAsync(context, () => continuation(request, context));
 
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
-        ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await AuthenticateAsync(context);
-            return await continuation(requestStream, context);
-        }
-        catch (Exception e) when (Translate(e, context) is { } rpc)
-        {
-            throw rpc;
-        }
-    }
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation) =>
+        RunAsync(context, () => continuation(requestStream, context));
 
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation) =>
+        RunAsync(context, async () =>
         {
-            await AuthenticateAsync(context);
             await continuation(request, responseStream, context);
-        }
-        catch (Exception e) when (Translate(e, context) is { } rpc)
-        {
-            throw rpc;
-        }
-    }
+            return true;
+        });
 
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
-        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation) =>
+        RunAsync(context, async () =>
         {
-            await AuthenticateAsync(context);
             await continuation(requestStream, responseStream, context);
-        }
-        catch (Exception e) when (Translate(e, context) is { } rpc)
-        {
-            throw rpc;
-        }
-    }
+            return true;
+        });
 
-    private async Task AuthenticateAsync(ServerCallContext context)
+    private async Task<T> RunAsync<T>(ServerCallContext context, Func<Task<T>> call)
     {
         var http = context.GetHttpContext();
-        var endpoint = http.GetEndpoint();
-        if (endpoint?.Metadata.GetMetadata<IAllowAnonymous>() is not null)
+        var metadata = http.GetEndpoint()?.Metadata;
+        var anonymous = metadata?.GetMetadata<IAllowAnonymous>() is not null;
+        // Our RPCs all carry a code (checked at start, RpcContract); the framework's health service is anonymous and not audited.
+        var audited = metadata?.GetMetadata<AuditedAttribute>()
+                      ?? (anonymous ? new AuditedAttribute("") { Reads = true, BySelf = true } : throw new InvalidOperationException($"{context.Method} has no [Audited] code"));
+        Caller? caller = null;
+        AuditRecord? record = null;
+        try
         {
-            return;
+            if (!anonymous)
+            {
+                caller = await AuthenticateAsync(http);
+                http.Items[typeof(Caller)] = caller;
+                if (!audited.BySelf)
+                {
+                    record = audit.Begin(audited.Code, context, caller);
+                    http.Items[typeof(AuditRecord)] = record;
+                }
+                if (metadata!.GetMetadata<RequiresAttribute>() is { } requirement
+                    && !await identities.AllowsAsync(caller.User, requirement.Resource, requirement.Verb))
+                {
+                    throw Denied(caller.User, requirement.Resource, requirement.Verb);
+                }
+            }
+            var result = await call();
+            if (record is not null && !audited.Reads)
+            {
+                await record.SucceededAsync();
+            }
+            return result;
         }
+        catch (Exception e)
+        {
+            if (ErrorStatus.Expected(e, context.CancellationToken) is null)
+            {
+                log.LogError(e, "Unhandled error in {Method}", context.Method);
+            }
+            if (e is DeviceTrustException { Kind: ErrorKind.ResourceExhausted } exhausted && !audited.BySelf)
+            {
+                // Rate limits and busy pools: refused before any work, and they come in floods, so sampled.
+                await refusals.RecordAsync(AuditCodes.RateLimited, ClientAddress.Of(context), caller?.Name ?? "", StatusCode.ResourceExhausted,
+                    exhausted.Message);
+            }
+            else if (record is not null)
+            {
+                await record.FailedAsync(e);
+            }
+            else if (!anonymous && caller is null && e is DeviceTrustException { Kind: ErrorKind.Unauthenticated } refused)
+            {
+                await refusals.RecordAsync(AuditCodes.Unauthenticated, ClientAddress.Of(context),
+                    http.Connection.ClientCertificate is { } presented ? CertificateAuthority.UserOf(presented) ?? "" : "", StatusCode.Unauthenticated,
+                    refused.Message);
+            }
+            throw ErrorStatus.ToRpc(e, context.CancellationToken);
+        }
+    }
+
+    private async Task<Caller> AuthenticateAsync(HttpContext http)
+    {
         var certificate = http.Connection.ClientCertificate
             ?? throw DeviceTrustException.Unauthenticated("a client certificate is required: log in with dtsh login");
         // Kestrel checked the chain at the handshake, but an HTTP/2 connection can outlive the certificate.
@@ -87,51 +117,28 @@ public sealed class GatewayInterceptor(IdentityCache identities, TimeProvider ti
             throw DeviceTrustException.Unauthenticated("your certificate has expired: log in again with dtsh login");
         }
         var name = CertificateAuthority.UserOf(certificate);
-        var user = name is null ? null : await identities.GetUserAsync(name);
+        var user = Core.Users.UserName.IsValid(name) ? await identities.GetUserAsync(name!) : null;
         if (user is null)
         {
-            throw DeviceTrustException.Unauthenticated($"the user \"{name}\" of your certificate no longer exists");
+            throw DeviceTrustException.Unauthenticated($"the user \"{Core.Users.UserName.Printable(name ?? "")}\" of your certificate no longer exists");
         }
-        http.Items[typeof(Caller)] = new Caller(user, certificate, DeviceExtensions.Read(certificate));
-        if (endpoint?.Metadata.GetMetadata<RequiresAttribute>() is { } requirement
-            && !await identities.AllowsAsync(user, requirement.Resource, requirement.Verb))
+        // A name is not an identity: a user deleted and created again is a new user, and a reset user's old
+        // certificates are void. Both are told apart by what the certificate carries (docs/decisions/0007).
+        var identity = UserIdentity.Read(certificate)
+            ?? throw DeviceTrustException.Unauthenticated("your certificate carries no user id (it was issued by an older version): log in again with dtsh login");
+        if (identity.UserId != user.Id)
         {
-            throw Denied(user, requirement.Resource, requirement.Verb);
+            throw DeviceTrustException.Unauthenticated(
+                $"your certificate was issued to an earlier user named \"{user.Name}\", not to the current one: log in again with dtsh login");
         }
+        if (identity.Generation != user.Generation)
+        {
+            throw DeviceTrustException.Unauthenticated("your certificate was revoked when your account was reset: log in again with dtsh login");
+        }
+        return new Caller(user, certificate, DeviceExtensions.Read(certificate));
     }
 
     public static DeviceTrustException Denied(Grains.Users.UserView user, string resource, string verb) =>
         DeviceTrustException.PermissionDenied(
             $"access denied: user \"{user.Name}\" may not {verb} {resource} (roles: {string.Join(", ", user.Roles)})");
-
-    private RpcException? Translate(Exception exception, ServerCallContext context)
-    {
-        switch (exception)
-        {
-            case RpcException:
-                return null; // already a status
-            case DeviceTrustException e:
-                return new RpcException(new Status(StatusCodeOf(e.Kind), e.Message));
-            case Orleans.Storage.InconsistentStateException:
-                return new RpcException(new Status(StatusCode.Aborted, "the record was changed concurrently: retry"));
-            case CeremonyTimeoutException e:
-                return new RpcException(new Status(StatusCode.DeadlineExceeded, e.Message));
-            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
-                return new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled"));
-            default:
-                log.LogError(exception, "Unhandled error in {Method}", context.Method);
-                return new RpcException(new Status(StatusCode.Internal, "internal error: the gateway log has the details"));
-        }
-    }
-
-    public static StatusCode StatusCodeOf(ErrorKind kind) => kind switch
-    {
-        ErrorKind.InvalidArgument => StatusCode.InvalidArgument,
-        ErrorKind.NotFound => StatusCode.NotFound,
-        ErrorKind.AlreadyExists => StatusCode.AlreadyExists,
-        ErrorKind.PermissionDenied => StatusCode.PermissionDenied,
-        ErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
-        ErrorKind.Unauthenticated => StatusCode.Unauthenticated,
-        _ => StatusCode.Internal,
-    };
 }

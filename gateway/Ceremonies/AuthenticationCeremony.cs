@@ -1,3 +1,4 @@
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Config;
 using DeviceTrust.Core.Devices;
@@ -11,24 +12,36 @@ using DeviceTrust.Grains.Inventory;
 using DeviceTrust.Proto.V1;
 using Google.Protobuf;
 using Grpc.Core;
+using DeviceUser = DeviceTrust.Core.Devices.DeviceUser;
 
 namespace DeviceTrust.Gateway.Ceremonies;
 
 /// <summary>
 /// AuthenticateDevice: the user is the caller's certificate; init{credential, device data} → the device must be
-/// enrolled, the credential must match, the data must not drift → challenge → signature → a certificate for the
-/// same key, expiring no later than the presented one, carrying the device extensions.
+/// enrolled, the caller must be its owner or one of its users, the credential must match, the data must not drift
+/// → challenge (this ceremony's own) → signature or quote → a certificate for the same key and the same user
+/// identity, expiring no later than the presented one, carrying the device extensions.
 /// </summary>
-public sealed class AuthenticationCeremony(IGrainFactory grains, ClusterAuthority authority, IdentityCache identities, AuditRecorder audit, TimeProvider time)
+public sealed class AuthenticationCeremony(
+    IGrainFactory grains,
+    ClusterAuthority authority,
+    IdentityCache identities,
+    AuditRecorder audit,
+    RefusalAudit refusals,
+    RateLimits limits,
+    GatewayOptions options,
+    TimeProvider time)
 {
-    public async Task RunAsync(IAsyncStreamReader<AuthenticateDeviceRequest> requests, IServerStreamWriter<AuthenticateDeviceResponse> responses,
+    public Task RunAsync(IAsyncStreamReader<AuthenticateDeviceRequest> requests, IServerStreamWriter<AuthenticateDeviceResponse> responses,
         ServerCallContext context)
     {
         var caller = Caller.Of(context);
-        var record = audit.Begin("device.authenticate", context, caller.Name);
-        using var stream = new CeremonyStream<AuthenticateDeviceRequest>(requests, context.CancellationToken);
-        try
+        var record = audit.Begin(AuditCodes.DeviceAuthenticate, context, caller);
+        return AuditedCall.RunAsync(record, refusals, async () =>
         {
+            CeremonyLimits.Admit(limits, context, caller);
+            using var stream = new CeremonyStream<AuthenticateDeviceRequest>(requests, options.CeremonyFirstMessageTimeout, options.CeremonyTimeout,
+                context.CancellationToken);
             var first = await stream.NextAsync("init");
             if (first.PayloadCase != AuthenticateDeviceRequest.PayloadOneofCase.Init)
             {
@@ -54,7 +67,8 @@ public sealed class AuthenticationCeremony(IGrainFactory grains, ClusterAuthorit
                   ?? throw DeviceTrustException.NotFound("device not found: it is not in the inventory");
             record.DeviceId = deviceId.ToString();
             var device = grains.GetGrain<IDeviceGrain>(deviceId);
-            var challenge = await device.BeginAuthenticationAsync(credentialId, data, caller.Name, policy.MinimumAttestation);
+            var challenge = await device.BeginAuthenticationAsync(credentialId, data, new DeviceUser(caller.User.Id.ToString(), caller.Name),
+                policy.MinimumAttestation);
             DeviceRecord authenticated;
             if (!challenge.Tpm)
             {
@@ -65,7 +79,7 @@ public sealed class AuthenticationCeremony(IGrainFactory grains, ClusterAuthorit
                 {
                     throw DeviceTrustException.InvalidArgument($"expected key_challenge_response, not {EnrollmentCeremony.Describe(second.PayloadCase)}");
                 }
-                authenticated = await device.CompleteAuthenticationAsync(second.KeyChallengeResponse.Signature.ToByteArray());
+                authenticated = await device.CompleteAuthenticationAsync(challenge.Ceremony, second.KeyChallengeResponse.Signature.ToByteArray());
             }
             else
             {
@@ -77,19 +91,16 @@ public sealed class AuthenticationCeremony(IGrainFactory grains, ClusterAuthorit
                     throw DeviceTrustException.InvalidArgument($"expected tpm_challenge_response, not {EnrollmentCeremony.Describe(second.PayloadCase)}");
                 }
                 var answer = second.TpmChallengeResponse;
-                authenticated = await device.CompleteTpmAuthenticationAsync(TpmEvidence.Quote(answer.Quotes, answer.Pcrs, answer.EventLog));
+                authenticated = await device.CompleteTpmAuthenticationAsync(challenge.Ceremony, TpmEvidence.Quote(answer.Quotes, answer.Pcrs, answer.EventLog));
             }
+            record.Describe(authenticated);
             var extensions = new DeviceExtensions(authenticated.Id.ToString(), authenticated.AssetTag, credentialId);
             var notAfter = new DateTimeOffset(caller.Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
-            using var augmented = authority.Ca.IssueUserCertificate(caller.Certificate.PublicKey, caller.Name, time.GetUtcNow(), notAfter, extensions.ToX509());
+            using var augmented = authority.Ca.IssueUserCertificate(caller.Certificate.PublicKey, caller.Name,
+                new UserIdentity(caller.User.Id, caller.User.Generation), time.GetUtcNow(), notAfter, extensions.ToX509());
             await record.SucceededAsync($"device {authenticated.AssetTag}/{authenticated.OsType.ToText()} authenticated for {caller.Name}");
             await responses.WriteAsync(new AuthenticateDeviceResponse { UserCertificates = new UserCertificates { X509Der = ByteString.CopyFrom(augmented.RawData) } },
                 stream.Cancellation);
-        }
-        catch (Exception e) when (e is DeviceTrustException or CeremonyTimeoutException or RpcException)
-        {
-            await record.FailedAsync(e is RpcException rpc ? rpc.Status.Detail : e.Message);
-            throw;
-        }
+        });
     }
 }

@@ -1,8 +1,11 @@
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Devices;
 using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Gateway.Services;
 using DeviceTrust.Grains.Inventory;
@@ -10,26 +13,38 @@ using DeviceTrust.Grains.Tokens;
 using DeviceTrust.Proto.V1;
 using Google.Protobuf;
 using Grpc.Core;
+using DeviceUser = DeviceTrust.Core.Devices.DeviceUser;
 
 namespace DeviceTrust.Gateway.Ceremonies;
 
 /// <summary>
 /// EnrollDevice: init{token, credential, device data, key} → spend the token, check the data against the
-/// inventory → challenge → signature verified with the offered key → success{device}. Every outcome is audited
-/// with its real reason; the caller of a bad token only learns "invalid device enrollment token".
+/// inventory → challenge → signature verified with the offered key → success{device}. The token is the
+/// authorization: an administrator minted it for this one device. Every ceremony ends in exactly one audit event
+/// with its real reason (also when abandoned or timed out); the caller of a bad token only learns "invalid device
+/// enrollment token".
 /// </summary>
-public sealed class EnrollmentCeremony(IGrainFactory grains, IdentityCache identities, AuditRecorder audit, TimeProvider time)
+public sealed class EnrollmentCeremony(
+    IGrainFactory grains,
+    IdentityCache identities,
+    AuditRecorder audit,
+    RefusalAudit refusals,
+    RateLimits limits,
+    GatewayOptions options,
+    TimeProvider time)
 {
     public const string InvalidToken = "invalid device enrollment token";
 
-    public async Task RunAsync(IAsyncStreamReader<EnrollDeviceRequest> requests, IServerStreamWriter<EnrollDeviceResponse> responses,
+    public Task RunAsync(IAsyncStreamReader<EnrollDeviceRequest> requests, IServerStreamWriter<EnrollDeviceResponse> responses,
         ServerCallContext context)
     {
         var caller = Caller.Of(context);
-        var record = audit.Begin("device.enroll", context, caller.Name);
-        using var stream = new CeremonyStream<EnrollDeviceRequest>(requests, context.CancellationToken);
-        try
+        var record = audit.Begin(AuditCodes.DeviceEnroll, context, caller);
+        return AuditedCall.RunAsync(record, refusals, async () =>
         {
+            CeremonyLimits.Admit(limits, context, caller);
+            using var stream = new CeremonyStream<EnrollDeviceRequest>(requests, options.CeremonyFirstMessageTimeout, options.CeremonyTimeout,
+                context.CancellationToken);
             var first = await stream.NextAsync("init");
             if (first.PayloadCase != EnrollDeviceRequest.PayloadOneofCase.Init)
             {
@@ -48,55 +63,52 @@ public sealed class EnrollmentCeremony(IGrainFactory grains, IdentityCache ident
             };
             if (!SecretToken.LooksValid(init.Token))
             {
-                await record.FailedAsync($"{InvalidToken}: malformed token");
+                await record.FailedAsync($"{InvalidToken}: malformed token", StatusCode.PermissionDenied);
                 throw DeviceTrustException.PermissionDenied(InvalidToken);
             }
-            Guid deviceId;
+            SpentToken token;
             try
             {
-                deviceId = await grains.GetGrain<IEnrollTokenGrain>(SecretToken.HashHex(init.Token)).SpendAsync();
+                var mayEnroll = await identities.AllowsAsync(caller.User, Resources.Device, "enroll");
+                token = await grains.GetGrain<IEnrollTokenGrain>(SecretToken.HashHex(init.Token)).SpendAsync(mayEnroll);
             }
-            catch (DeviceTrustException e)
+            catch (DeviceTrustException e) when (e.Kind == ErrorKind.PermissionDenied)
             {
-                await record.FailedAsync(e.Message);
+                await record.FailedAsync(e.Message, StatusCode.PermissionDenied);
                 throw DeviceTrustException.PermissionDenied(InvalidToken);
             }
-            record.DeviceId = deviceId.ToString();
-            var device = grains.GetGrain<IDeviceGrain>(deviceId);
+            record.Spent = $"the enrollment token (made by {token.CreatedBy}) was spent";
+            record.DeviceId = token.DeviceId.ToString();
+            record.Detail("token_created_by", token.CreatedBy);
+            var device = grains.GetGrain<IDeviceGrain>(token.DeviceId);
+            var owner = new DeviceUser(caller.User.Id.ToString(), caller.Name);
             var enrolled = offer is null
-                ? await EnrollKeyAsync(device, stream, responses, credentialId, publicKey!, data, caller.Name, policy)
-                : await EnrollTpmAsync(device, stream, responses, offer, data, caller.Name, policy);
+                ? await EnrollKeyAsync(device, stream, responses, credentialId, publicKey!, data, owner, policy)
+                : await EnrollTpmAsync(device, stream, responses, offer, data, owner, policy);
+            record.Describe(enrolled);
             await record.SucceededAsync($"device {enrolled.AssetTag}/{enrolled.OsType.ToText()} enrolled by {caller.Name}");
             await responses.WriteAsync(new EnrollDeviceResponse { Success = new EnrollDeviceSuccess { Device = DeviceMapping.ToProto(enrolled) } },
                 stream.Cancellation);
-        }
-        catch (Exception e) when (e is DeviceTrustException or CeremonyTimeoutException or RpcException)
-        {
-            if (e is not DeviceTrustException { Message: InvalidToken })
-            {
-                await record.FailedAsync(e is RpcException rpc ? rpc.Status.Detail : e.Message);
-            }
-            throw;
-        }
+        });
     }
 
-    private static async Task<Core.Devices.DeviceRecord> EnrollKeyAsync(IDeviceGrain device, CeremonyStream<EnrollDeviceRequest> stream,
-        IServerStreamWriter<EnrollDeviceResponse> responses, string credentialId, byte[] publicKey, Core.Devices.CollectedData data, string owner,
+    private static async Task<DeviceRecord> EnrollKeyAsync(IDeviceGrain device, CeremonyStream<EnrollDeviceRequest> stream,
+        IServerStreamWriter<EnrollDeviceResponse> responses, string credentialId, byte[] publicKey, CollectedData data, DeviceUser owner,
         Grains.Attestation.TpmPolicy policy)
     {
         var challenge = await device.BeginEnrollmentAsync(credentialId, publicKey, data, owner, policy.MinimumAttestation);
-        await responses.WriteAsync(new EnrollDeviceResponse { KeyChallenge = new Proto.V1.KeyChallenge { Challenge = ByteString.CopyFrom(challenge) } },
+        await responses.WriteAsync(new EnrollDeviceResponse { KeyChallenge = new Proto.V1.KeyChallenge { Challenge = ByteString.CopyFrom(challenge.Bytes) } },
             stream.Cancellation);
         var answer = await stream.NextAsync("key_challenge_response");
         if (answer.PayloadCase != EnrollDeviceRequest.PayloadOneofCase.KeyChallengeResponse)
         {
             throw DeviceTrustException.InvalidArgument($"expected key_challenge_response, not {Describe(answer.PayloadCase)}");
         }
-        return await device.CompleteEnrollmentAsync(answer.KeyChallengeResponse.Signature.ToByteArray());
+        return await device.CompleteEnrollmentAsync(challenge.Ceremony, answer.KeyChallengeResponse.Signature.ToByteArray());
     }
 
-    private static async Task<Core.Devices.DeviceRecord> EnrollTpmAsync(IDeviceGrain device, CeremonyStream<EnrollDeviceRequest> stream,
-        IServerStreamWriter<EnrollDeviceResponse> responses, Grains.Attestation.TpmEnrollmentOffer offer, Core.Devices.CollectedData data, string owner,
+    private static async Task<DeviceRecord> EnrollTpmAsync(IDeviceGrain device, CeremonyStream<EnrollDeviceRequest> stream,
+        IServerStreamWriter<EnrollDeviceResponse> responses, Grains.Attestation.TpmEnrollmentOffer offer, CollectedData data, DeviceUser owner,
         Grains.Attestation.TpmPolicy policy)
     {
         var challenge = await device.BeginTpmEnrollmentAsync(offer, policy, data, owner);
@@ -122,8 +134,20 @@ public sealed class EnrollmentCeremony(IGrainFactory grains, IdentityCache ident
         {
             throw DeviceTrustException.InvalidArgument("solution is longer than 64 bytes");
         }
-        return await device.CompleteTpmEnrollmentAsync(response.Solution.ToByteArray(), TpmEvidence.Quote(response.Quotes, response.Pcrs, response.EventLog));
+        return await device.CompleteTpmEnrollmentAsync(challenge.Ceremony, response.Solution.ToByteArray(),
+            TpmEvidence.Quote(response.Quotes, response.Pcrs, response.EventLog));
     }
 
     internal static string Describe(Enum payload) => payload.ToString() == "None" ? "an empty or unknown message" : payload.ToString();
+}
+
+/// <summary>The rate limits every ceremony start takes from: its source address, then the calling user.</summary>
+internal static class CeremonyLimits
+{
+    public static void Admit(RateLimits limits, ServerCallContext context, Caller caller)
+    {
+        limits.Admit(nameof(RateLimitsOptions.CeremoniesPerAddress), ClientAddress.LimitKey(context.GetHttpContext().Connection.RemoteIpAddress),
+            "ceremonies from your address");
+        limits.Admit(nameof(RateLimitsOptions.CeremoniesPerUser), caller.User.Id.ToString(), "ceremonies for your user");
+    }
 }

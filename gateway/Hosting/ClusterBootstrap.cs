@@ -49,6 +49,31 @@ public sealed class ClusterBootstrap(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>Once the bootstrap user has accepted, the invitation file holds a spent secret: it is removed.</summary>
+    public void InvitationAccepted(string user)
+    {
+        if (user == AdminUser)
+        {
+            RemoveInviteFile();
+        }
+    }
+
+    private void RemoveInviteFile()
+    {
+        try
+        {
+            if (File.Exists(InviteFile))
+            {
+                File.Delete(InviteFile);
+                log.LogInformation("Removed the spent bootstrap invitation {File}", InviteFile);
+            }
+        }
+        catch (IOException e)
+        {
+            log.LogWarning("Could not remove the spent bootstrap invitation {File}: {Reason}", InviteFile, e.Message);
+        }
+    }
+
     private async Task BootstrapAdminAsync()
     {
         var config = grains.GetGrain<IClusterConfigGrain>(ClusterConfigGrain.Key);
@@ -58,6 +83,8 @@ public sealed class ClusterBootstrap(
         var bootstrapped = (await config.GetAsync()).Bootstrapped;
         if (bootstrapped && (existing is null || existing.HasPassword))
         {
+            // Accepted (perhaps through another gateway, or before this version removed it): the spent invitation goes.
+            RemoveInviteFile();
             return;
         }
         if (existing is { InviteExpires: { } expires } && expires > now && File.Exists(InviteFile))
@@ -73,7 +100,7 @@ public sealed class ClusterBootstrap(
         }
         else
         {
-            await admin.ResetInvitationAsync(invitation.SecretHash, invitation.Expires);
+            await admin.ResetAsync(invitation.SecretHash, invitation.Expires);
         }
         var token = invitation.Token.Encode();
         SecureFile.WriteAllText(InviteFile, token + "\n");

@@ -9,6 +9,9 @@ public sealed class GatewayOptions
 {
     public const string Section = "DeviceTrust:Gateway";
 
+    /// <summary>The largest request message the gateway reads (the biggest real one, a TPM event log, is 512 KiB).</summary>
+    public const int MaxMessageBytes = 1024 * 1024;
+
     /// <summary>Address and port of the HTTPS (HTTP/2 and HTTP/1.1) listener.</summary>
     public string Listen { get; set; } = "127.0.0.1:3025";
 
@@ -24,6 +27,16 @@ public sealed class GatewayOptions
     /// <summary>How stale cached users and roles may be on the hot path.</summary>
     public TimeSpan PolicyCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a device may take for its first ceremony message, and for the whole ceremony.</summary>
+    public TimeSpan CeremonyFirstMessageTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan CeremonyTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    public PasswordHashingOptions PasswordHashing { get; set; } = new();
+
+    public RateLimitsOptions RateLimits { get; set; } = new();
+
+    public ConnectionOptions Connections { get; set; } = new();
+
     public IPEndPoint ListenEndPoint =>
         IPEndPoint.TryParse(Listen, out var endPoint) && endPoint.Port != 0
             ? endPoint
@@ -38,6 +51,121 @@ public sealed class GatewayOptions
         {
             throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:CertificateTtl must be positive");
         }
+        if (options.CeremonyFirstMessageTimeout <= TimeSpan.Zero || options.CeremonyTimeout < options.CeremonyFirstMessageTimeout)
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:CeremonyFirstMessageTimeout must be positive and at most CeremonyTimeout");
+        }
+        options.PasswordHashing.Validate();
+        options.RateLimits.Validate();
+        options.Connections.Validate();
         return options;
+    }
+}
+
+/// <summary>Under <c>DeviceTrust:Gateway:PasswordHashing</c>: the bounded pool password hashes run on.</summary>
+public sealed class PasswordHashingOptions
+{
+    /// <summary>Dedicated threads hashing passwords: about one per core, so hashing cannot take the whole machine.</summary>
+    public int Workers { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Hashes that may wait for a worker; beyond that, a login is refused at once (ResourceExhausted, retry hint).</summary>
+    public int Queue { get; set; }
+
+    public void Validate()
+    {
+        if (Workers is < 1 or > 256 || Queue is < 0 or > 4096)
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:PasswordHashing: Workers must be 1 to 256 and Queue 0 to 4096");
+        }
+    }
+}
+
+/// <summary>One token bucket: up to <see cref="Burst"/> at once, refilled at <see cref="PerMinute"/>.</summary>
+public sealed class RateLimit
+{
+    public int Burst { get; set; }
+    public int PerMinute { get; set; }
+
+    public RateLimit()
+    {
+    }
+
+    public RateLimit(int burst, int perMinute)
+    {
+        Burst = burst;
+        PerMinute = perMinute;
+    }
+
+    public override string ToString() => $"burst {Burst}, {PerMinute}/min";
+}
+
+/// <summary>
+/// Under <c>DeviceTrust:Gateway:RateLimits</c>: token buckets per source address (an IPv4 address or an IPv6 /64)
+/// and per user name, for the calls that cost the server work an anonymous or careless caller can ask for.
+/// Each gateway counts its own callers.
+/// </summary>
+public sealed class RateLimitsOptions
+{
+    /// <summary>Password logins and invitation acceptances, per source address.</summary>
+    public RateLimit LoginPerAddress { get; set; } = new(20, 20);
+
+    /// <summary>Password logins and invitation acceptances, per user name (as typed, existing or not).</summary>
+    public RateLimit LoginPerUser { get; set; } = new(10, 6);
+
+    /// <summary>Enrollment tokens minted, per source address and per calling user.</summary>
+    public RateLimit TokensPerAddress { get; set; } = new(200, 240);
+    public RateLimit TokensPerUser { get; set; } = new(100, 120);
+
+    /// <summary>Ceremonies (enrollment, device authentication) started, per source address and per calling user.</summary>
+    public RateLimit CeremoniesPerAddress { get; set; } = new(200, 6000);
+    public RateLimit CeremoniesPerUser { get; set; } = new(20, 60);
+
+    public IEnumerable<(string Name, RateLimit Limit)> All =>
+    [
+        (nameof(LoginPerAddress), LoginPerAddress), (nameof(LoginPerUser), LoginPerUser),
+        (nameof(TokensPerAddress), TokensPerAddress), (nameof(TokensPerUser), TokensPerUser),
+        (nameof(CeremoniesPerAddress), CeremoniesPerAddress), (nameof(CeremoniesPerUser), CeremoniesPerUser),
+    ];
+
+    public void Validate()
+    {
+        foreach (var (name, limit) in All)
+        {
+            if (limit.Burst is < 1 or > 1_000_000 || limit.PerMinute is < 1 or > 6_000_000)
+            {
+                throw DeviceTrustException.InvalidArgument($"DeviceTrust:Gateway:RateLimits:{name}: Burst must be 1 to 1000000 and PerMinute 1 to 6000000");
+            }
+        }
+    }
+}
+
+/// <summary>Under <c>DeviceTrust:Gateway:Connections</c>: Kestrel's limits, so idle or slow connections cannot pile up.</summary>
+public sealed class ConnectionOptions
+{
+    /// <summary>Open connections in all.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Open connections from one source address (an IPv4 address or an IPv6 /64).</summary>
+    public int MaxConnectionsPerAddress { get; set; } = 256;
+
+    /// <summary>A TLS handshake must finish within this.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A connection with no request in progress is closed after this.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The headers of a request must arrive within this.</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Concurrent HTTP/2 streams (calls) on one connection.</summary>
+    public int MaxStreamsPerConnection { get; set; } = 100;
+
+    public void Validate()
+    {
+        if (MaxConnections < 1 || MaxConnectionsPerAddress < 1 || MaxStreamsPerConnection < 1
+            || HandshakeTimeout <= TimeSpan.Zero || KeepAliveTimeout <= TimeSpan.Zero || RequestHeadersTimeout <= TimeSpan.Zero)
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:Connections: every limit and timeout must be positive");
+        }
     }
 }

@@ -69,11 +69,21 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
     private async ValueTask<RoleTable> RoleTableAsync()
     {
         var now = time.GetUtcNow();
-        if (_roles is { } table && now - table.Fetched < options.PolicyCacheTtl)
+        var current = _roles;
+        if (current is not null && now - current.Fetched < options.PolicyCacheTtl)
         {
-            return table;
+            return current;
         }
-        var snapshot = await grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key).GetSnapshotAsync();
+        // Asks for the roles only when they changed: the registry answers null while the version is the one we hold,
+        // so a quiet cluster costs one small call per refresh, not a copy and a parse of every role.
+        var snapshot = await grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key).GetSnapshotIfChangedAsync(current?.Version ?? -1);
+        if (snapshot is null && current is not null)
+        {
+            var refreshed = current with { Fetched = now };
+            _roles = refreshed;
+            return refreshed;
+        }
+        snapshot ??= await grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key).GetSnapshotAsync();
         var byName = new Dictionary<string, Role>(StringComparer.Ordinal);
         foreach (var document in snapshot.Roles)
         {
@@ -87,12 +97,12 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
                 log.LogError("Stored role {Role} does not parse and grants nothing: {Reason}", document.Name, e.Message);
             }
         }
-        var fresh = new RoleTable(byName, now);
+        var fresh = new RoleTable(byName, snapshot.Version, now);
         _roles = fresh;
         return fresh;
     }
 
     private sealed record ConfigEntry(ClusterConfigView View, DateTimeOffset Fetched);
 
-    private sealed record RoleTable(IReadOnlyDictionary<string, Role> ByName, DateTimeOffset Fetched);
+    private sealed record RoleTable(IReadOnlyDictionary<string, Role> ByName, long Version, DateTimeOffset Fetched);
 }

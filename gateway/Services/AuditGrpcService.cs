@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
+using DeviceTrust.Core.Audit;
+using DeviceTrust.Core.Devices;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Gateway.Authentication;
@@ -9,27 +12,42 @@ using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Services;
 
-public sealed class AuditGrpcService(AuditLog log) : AuditService.AuditServiceBase
+public sealed partial class AuditGrpcService(AuditLog log) : AuditService.AuditServiceBase
 {
+    [GeneratedRegex(@"^[a-z0-9_.-]{1,64}\*?$|^\*$", RegexOptions.CultureInvariant)]
+    private static partial Regex TypeFilter();
+
     [Requires(Resources.Audit, "list")]
+    [Audited(AuditCodes.AuditList, Reads = true)]
     public override async Task<ListAuditEventsResponse> ListAuditEvents(ListAuditEventsRequest request, ServerCallContext context)
     {
         if (request.PageSize is < 0 or > AuditLog.MaxPageSize)
         {
             throw DeviceTrustException.InvalidArgument($"page_size must be between 0 and {AuditLog.MaxPageSize}");
         }
-        if (request.Type.Length > 64)
+        if (request.Type.Length > 0 && !TypeFilter().IsMatch(request.Type))
         {
-            throw DeviceTrustException.InvalidArgument("type is longer than 64 characters");
+            throw DeviceTrustException.InvalidArgument("type must be an event code like device.enroll, or a prefix ending in * like user.*");
         }
         long after = 0;
         if (request.PageToken.Length > 0 && (!long.TryParse(request.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out after)))
         {
             throw DeviceTrustException.InvalidArgument("page_token is not one this server returned");
         }
+        var user = DeviceFields.Text(request.User, "user");
+        var device = DeviceFields.Text(request.Device, "device");
+        bool? success = request.Result switch
+        {
+            AuditResult.Any => null,
+            AuditResult.Success => true,
+            AuditResult.Failure => false,
+            _ => throw DeviceTrustException.InvalidArgument($"unknown result {(int)request.Result}: use success or failure"),
+        };
+        var since = request.Since is { } from ? ProtoMapping.Time(from, "since") : DateTimeOffset.MinValue;
+        DateTimeOffset? until = request.Until is { } to ? ProtoMapping.Time(to, "until") : null;
         var size = request.PageSize == 0 ? 200 : request.PageSize;
-        var since = request.Since?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
-        var entries = await log.ListAsync(since, request.Type, after, size + 1, context.CancellationToken);
+        var type = request.Type == "*" ? null : request.Type;
+        var entries = await log.ListAsync(new AuditQuery(since, until, type, user, device, success, after, size + 1), context.CancellationToken);
         var response = new ListAuditEventsResponse();
         response.Events.AddRange(entries.Take(size).Select(e => new AuditEvent
         {
@@ -44,6 +62,10 @@ public sealed class AuditGrpcService(AuditLog log) : AuditService.AuditServiceBa
             CredentialId = e.CredentialId,
             ClientIp = e.ClientIp,
             Message = e.Message,
+            UserId = e.UserId,
+            Target = e.Target,
+            Status = e.Status,
+            Details = e.Details,
         }));
         if (entries.Count > size)
         {

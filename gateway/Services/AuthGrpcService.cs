@@ -1,4 +1,5 @@
 using System.Text;
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Passwords;
@@ -17,11 +18,18 @@ using Microsoft.AspNetCore.Authorization;
 
 namespace DeviceTrust.Gateway.Services;
 
-/// <summary>Passwords and invitations in, short-lived user certificates out.</summary>
+/// <summary>
+/// Passwords and invitations in, short-lived user certificates out. Both anonymous paths are rate limited per source
+/// address and per user name before they cost anything, hash on the bounded <see cref="PasswordWork"/> pool, and
+/// honour the growing delay after wrong passwords (<see cref="ILoginGuardGrain"/>).
+/// </summary>
 public sealed class AuthGrpcService(
     IGrainFactory grains,
     ClusterAuthority authority,
-    PasswordHasher hasher,
+    ClusterBootstrap bootstrap,
+    PasswordWork passwords,
+    RateLimits limits,
+    RefusalAudit refusals,
     GatewayOptions options,
     IdentityCache identities,
     AuditRecorder audit,
@@ -31,6 +39,7 @@ public sealed class AuthGrpcService(
     private const string BadCredentials = "invalid user name or password";
 
     [AllowAnonymous]
+    [Audited(AuditCodes.ClusterInfo, Reads = true)]
     public override Task<ClusterInfo> GetClusterInfo(GetClusterInfoRequest request, ServerCallContext context) =>
         Task.FromResult(new ClusterInfo
         {
@@ -40,49 +49,93 @@ public sealed class AuthGrpcService(
         });
 
     [AllowAnonymous]
+    [Audited(AuditCodes.UserInvitationAccept, BySelf = true)]
     public override async Task<LoginResponse> AcceptInvitation(AcceptInvitationRequest request, ServerCallContext context)
     {
-        // Everything is checked before anything is spent: bad input leaves the invitation usable.
-        var user = UserName.Validate(request.User);
-        if (!SecretToken.LooksValid(request.InviteSecret))
+        var printable = UserName.Printable(request.User);
+        var record = audit.Begin(AuditCodes.UserInvitationAccept, context, printable);
+        record.Target = printable;
+        return await AuditedCall.RunAsync(record, refusals, async () =>
         {
-            throw DeviceTrustException.InvalidArgument("the invitation secret is malformed: copy the whole token printed by dtctl users add");
-        }
-        PasswordPolicy.Validate(request.NewPassword);
-        var publicKey = CertificateAuthority.ParseUserPublicKey(request.PublicKey.Span);
-        var ttl = ProtoMapping.Ttl(request.Ttl, options.CertificateTtl, options.CertificateTtl, "ttl");
-        var passwordHash = hasher.Hash(request.NewPassword);
-        var view = await grains.GetGrain<IUserGrain>(user).AcceptInvitationAsync(SecretToken.Hash(request.InviteSecret), passwordHash);
-        identities.InvalidateUser(user);
-        log.LogInformation("User {User} accepted an invitation", user);
-        var response = await IssueAsync(view, publicKey, ttl);
-        await audit.Begin("user.login", context, user).SucceededAsync("invitation accepted");
-        return response;
+            AdmitLogin(context, request.User);
+            // Everything is checked before anything is spent or hashed: bad input leaves the invitation usable and costs no KDF.
+            var user = UserName.Validate(request.User);
+            if (!SecretToken.LooksValid(request.InviteSecret))
+            {
+                throw DeviceTrustException.InvalidArgument("the invitation secret is malformed: copy the whole token printed by dtctl users add");
+            }
+            PasswordPolicy.Validate(request.NewPassword);
+            var publicKey = CertificateAuthority.ParseUserPublicKey(request.PublicKey.Span);
+            var ttl = ProtoMapping.Ttl(request.Ttl, options.CertificateTtl, options.CertificateTtl, "ttl");
+            var grain = grains.GetGrain<IUserGrain>(user);
+            var secretHash = SecretToken.Hash(request.InviteSecret);
+            await grain.CheckInvitationAsync(secretHash);
+            var passwordHash = await passwords.HashAsync(request.NewPassword);
+            var view = await grain.AcceptInvitationAsync(secretHash, passwordHash);
+            identities.InvalidateUser(user);
+            bootstrap.InvitationAccepted(user);
+            log.LogInformation("User {User} accepted an invitation", user);
+            var response = await IssueAsync(view, publicKey, ttl);
+            record.Detail("user_id", view.Id);
+            await record.SucceededAsync("invitation accepted, password set");
+            return response;
+        });
     }
 
     [AllowAnonymous]
+    [Audited(AuditCodes.UserLogin, BySelf = true)]
     public override async Task<LoginResponse> Login(LoginRequest request, ServerCallContext context)
     {
-        var publicKey = CertificateAuthority.ParseUserPublicKey(request.PublicKey.Span);
-        var ttl = ProtoMapping.Ttl(request.Ttl, options.CertificateTtl, options.CertificateTtl, "ttl");
-        if (Encoding.UTF8.GetByteCount(request.Password) > PasswordPolicy.MaxBytes)
+        var printable = UserName.Printable(request.User);
+        var record = audit.Begin(AuditCodes.UserLogin, context, printable);
+        return await AuditedCall.RunAsync(record, refusals, async () =>
         {
-            throw DeviceTrustException.Unauthenticated(BadCredentials);
-        }
-        // The same KDF work whether or not the user exists, so timing does not reveal user names.
-        var record = UserName.IsValid(request.User) ? await grains.GetGrain<IUserGrain>(request.User).GetLoginRecordAsync() : null;
-        var login = audit.Begin("user.login", context, UserName.Printable(request.User));
-        if (!hasher.Verify(request.Password, record?.PasswordHash) || record is null)
-        {
-            log.LogWarning("Failed login for user {User} from {Peer}", UserName.Printable(request.User), context.Peer);
-            await login.FailedAsync(record is null ? "no such user" : record.PasswordHash is null ? "the user has no password yet" : "wrong password");
-            throw DeviceTrustException.Unauthenticated(BadCredentials);
-        }
-        var response = await IssueAsync(record.User, publicKey, ttl);
-        await login.SucceededAsync("password login");
-        return response;
+            AdmitLogin(context, request.User);
+            var publicKey = CertificateAuthority.ParseUserPublicKey(request.PublicKey.Span);
+            var ttl = ProtoMapping.Ttl(request.Ttl, options.CertificateTtl, options.CertificateTtl, "ttl");
+            if (Encoding.UTF8.GetByteCount(request.Password) > PasswordPolicy.MaxBytes)
+            {
+                throw DeviceTrustException.Unauthenticated(BadCredentials);
+            }
+            var source = ClientAddress.LimitKey(context.GetHttpContext().Connection.RemoteIpAddress);
+            // Names that can never be users are checked like the others (same KDF work), but have no delay to track.
+            var guard = UserName.IsValid(request.User) ? grains.GetGrain<ILoginGuardGrain>(request.User) : null;
+            if (guard is not null)
+            {
+                await guard.EnsureAllowedAsync(source);
+            }
+            var login = guard is null ? null : await grains.GetGrain<IUserGrain>(request.User).GetLoginRecordAsync();
+            // The same KDF work whether or not the user exists, so timing does not reveal user names.
+            var verified = await passwords.VerifyAsync(request.Password, login?.PasswordHash);
+            if (!verified || login is null)
+            {
+                log.LogWarning("Failed login for user {User} from {Peer}", printable, record.ClientIp);
+                var delay = guard is null ? null : await guard.RecordFailureAsync(source);
+                await record.FailedAsync(login is null ? "no such user" : login.PasswordHash is null ? "the user has no password yet" : "wrong password",
+                    StatusCode.Unauthenticated);
+                if (delay is not null)
+                {
+                    await audit.Begin(AuditCodes.UserLoginDelay, context, printable).Detail("failures", delay.Failures)
+                        .Detail("delay_seconds", delay.Delay.TotalSeconds)
+                        .FailedAsync($"{delay.Failures} failed logins in a row for {printable} from {record.ClientIp}: " +
+                                     $"the next attempt from there must wait {delay.Delay.TotalSeconds:F0} s", StatusCode.ResourceExhausted);
+                }
+                throw DeviceTrustException.Unauthenticated(BadCredentials);
+            }
+            if (await guard!.RecordSuccessAsync(source) is { } cleared)
+            {
+                await audit.Begin(AuditCodes.UserLoginDelayReset, context, login.User.Name, login.User.Id.ToString())
+                    .Detail("failures", cleared.Failures)
+                    .SucceededAsync($"the login delay for {login.User.Name} from {record.ClientIp} ended with a correct password after {cleared.Failures} failures");
+            }
+            var response = await IssueAsync(login.User, publicKey, ttl);
+            await record.SucceededAsync("password login");
+            return response;
+        });
     }
 
+    [AnyUser]
+    [Audited(AuditCodes.UserWhoAmI, Reads = true)]
     public override Task<WhoAmIResponse> WhoAmI(WhoAmIRequest request, ServerCallContext context)
     {
         var caller = Caller.Of(context);
@@ -97,11 +150,19 @@ public sealed class AuthGrpcService(
         return Task.FromResult(response);
     }
 
+    /// <summary>The two buckets every password or invitation attempt takes from: its source address, then the name it names.</summary>
+    private void AdmitLogin(ServerCallContext context, string user)
+    {
+        limits.Admit(nameof(RateLimitsOptions.LoginPerAddress),
+            ClientAddress.LimitKey(context.GetHttpContext().Connection.RemoteIpAddress), "login attempts from your address");
+        limits.Admit(nameof(RateLimitsOptions.LoginPerUser), UserName.Printable(user), "login attempts for this user");
+    }
+
     private async Task<LoginResponse> IssueAsync(UserView user, System.Security.Cryptography.X509Certificates.PublicKey publicKey, TimeSpan ttl)
     {
         var mode = (await identities.ConfigAsync()).DeviceTrust.Mode;
         var now = time.GetUtcNow();
-        using var certificate = authority.Ca.IssueUserCertificate(publicKey, user.Name, now, now + ttl);
+        using var certificate = authority.Ca.IssueUserCertificate(publicKey, user.Name, new UserIdentity(user.Id, user.Generation), now, now + ttl);
         var response = new LoginResponse
         {
             CertificateDer = ByteString.CopyFrom(certificate.RawData),

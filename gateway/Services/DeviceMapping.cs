@@ -39,7 +39,7 @@ public static class DeviceMapping
             throw DeviceTrustException.InvalidArgument("device_data.serial_number is required");
         }
         return new CollectedData(
-            data.CollectTime?.ToDateTimeOffset() ?? now,
+            data.CollectTime is { } collected ? ProtoMapping.Time(collected, "device_data.collect_time") : now,
             now,
             FromProto(data.OsType),
             serial,
@@ -97,7 +97,9 @@ public static class DeviceMapping
                 _ => Wire.DeviceSource.Api,
             },
             Owner = device.Owner,
+            OwnerId = device.OwnerId,
         };
+        message.Users.AddRange(device.Users.Select(u => new Wire.DeviceUser { Id = u.Id, Name = u.Name }));
         if (device.Credential is { } credential)
         {
             message.Credential = new Wire.DeviceCredential

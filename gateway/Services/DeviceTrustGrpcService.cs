@@ -1,7 +1,9 @@
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Devices;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Secrets;
+using DeviceTrust.Core.Users;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Ceremonies;
@@ -9,10 +11,12 @@ using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains.Inventory;
 using DeviceTrust.Grains.Tokens;
+using DeviceTrust.Grains.Users;
 using DeviceTrust.Proto.V1;
 using DeviceTrust.Silo.Database;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using DeviceUser = DeviceTrust.Core.Devices.DeviceUser;
 
 namespace DeviceTrust.Gateway.Services;
 
@@ -21,41 +25,59 @@ public sealed class DeviceTrustGrpcService(
     IGrainFactory grains,
     IdentityCache identities,
     DeviceInventoryQuery inventory,
-    AuditRecorder audit,
+    RateLimits limits,
+    AuditRecorder recorder,
     EnrollmentCeremony enrollment,
     AuthenticationCeremony authentication,
     TimeProvider time) : DeviceTrustService.DeviceTrustServiceBase
 {
     [Requires(Resources.Device, "create")]
+    [Audited(AuditCodes.DeviceCreate)]
     public override async Task<Device> CreateDevice(CreateDeviceRequest request, ServerCallContext context)
     {
         var caller = Caller.Of(context);
+        var audit = context.Audit();
         var os = DeviceMapping.FromProto(request.OsType);
         var tag = DeviceFields.AssetTag(request.AssetTag);
+        audit.OsType = os.ToText();
+        audit.AssetTag = tag;
         var ttl = ProtoMapping.Ttl(request.EnrollTokenTtl, NewInvitation.DefaultTtl, TimeSpan.FromDays(7), "enroll_token_ttl");
-        if (request.CreateEnrollToken && !await identities.AllowsAsync(caller.User, Resources.Device, "create_enroll_token"))
+        if (request.CreateEnrollToken)
         {
-            throw GatewayInterceptor.Denied(caller.User, Resources.Device, "create_enroll_token");
+            if (!await identities.AllowsAsync(caller.User, Resources.Device, "create_enroll_token"))
+            {
+                throw GatewayInterceptor.Denied(caller.User, Resources.Device, "create_enroll_token");
+            }
+            AdmitToken(context, caller);
         }
         var device = await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(os, tag))
             .CreateDeviceAsync(Guid.NewGuid(), os, tag, Core.Devices.DeviceSource.Api, caller.Name);
-        var record = audit.Begin("device.create", context, caller.Name);
-        Fill(record, device);
-        await record.SucceededAsync($"device {tag}/{os.ToText()} added to the inventory");
+        audit.Describe(device);
+        audit.Message = $"device {tag}/{os.ToText()} added to the inventory";
         var message = DeviceMapping.ToProto(device);
         if (request.CreateEnrollToken)
         {
             message.EnrollToken = await MintTokenAsync(device, ttl, context);
+            var expires = message.EnrollToken.ExpireTime.ToDateTimeOffset();
+            audit.Detail("enroll_token_expires", expires);
+            audit.Message += ", with an enrollment token";
+            // The token is a state change of its own: rules that watch device.token.create see it too.
+            var minted = recorder.Begin(AuditCodes.DeviceTokenCreate, context, caller);
+            minted.Describe(device);
+            minted.Detail("expires", expires);
+            await minted.SucceededAsync($"enrollment token created for {tag}/{os.ToText()} with the device, expires {expires:u}");
         }
         return message;
     }
 
     [Requires(Resources.Device, "read")]
+    [Audited(AuditCodes.DeviceGet, Reads = true)]
     public override async Task<Device> GetDevice(GetDeviceRequest request, ServerCallContext context) =>
         DeviceMapping.ToProto(await grains.GetGrain<IDeviceGrain>(DeviceFields.DeviceId(request.DeviceId)).GetAsync()
                               ?? throw DeviceTrustException.NotFound("device not found"));
 
     [Requires(Resources.Device, "read")]
+    [Audited(AuditCodes.DeviceFind, Reads = true)]
     public override async Task<FindDevicesResponse> FindDevices(FindDevicesRequest request, ServerCallContext context)
     {
         var response = new FindDevicesResponse();
@@ -80,6 +102,7 @@ public sealed class DeviceTrustGrpcService(
     }
 
     [Requires(Resources.Device, "list")]
+    [Audited(AuditCodes.DeviceList, Reads = true)]
     public override async Task<ListDevicesResponse> ListDevices(ListDevicesRequest request, ServerCallContext context)
     {
         if (request.PageSize is < 0 or > DeviceInventoryQuery.MaxPageSize)
@@ -92,63 +115,124 @@ public sealed class DeviceTrustGrpcService(
         return response;
     }
 
+    [AnyUser]
+    [Audited(AuditCodes.DeviceListMine, Reads = true)]
     public override async Task<ListDevicesResponse> ListMyDevices(ListMyDevicesRequest request, ServerCallContext context)
     {
         var response = new ListDevicesResponse();
-        response.Devices.AddRange((await inventory.OwnedByAsync(Caller.Of(context).Name, context.CancellationToken)).Select(DeviceMapping.ToProto));
+        var mine = await inventory.OwnedByAsync(Caller.Of(context).User.Id.ToString(), context.CancellationToken);
+        response.Devices.AddRange(mine.Select(DeviceMapping.ToProto));
         return response;
     }
 
     [Requires(Resources.Device, "delete")]
+    [Audited(AuditCodes.DeviceDelete)]
     public override async Task<DeleteDeviceResponse> DeleteDevice(DeleteDeviceRequest request, ServerCallContext context)
     {
-        var caller = Caller.Of(context);
+        var audit = context.Audit();
+        audit.DeviceId = request.DeviceId;
         var id = DeviceFields.DeviceId(request.DeviceId);
         var removed = await grains.GetGrain<IDeviceGrain>(id).DeleteAsync();
         // If this stops half-way, the tag points at a device that is gone and the next creation takes it over.
         await grains.GetGrain<IAssetTagGrain>(removed.AssetTagKey).ReleaseAsync(id);
-        var record = audit.Begin("device.delete", context, caller.Name);
-        Fill(record, removed);
-        await record.SucceededAsync($"device {removed.AssetTag}/{removed.OsType.ToText()} removed from the inventory");
+        audit.Describe(removed);
+        audit.Detail("enroll_status", removed.EnrollStatus.ToString()).Detail("owner", removed.Owner);
+        audit.Message = $"device {removed.AssetTag}/{removed.OsType.ToText()} removed from the inventory";
         return new DeleteDeviceResponse();
     }
 
     [Requires(Resources.Device, "update")]
+    [Audited(AuditCodes.DeviceUpdate)]
     public override async Task<Device> UpdateDevice(UpdateDeviceRequest request, ServerCallContext context)
     {
-        var caller = Caller.Of(context);
+        var audit = context.Audit();
+        audit.DeviceId = request.DeviceId;
         var id = DeviceFields.DeviceId(request.DeviceId);
         var profile = DeviceMapping.FromProto(request.Profile, time.GetUtcNow());
-        if (!request.Unenroll && profile is null)
+        if (request.AddUsers.Count + request.RemoveUsers.Count > DeviceRecord.MaxUsers)
         {
-            throw DeviceTrustException.InvalidArgument("nothing to update: set unenroll or profile");
+            throw DeviceTrustException.InvalidArgument($"add at most {DeviceRecord.MaxUsers} users at once");
         }
-        var device = await grains.GetGrain<IDeviceGrain>(id).UpdateAsync(request.Unenroll, profile);
-        var record = audit.Begin("device.update", context, caller.Name);
-        Fill(record, device);
-        await record.SucceededAsync(request.Unenroll ? "device unenrolled" : "device profile updated");
-        return DeviceMapping.ToProto(device);
+        var remove = request.RemoveUsers.Select(UserName.Validate).Distinct().ToList();
+        var add = new List<DeviceUser>();
+        foreach (var name in request.AddUsers.Select(UserName.Validate).Distinct())
+        {
+            // By immutable id: a later user who takes this name over is not a user of the device.
+            var user = await grains.GetGrain<IUserGrain>(name).GetAsync() ?? throw DeviceTrustException.NotFound($"user \"{name}\" not found");
+            add.Add(new DeviceUser(user.Id.ToString(), user.Name));
+        }
+        var update = new DeviceUpdate(request.Unenroll, profile, add, remove);
+        if (update.IsEmpty)
+        {
+            throw DeviceTrustException.InvalidArgument("nothing to update: set unenroll, profile, add_users or remove_users");
+        }
+        var change = await grains.GetGrain<IDeviceGrain>(id).UpdateAsync(update);
+        var (before, after) = (change.Before, change.After);
+        audit.Describe(after);
+        audit.CredentialId = before.Credential?.Id ?? "";
+        audit.Change("enroll_status", before.EnrollStatus.ToString(), after.EnrollStatus.ToString())
+            .Change("owner", before.Owner, after.Owner)
+            .Change("users", before.Users.Select(u => u.Name).ToList(), after.Users.Select(u => u.Name).ToList())
+            .Change("profile", before.Profile, after.Profile);
+        var what = new List<string>();
+        if (request.Unenroll)
+        {
+            what.Add("unenrolled");
+        }
+        if (profile is not null)
+        {
+            what.Add("profile updated");
+        }
+        if (add.Count > 0)
+        {
+            what.Add($"users added: {string.Join(", ", add.Select(u => u.Name))}");
+        }
+        if (remove.Count > 0)
+        {
+            what.Add($"users removed: {string.Join(", ", remove)}");
+        }
+        audit.Message = $"device {after.AssetTag}/{after.OsType.ToText()} {string.Join("; ", what)}";
+        return DeviceMapping.ToProto(after);
     }
 
     [Requires(Resources.Device, "create_enroll_token")]
+    [Audited(AuditCodes.DeviceTokenCreate)]
     public override async Task<DeviceEnrollToken> CreateDeviceEnrollToken(CreateDeviceEnrollTokenRequest request, ServerCallContext context)
     {
+        var audit = context.Audit();
+        audit.DeviceId = request.DeviceId;
         var id = DeviceFields.DeviceId(request.DeviceId);
         var ttl = ProtoMapping.Ttl(request.Ttl, NewInvitation.DefaultTtl, TimeSpan.FromDays(7), "ttl");
+        AdmitToken(context, Caller.Of(context));
         var device = await grains.GetGrain<IDeviceGrain>(id).EnsureEnrollableAsync();
+        audit.Describe(device);
         if (request.DeviceData is not null)
         {
             DeviceChecks.EnsureMatchesInventory(device, DeviceMapping.FromProto(request.DeviceData, time.GetUtcNow()));
         }
-        return await MintTokenAsync(device, ttl, context);
+        var token = await MintTokenAsync(device, ttl, context);
+        audit.Detail("expires", token.ExpireTime.ToDateTimeOffset());
+        audit.Message = $"enrollment token created for {device.AssetTag}/{device.OsType.ToText()}, expires {token.ExpireTime.ToDateTimeOffset():u}";
+        return token;
     }
 
+    [AnyUser]
+    [Audited(AuditCodes.DeviceEnroll, BySelf = true)]
     public override Task EnrollDevice(IAsyncStreamReader<EnrollDeviceRequest> requestStream, IServerStreamWriter<EnrollDeviceResponse> responseStream,
         ServerCallContext context) => enrollment.RunAsync(requestStream, responseStream, context);
 
+    [AnyUser]
+    [Audited(AuditCodes.DeviceAuthenticate, BySelf = true)]
     public override Task AuthenticateDevice(IAsyncStreamReader<AuthenticateDeviceRequest> requestStream,
         IServerStreamWriter<AuthenticateDeviceResponse> responseStream, ServerCallContext context) =>
         authentication.RunAsync(requestStream, responseStream, context);
+
+    private void AdmitToken(ServerCallContext context, Caller caller)
+    {
+        limits.Admit(nameof(RateLimitsOptions.TokensPerAddress), ClientAddress.LimitKey(context.GetHttpContext().Connection.RemoteIpAddress),
+            "enrollment tokens from your address");
+        limits.Admit(nameof(RateLimitsOptions.TokensPerUser), caller.User.Id.ToString(), "enrollment tokens for your user");
+    }
 
     private async Task<DeviceEnrollToken> MintTokenAsync(DeviceRecord device, TimeSpan ttl, ServerCallContext context)
     {
@@ -156,17 +240,6 @@ public sealed class DeviceTrustGrpcService(
         var token = SecretToken.New();
         var expires = time.GetUtcNow() + ttl;
         await grains.GetGrain<IEnrollTokenGrain>(SecretToken.HashHex(token)).CreateAsync(device.Id, expires, caller.Name, autoEnroll: false);
-        var record = audit.Begin("device.token.create", context, caller.Name);
-        Fill(record, device);
-        await record.SucceededAsync($"enrollment token created, expires {expires:u}");
         return new DeviceEnrollToken { Token = token, ExpireTime = Timestamp.FromDateTimeOffset(expires) };
-    }
-
-    private static void Fill(AuditRecord record, DeviceRecord device)
-    {
-        record.DeviceId = device.Id.ToString();
-        record.AssetTag = device.AssetTag;
-        record.OsType = device.OsType.ToText();
-        record.CredentialId = device.Credential?.Id ?? "";
     }
 }

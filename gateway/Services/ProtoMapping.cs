@@ -14,6 +14,7 @@ public static class ProtoMapping
         var message = new Wire.User
         {
             Name = user.Name,
+            Id = user.Id.ToString(),
             Kind = user.Kind.ToProto(),
             Created = Timestamp.FromDateTimeOffset(user.Created),
             Updated = Timestamp.FromDateTimeOffset(user.Updated),
@@ -48,9 +49,34 @@ public static class ProtoMapping
         {
             throw DeviceTrustException.InvalidArgument($"{field} must be a positive duration");
         }
+        if (requested.Nanos > MaxNanos)
+        {
+            throw DeviceTrustException.InvalidArgument($"{field}.nanos must be between 0 and {MaxNanos}");
+        }
         var ttl = requested.ToTimeSpan();
         return ttl < max ? ttl : max;
     }
+
+    /// <summary>
+    /// A timestamp from the wire, in the range protobuf defines (0001-01-01 to 9999-12-31, nanos below one second):
+    /// anything else is refused here instead of failing the conversion later.
+    /// </summary>
+    public static DateTimeOffset Time(Timestamp timestamp, string field)
+    {
+        if (timestamp.Seconds is < MinTimestampSeconds or > MaxTimestampSeconds)
+        {
+            throw DeviceTrustException.InvalidArgument($"{field} is out of range: seconds must be between {MinTimestampSeconds} and {MaxTimestampSeconds}");
+        }
+        if (timestamp.Nanos is < 0 or > MaxNanos)
+        {
+            throw DeviceTrustException.InvalidArgument($"{field}.nanos must be between 0 and {MaxNanos}");
+        }
+        return timestamp.ToDateTimeOffset();
+    }
+
+    private const int MaxNanos = 999_999_999;
+    private const long MinTimestampSeconds = -62_135_596_800;
+    private const long MaxTimestampSeconds = 253_402_300_799;
 
     /// <summary>Role names given by a client: each must look like a name; duplicates are dropped.</summary>
     public static IReadOnlyList<string> RoleNames(IEnumerable<string> roles)

@@ -1,5 +1,7 @@
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Users;
+using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains.Roles;
@@ -10,11 +12,12 @@ using RoleYaml = DeviceTrust.Core.Roles.RoleYaml;
 
 namespace DeviceTrust.Gateway.Services;
 
-public sealed class RoleGrpcService(IGrainFactory grains, IdentityCache identities, ILogger<RoleGrpcService> log) : RoleService.RoleServiceBase
+public sealed class RoleGrpcService(IGrainFactory grains, IdentityCache identities) : RoleService.RoleServiceBase
 {
     private IRoleRegistryGrain Registry => grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key);
 
     [Requires(Resources.Role, "list")]
+    [Audited(AuditCodes.RoleList, Reads = true)]
     public override async Task<ListRolesResponse> ListRoles(ListRolesRequest request, ServerCallContext context)
     {
         var snapshot = await Registry.GetSnapshotAsync();
@@ -24,6 +27,7 @@ public sealed class RoleGrpcService(IGrainFactory grains, IdentityCache identiti
     }
 
     [Requires(Resources.Role, "read")]
+    [Audited(AuditCodes.RoleGet, Reads = true)]
     public override async Task<Role> GetRole(GetRoleRequest request, ServerCallContext context)
     {
         var name = UserName.Validate(request.Name);
@@ -32,23 +36,40 @@ public sealed class RoleGrpcService(IGrainFactory grains, IdentityCache identiti
     }
 
     [Requires(Resources.Role, "create")]
+    [Audited(AuditCodes.RoleCreate)]
     public override async Task<Role> CreateRole(CreateRoleRequest request, ServerCallContext context)
     {
+        var audit = context.Audit();
         // Parsed here too, so a malformed document is refused before it reaches the registry grain.
         var role = RoleYaml.Parse(request.Yaml);
-        var document = await Registry.CreateAsync(request.Yaml, request.Overwrite);
+        audit.Target = "role/" + role.Name;
+        var written = await Registry.CreateAsync(request.Yaml, request.Overwrite);
         identities.InvalidateRoles();
-        log.LogInformation("{Caller} wrote role {Role}", Caller.Of(context).Name, role.Name);
-        return ToProto(document);
+        if (written.Replaced is { } before)
+        {
+            audit.Type = AuditCodes.RoleUpdate;
+            audit.Change("yaml", before, written.Document.Yaml);
+            audit.Message = $"role {role.Name} replaced";
+        }
+        else
+        {
+            audit.Detail("yaml", written.Document.Yaml);
+            audit.Message = $"role {role.Name} created";
+        }
+        return ToProto(written.Document);
     }
 
     [Requires(Resources.Role, "delete")]
+    [Audited(AuditCodes.RoleDelete)]
     public override async Task<DeleteRoleResponse> DeleteRole(DeleteRoleRequest request, ServerCallContext context)
     {
+        var audit = context.Audit();
+        audit.Target = "role/" + UserName.Printable(request.Name);
         var name = UserName.Validate(request.Name);
-        await Registry.DeleteAsync(name);
+        var removed = await Registry.DeleteAsync(name);
         identities.InvalidateRoles();
-        log.LogInformation("{Caller} deleted role {Role}", Caller.Of(context).Name, name);
+        audit.Detail("yaml", removed);
+        audit.Message = $"role {name} deleted";
         return new DeleteRoleResponse();
     }
 

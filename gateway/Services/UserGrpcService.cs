@@ -1,6 +1,8 @@
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Users;
+using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
@@ -17,12 +19,14 @@ public sealed class UserGrpcService(
     ClusterAuthority authority,
     IdentityCache identities,
     GrainStateQuery states,
-    TimeProvider time,
-    ILogger<UserGrpcService> log) : UserService.UserServiceBase
+    TimeProvider time) : UserService.UserServiceBase
 {
     [Requires(Resources.User, "create")]
+    [Audited(AuditCodes.UserCreate)]
     public override async Task<CreateUserResponse> CreateUser(CreateUserRequest request, ServerCallContext context)
     {
+        var audit = context.Audit();
+        audit.Target = UserName.Printable(request.Name ?? "");
         var name = UserName.Validate(request.Name);
         var kind = ProtoMapping.FromProto(request.Kind);
         var roles = ProtoMapping.RoleNames(request.Roles);
@@ -30,11 +34,14 @@ public sealed class UserGrpcService(
         var invitation = NewInvitation.For(name, authority.Ca.Pin, time.GetUtcNow(), ttl);
         var user = await grains.GetGrain<IUserGrain>(name).CreateAsync(kind, roles, invitation.SecretHash, invitation.Expires);
         identities.InvalidateUser(name);
-        log.LogInformation("{Caller} created user {User} with roles {Roles}", Caller.Of(context).Name, name, roles);
+        audit.Detail("user_id", user.Id).Detail("kind", user.Kind.ToString().ToLowerInvariant()).Detail("roles", user.Roles)
+            .Detail("invite_expires", invitation.Expires);
+        audit.Message = $"user {name} created with roles {string.Join(", ", user.Roles)}; invitation valid until {invitation.Expires:u}";
         return new CreateUserResponse { User = user.ToProto(), InviteToken = invitation.Token.Encode() };
     }
 
     [Requires(Resources.User, "read")]
+    [Audited(AuditCodes.UserGet, Reads = true)]
     public override async Task<User> GetUser(GetUserRequest request, ServerCallContext context)
     {
         var name = UserName.Validate(request.Name);
@@ -43,6 +50,7 @@ public sealed class UserGrpcService(
     }
 
     [Requires(Resources.User, "list")]
+    [Audited(AuditCodes.UserList, Reads = true)]
     public override async Task<ListUsersResponse> ListUsers(ListUsersRequest request, ServerCallContext context)
     {
         if (request.PageSize is < 0 or > GrainStateQuery.MaxPageSize)
@@ -65,28 +73,53 @@ public sealed class UserGrpcService(
     }
 
     [Requires(Resources.User, "update")]
+    [Audited(AuditCodes.UserUpdate)]
     public override async Task<User> UpdateUser(UpdateUserRequest request, ServerCallContext context)
     {
+        var audit = context.Audit();
+        audit.Target = UserName.Printable(request.Name ?? "");
         var name = UserName.Validate(request.Name);
         var roles = ProtoMapping.RoleNames(request.SetRoles);
-        var user = await grains.GetGrain<IUserGrain>(name).SetRolesAsync(roles);
+        var change = await grains.GetGrain<IUserGrain>(name).SetRolesAsync(roles);
         identities.InvalidateUser(name);
-        log.LogInformation("{Caller} set the roles of {User} to {Roles}", Caller.Of(context).Name, name, roles);
-        return user.ToProto();
+        audit.Detail("user_id", change.After.Id).Change("roles", change.Before.Roles, change.After.Roles);
+        audit.Message = $"roles of {name} set to {string.Join(", ", change.After.Roles)} (were {string.Join(", ", change.Before.Roles)})";
+        return change.After.ToProto();
+    }
+
+    [Requires(Resources.User, "update")]
+    [Audited(AuditCodes.UserReset)]
+    public override async Task<ResetUserResponse> ResetUser(ResetUserRequest request, ServerCallContext context)
+    {
+        var audit = context.Audit();
+        audit.Target = UserName.Printable(request.Name ?? "");
+        var name = UserName.Validate(request.Name);
+        var ttl = ProtoMapping.Ttl(request.InviteTtl, NewInvitation.DefaultTtl, NewInvitation.MaxTtl, "invite_ttl");
+        var invitation = NewInvitation.For(name, authority.Ca.Pin, time.GetUtcNow(), ttl);
+        var change = await grains.GetGrain<IUserGrain>(name).ResetAsync(invitation.SecretHash, invitation.Expires);
+        identities.InvalidateUser(name);
+        audit.Detail("user_id", change.After.Id).Change("generation", change.Before.Generation, change.After.Generation)
+            .Detail("had_password", change.Before.HasPassword).Detail("invite_expires", invitation.Expires);
+        audit.Message = $"user {name} reset: password cleared, earlier certificates void, new invitation valid until {invitation.Expires:u}";
+        return new ResetUserResponse { User = change.After.ToProto(), InviteToken = invitation.Token.Encode() };
     }
 
     [Requires(Resources.User, "delete")]
+    [Audited(AuditCodes.UserDelete)]
     public override async Task<DeleteUserResponse> DeleteUser(DeleteUserRequest request, ServerCallContext context)
     {
+        var audit = context.Audit();
+        audit.Target = UserName.Printable(request.Name ?? "");
         var name = UserName.Validate(request.Name);
         var caller = Caller.Of(context);
         if (name == caller.Name)
         {
             throw DeviceTrustException.FailedPrecondition("you cannot delete your own user: ask another administrator");
         }
-        await grains.GetGrain<IUserGrain>(name).DeleteAsync();
+        var removed = await grains.GetGrain<IUserGrain>(name).DeleteAsync();
         identities.InvalidateUser(name);
-        log.LogInformation("{Caller} deleted user {User}", caller.Name, name);
+        audit.Detail("user_id", removed.Id).Detail("roles", removed.Roles);
+        audit.Message = $"user {name} deleted";
         return new DeleteUserResponse();
     }
 }

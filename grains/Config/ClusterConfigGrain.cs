@@ -23,14 +23,15 @@ public sealed class ClusterConfigGrain(
 
     public Task<ClusterConfigView> GetAsync() => Task.FromResult(View());
 
-    public async Task<ClusterConfigView> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation)
+    public async Task<ConfigChange> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation)
     {
+        var before = View();
         var newMode = mode is null ? null : DeviceTrustModes.ParseClusterMode(mode).ToText();
         var newCas = ekCertAllowedCas?.Select(ValidateCa).ToList();
         var newMinimum = minimumAttestation is null ? null : AttestationPolicy.Parse(minimumAttestation).ToText();
         if (newMode is null && autoEnroll is null && newCas is null && newMinimum is null)
         {
-            return View();
+            return new ConfigChange(before, before);
         }
         state.State.Mode = newMode ?? state.State.Mode;
         state.State.AutoEnroll = autoEnroll ?? state.State.AutoEnroll;
@@ -38,7 +39,7 @@ public sealed class ClusterConfigGrain(
         state.State.MinAttestation = newMinimum ?? state.State.MinAttestation;
         state.State.Version++;
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
-        return View();
+        return new ConfigChange(before, View());
     }
 
     private static string ValidateCa(string pem)

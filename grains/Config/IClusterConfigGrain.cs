@@ -12,7 +12,7 @@ public interface IClusterConfigGrain : IGrainWithStringKey
     /// type, a CA that is not a PEM certificate), and a request with any bad value changes nothing.
     /// </summary>
     [Alias("UpdateDeviceTrust")]
-    Task<ClusterConfigView> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation);
+    Task<ConfigChange> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation);
 
     /// <summary>Records that the first start has created the bootstrap user; returns false if it had already.</summary>
     [Alias("MarkBootstrapped")]
@@ -25,6 +25,10 @@ public sealed record DeviceTrustSettings(
     [property: Id(1)] bool AutoEnroll,
     [property: Id(2)] IReadOnlyList<string> EkCertAllowedCas,
     [property: Id(3)] string MinAttestation);
+
+/// <summary>The configuration before and after an update (the same when nothing changed).</summary>
+[GenerateSerializer, Immutable, Alias("dt.ConfigChange")]
+public sealed record ConfigChange([property: Id(0)] ClusterConfigView Before, [property: Id(1)] ClusterConfigView After);
 
 [GenerateSerializer, Immutable, Alias("dt.ClusterConfigView")]
 public sealed record ClusterConfigView(

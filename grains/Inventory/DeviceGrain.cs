@@ -11,7 +11,7 @@ public sealed class DeviceGrain(
     IGrainFactory grains,
     TimeProvider time) : Grain, IDeviceGrain
 {
-    private PendingCeremony? _pending;
+    private readonly Dictionary<Guid, PendingCeremony> _pending = [];
 
     private DeviceRecord Device => state.State.Device ?? throw DeviceTrustException.NotFound("device not found");
 
@@ -31,26 +31,49 @@ public sealed class DeviceGrain(
     public async Task<DeviceRecord> DeleteAsync()
     {
         var device = Device;
-        _pending = null;
+        _pending.Clear();
         await state.ClearStateAsync();
         state.State = new DeviceState();
         return device;
     }
 
-    public async Task<DeviceRecord> UpdateAsync(bool unenroll, DeviceProfile? profile)
+    public async Task<DeviceChange> UpdateAsync(DeviceUpdate update)
     {
-        var device = Device;
-        if (unenroll)
+        var before = Device;
+        var device = before;
+        if (update.Unenroll)
         {
-            _pending = null;
-            device = device with { EnrollStatus = EnrollStatus.NotEnrolled, Credential = null, Owner = "" };
+            // The credential goes, and with it the trust in whoever used it: owner and users.
+            _pending.Clear();
+            device = device with { EnrollStatus = EnrollStatus.NotEnrolled, Credential = null, Owner = "", OwnerId = "", Users = [] };
         }
-        if (profile is not null)
+        if (update.Profile is not null)
         {
-            device = device with { Profile = profile with { UpdateTime = time.GetUtcNow() } };
+            device = device with { Profile = update.Profile with { UpdateTime = time.GetUtcNow() } };
+        }
+        if (update.AddUsers.Count > 0 || update.RemoveUsers.Count > 0)
+        {
+            if (device.EnrollStatus != EnrollStatus.Enrolled && update.AddUsers.Count > 0)
+            {
+                throw DeviceTrustException.FailedPrecondition($"device {device.AssetTag}/{device.OsType.ToText()} is not enrolled: users can be added once it is");
+            }
+            var missing = update.RemoveUsers.Where(name => device.Users.All(u => u.Name != name)).ToList();
+            if (missing.Count > 0)
+            {
+                throw DeviceTrustException.NotFound($"not a user of this device: {string.Join(", ", missing)}");
+            }
+            var users = device.Users.Where(u => !update.RemoveUsers.Contains(u.Name))
+                .Where(u => update.AddUsers.All(added => added.Name != u.Name))
+                .Concat(update.AddUsers.Where(u => u.Id != device.OwnerId))
+                .ToList();
+            if (users.Count > DeviceRecord.MaxUsers)
+            {
+                throw DeviceTrustException.FailedPrecondition($"a device can have at most {DeviceRecord.MaxUsers} users besides its owner");
+            }
+            device = device with { Users = users };
         }
         await SaveAsync(device with { UpdateTime = time.GetUtcNow() });
-        return Device;
+        return new DeviceChange(before, Device);
     }
 
     public Task<DeviceRecord> EnsureEnrollableAsync()
@@ -63,28 +86,28 @@ public sealed class DeviceGrain(
         return Task.FromResult(device);
     }
 
-    public Task<byte[]> BeginEnrollmentAsync(string credentialId, byte[] publicKeyDer, CollectedData data, string owner, AttestationType minimum)
+    public Task<DeviceChallenge> BeginEnrollmentAsync(string credentialId, byte[] publicKeyDer, CollectedData data, DeviceUser owner, AttestationType minimum)
     {
         DeviceChecks.EnsureCanEnroll(Device, data);
         AttestationPolicy.EnsureAtLeast(AttestationType.Unspecified, minimum);
-        return Task.FromResult(Begin(CeremonyKind.Enrollment, credentialId, publicKeyDer, data, owner, KeyChallenge.New()));
+        var ceremony = Begin(CeremonyKind.Enrollment, credentialId, publicKeyDer, data, owner, KeyChallenge.New());
+        return Task.FromResult(new DeviceChallenge(false, ceremony.Challenge, ceremony.Id));
     }
 
-    public async Task<TpmEnrollChallenge> BeginTpmEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, CollectedData data, string owner)
+    public async Task<TpmEnrollChallenge> BeginTpmEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, CollectedData data, DeviceUser owner)
     {
         DeviceChecks.EnsureCanEnroll(Device, data);
         var plan = await grains.GetGrain<IAttestationVerifierGrain>(0).PrepareEnrollmentAsync(offer, policy);
-        var nonce = Begin(CeremonyKind.Enrollment, offer.CredentialId, plan.AkSubjectPublicKeyInfo, data, owner,
-            RandomNumberGenerator.GetBytes(PendingCeremony.TpmNonceBytes));
-        _pending = _pending! with { Tpm = new PendingTpmEnrollment(plan.Secret, offer.AkPublic, plan) };
-        return new TpmEnrollChallenge(plan.IdObject, plan.EncryptedSecret, nonce);
+        var ceremony = Begin(CeremonyKind.Enrollment, offer.CredentialId, plan.AkSubjectPublicKeyInfo, data, owner,
+            RandomNumberGenerator.GetBytes(PendingCeremony.TpmNonceBytes), new PendingTpmEnrollment(plan.Secret, offer.AkPublic, plan));
+        return new TpmEnrollChallenge(plan.IdObject, plan.EncryptedSecret, ceremony.Challenge, ceremony.Id);
     }
 
-    public async Task<DeviceRecord> CompleteTpmEnrollmentAsync(byte[] activatedSecret, TpmQuoteEvidence quote)
+    public async Task<DeviceRecord> CompleteTpmEnrollmentAsync(Guid ceremony, byte[] activatedSecret, TpmQuoteEvidence quote)
     {
         var now = time.GetUtcNow();
-        var pending = PendingCeremony.Take(ref _pending, CeremonyKind.Enrollment, now);
-        var tpm = pending.Tpm ?? throw DeviceTrustException.FailedPrecondition("the enrollment in progress is not a TPM enrollment");
+        var pending = PendingCeremony.Take(_pending, ceremony, CeremonyKind.Enrollment, now);
+        var tpm = pending.Tpm ?? throw DeviceTrustException.FailedPrecondition("the enrollment in progress is not a TPM enrollment: answer with a signature");
         DeviceChecks.EnsureCanEnroll(Device, pending.Data);
         if (!CryptographicOperations.FixedTimeEquals(activatedSecret, tpm.Secret))
         {
@@ -96,37 +119,39 @@ public sealed class DeviceGrain(
             new DeviceCredential(pending.CredentialId, tpm.Plan.AkSubjectPublicKeyInfo, tpm.Plan.AttestationType, tpm.Plan.EkCertificateSerial, tpm.AkPublic));
     }
 
-    public async Task<DeviceRecord> CompleteEnrollmentAsync(byte[] signature)
+    public async Task<DeviceRecord> CompleteEnrollmentAsync(Guid ceremony, byte[] signature)
     {
         var now = time.GetUtcNow();
-        var pending = PendingCeremony.Take(ref _pending, CeremonyKind.Enrollment, now);
+        var pending = PendingCeremony.Take(_pending, ceremony, CeremonyKind.Enrollment, now);
         if (pending.Tpm is not null)
         {
             throw DeviceTrustException.FailedPrecondition("the enrollment in progress is a TPM enrollment: answer with the activated credential and a quote");
         }
-        var device = Device;
-        DeviceChecks.EnsureCanEnroll(device, pending.Data);
+        DeviceChecks.EnsureCanEnroll(Device, pending.Data);
         Verify(pending, signature);
         return await SaveEnrolledAsync(pending, now, new DeviceCredential(pending.CredentialId, pending.PublicKeyDer, AttestationType.Unspecified, "", []));
     }
 
-    public Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, string user, AttestationType minimum)
+    public Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, DeviceUser user, AttestationType minimum)
     {
         var device = Device;
         DeviceChecks.EnsureCanAuthenticate(device, credentialId, data);
+        DeviceChecks.EnsureMayUse(device, user);
         AttestationPolicy.EnsureAtLeast(device.Credential!.AttestationType, minimum);
         var tpm = device.Credential.AttestationType != AttestationType.Unspecified;
-        var challenge = Begin(CeremonyKind.Authentication, credentialId, device.Credential.PublicKeyDer, data, user,
+        var ceremony = Begin(CeremonyKind.Authentication, credentialId, device.Credential.PublicKeyDer, data, user,
             tpm ? RandomNumberGenerator.GetBytes(PendingCeremony.TpmNonceBytes) : KeyChallenge.New());
-        return Task.FromResult(new DeviceChallenge(tpm, challenge));
+        return Task.FromResult(new DeviceChallenge(tpm, ceremony.Challenge, ceremony.Id));
     }
 
-    public async Task<DeviceRecord> CompleteTpmAuthenticationAsync(TpmQuoteEvidence quote)
+    public async Task<DeviceRecord> CompleteTpmAuthenticationAsync(Guid ceremony, TpmQuoteEvidence quote)
     {
         var now = time.GetUtcNow();
-        var pending = PendingCeremony.Take(ref _pending, CeremonyKind.Authentication, now);
+        var pending = PendingCeremony.Take(_pending, ceremony, CeremonyKind.Authentication, now);
         var device = Device;
+        // The record may have changed since the challenge was sent (unenrolled, re-enrolled, a user removed): check again.
         DeviceChecks.EnsureCanAuthenticate(device, pending.CredentialId, pending.Data);
+        DeviceChecks.EnsureMayUse(device, pending.User);
         if (device.Credential!.AttestationType == AttestationType.Unspecified)
         {
             throw DeviceTrustException.FailedPrecondition("this device enrolled a key, not a TPM: answer with a signature");
@@ -136,13 +161,13 @@ public sealed class DeviceGrain(
         return Device;
     }
 
-    public async Task<DeviceRecord> CompleteAuthenticationAsync(byte[] signature)
+    public async Task<DeviceRecord> CompleteAuthenticationAsync(Guid ceremony, byte[] signature)
     {
         var now = time.GetUtcNow();
-        var pending = PendingCeremony.Take(ref _pending, CeremonyKind.Authentication, now);
+        var pending = PendingCeremony.Take(_pending, ceremony, CeremonyKind.Authentication, now);
         var device = Device;
-        // The record may have changed since the challenge was sent (unenrolled, re-enrolled): check again.
         DeviceChecks.EnsureCanAuthenticate(device, pending.CredentialId, pending.Data);
+        DeviceChecks.EnsureMayUse(device, pending.User);
         if (device.Credential!.AttestationType != AttestationType.Unspecified)
         {
             throw DeviceTrustException.FailedPrecondition("this device enrolled a TPM: answer with a quote");
@@ -152,24 +177,33 @@ public sealed class DeviceGrain(
         return Device;
     }
 
-    private byte[] Begin(CeremonyKind kind, string credentialId, byte[] publicKeyDer, CollectedData data, string user, byte[] challenge)
+    private PendingCeremony Begin(CeremonyKind kind, string credentialId, byte[] publicKeyDer, CollectedData data, DeviceUser user, byte[] challenge,
+        PendingTpmEnrollment? tpm = null)
     {
-        // A second init replaces the first: only the newest challenge can be answered.
-        _pending = new PendingCeremony(kind, challenge, time.GetUtcNow() + PendingCeremony.Ttl, credentialId, publicKeyDer, data, user);
-        return challenge;
+        var now = time.GetUtcNow();
+        var ceremony = new PendingCeremony(Guid.NewGuid(), kind, challenge, now + PendingCeremony.Ttl, credentialId, publicKeyDer, data, user, tpm);
+        PendingCeremony.Add(_pending, ceremony, now);
+        return ceremony;
     }
 
-    /// <summary>The enrollment record: credential, owner and the data checked at init, in one write.</summary>
+    /// <summary>The enrollment record: credential, owner (by id) and the data checked at init, in one write.</summary>
     private async Task<DeviceRecord> SaveEnrolledAsync(PendingCeremony pending, DateTimeOffset now, DeviceCredential credential)
     {
         await SaveAsync(Device with
         {
             EnrollStatus = EnrollStatus.Enrolled,
             Credential = credential,
-            Owner = pending.User,
+            Owner = pending.User.Name,
+            OwnerId = pending.User.Id,
+            Users = [],
             CollectedData = [pending.Data.RecordedAt(now)],
             UpdateTime = now,
         });
+        // Enrolled: any other enrollment still in progress for this device can no longer succeed.
+        foreach (var other in _pending.Where(p => p.Value.Kind == CeremonyKind.Enrollment).Select(p => p.Key).ToList())
+        {
+            _pending.Remove(other);
+        }
         return Device;
     }
 

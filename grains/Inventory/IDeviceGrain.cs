@@ -4,8 +4,9 @@ using DeviceTrust.Grains.Attestation;
 namespace DeviceTrust.Grains.Inventory;
 
 /// <summary>
-/// One device, keyed by its id: the inventory record, its credential, what it reported, and the ceremony in
-/// progress (a challenge held in memory only: single use, 60 s, a new one cancels the old one).
+/// One device, keyed by its id: the inventory record, its credential, who may use it, what it reported, and the
+/// ceremonies in progress (challenges held in memory only: each single use, 60 s, named by a ceremony id that only
+/// the gateway running that ceremony knows, so ceremonies run side by side and none can cancel another).
 /// </summary>
 [Alias("dt.IDeviceGrain")]
 public interface IDeviceGrain : IGrainWithGuidKey
@@ -21,39 +22,59 @@ public interface IDeviceGrain : IGrainWithGuidKey
     [Alias("Delete")]
     Task<DeviceRecord> DeleteAsync();
 
+    /// <summary>
+    /// Unenrolls (the credential, owner and users go), sets the MDM profile, adds or removes users; in one write.
+    /// Returns the device before and after.
+    /// </summary>
     [Alias("Update")]
-    Task<DeviceRecord> UpdateAsync(bool unenroll, DeviceProfile? profile);
+    Task<DeviceChange> UpdateAsync(DeviceUpdate update);
 
     /// <summary>Checks that an enrollment token may be minted for this device (it exists and is not enrolled).</summary>
     [Alias("EnsureEnrollable")]
     Task<DeviceRecord> EnsureEnrollableAsync();
 
     [Alias("BeginEnrollment")]
-    Task<byte[]> BeginEnrollmentAsync(string credentialId, byte[] publicKeyDer, CollectedData data, string owner, AttestationType minimum);
+    Task<DeviceChallenge> BeginEnrollmentAsync(string credentialId, byte[] publicKeyDer, CollectedData data, DeviceUser owner, AttestationType minimum);
 
     /// <summary>Checks the TPM's EK and AK (in the verifier) and returns the credential to activate and the quote nonce.</summary>
     [Alias("BeginTpmEnrollment")]
-    Task<TpmEnrollChallenge> BeginTpmEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, CollectedData data, string owner);
+    Task<TpmEnrollChallenge> BeginTpmEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, CollectedData data, DeviceUser owner);
 
     [Alias("CompleteTpmEnrollment")]
-    Task<DeviceRecord> CompleteTpmEnrollmentAsync(byte[] activatedSecret, TpmQuoteEvidence quote);
+    Task<DeviceRecord> CompleteTpmEnrollmentAsync(Guid ceremony, byte[] activatedSecret, TpmQuoteEvidence quote);
 
     [Alias("CompleteEnrollment")]
-    Task<DeviceRecord> CompleteEnrollmentAsync(byte[] signature);
+    Task<DeviceRecord> CompleteEnrollmentAsync(Guid ceremony, byte[] signature);
 
-    /// <summary>A key challenge (32 bytes) for key devices, a quote nonce (20 bytes) for TPM devices.</summary>
+    /// <summary>A key challenge (32 bytes) for key devices, a quote nonce (20 bytes) for TPM devices; for its owner and users only.</summary>
     [Alias("BeginAuthentication")]
-    Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, string user, AttestationType minimum);
+    Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, DeviceUser user, AttestationType minimum);
 
     [Alias("CompleteTpmAuthentication")]
-    Task<DeviceRecord> CompleteTpmAuthenticationAsync(TpmQuoteEvidence quote);
+    Task<DeviceRecord> CompleteTpmAuthenticationAsync(Guid ceremony, TpmQuoteEvidence quote);
 
     [Alias("CompleteAuthentication")]
-    Task<DeviceRecord> CompleteAuthenticationAsync(byte[] signature);
+    Task<DeviceRecord> CompleteAuthenticationAsync(Guid ceremony, byte[] signature);
 }
 
+/// <summary>A challenge to answer, and the id of the ceremony it belongs to (never sent to the device).</summary>
 [GenerateSerializer, Immutable, Alias("dt.DeviceChallenge")]
-public sealed record DeviceChallenge([property: Id(0)] bool Tpm, [property: Id(1)] byte[] Bytes);
+public sealed record DeviceChallenge([property: Id(0)] bool Tpm, [property: Id(1)] byte[] Bytes, [property: Id(2)] Guid Ceremony);
 
 [GenerateSerializer, Immutable, Alias("dt.TpmEnrollChallenge")]
-public sealed record TpmEnrollChallenge([property: Id(0)] byte[] IdObject, [property: Id(1)] byte[] EncryptedSecret, [property: Id(2)] byte[] Nonce);
+public sealed record TpmEnrollChallenge([property: Id(0)] byte[] IdObject, [property: Id(1)] byte[] EncryptedSecret, [property: Id(2)] byte[] Nonce,
+    [property: Id(3)] Guid Ceremony);
+
+/// <summary>What an administrator changes on a device. Users are added by id and name, removed by name.</summary>
+[GenerateSerializer, Immutable, Alias("dt.DeviceUpdate")]
+public sealed record DeviceUpdate(
+    [property: Id(0)] bool Unenroll,
+    [property: Id(1)] DeviceProfile? Profile,
+    [property: Id(2)] IReadOnlyList<DeviceUser> AddUsers,
+    [property: Id(3)] IReadOnlyList<string> RemoveUsers)
+{
+    public bool IsEmpty => !Unenroll && Profile is null && AddUsers.Count == 0 && RemoveUsers.Count == 0;
+}
+
+[GenerateSerializer, Immutable, Alias("dt.DeviceChange")]
+public sealed record DeviceChange([property: Id(0)] DeviceRecord Before, [property: Id(1)] DeviceRecord After);

@@ -8,11 +8,17 @@ public interface IRoleRegistryGrain : IGrainWithStringKey
     [Alias("GetSnapshot")]
     Task<RoleSnapshot> GetSnapshotAsync();
 
-    [Alias("Create")]
-    Task<RoleDocument> CreateAsync(string yaml, bool overwrite);
+    /// <summary>The snapshot, or null when its version is still <paramref name="knownVersion"/> (gateways poll with this).</summary>
+    [Alias("GetSnapshotIfChanged")]
+    Task<RoleSnapshot?> GetSnapshotIfChangedAsync(long knownVersion);
 
+    /// <summary>Stores the role; returns it in canonical form and the YAML it replaced, if any.</summary>
+    [Alias("Create")]
+    Task<RoleWrite> CreateAsync(string yaml, bool overwrite);
+
+    /// <summary>Removes the role; returns its YAML.</summary>
     [Alias("Delete")]
-    Task DeleteAsync(string name);
+    Task<string> DeleteAsync(string name);
 
     /// <summary>The names in <paramref name="names"/> that are not roles.</summary>
     [Alias("FindMissing")]
@@ -22,6 +28,9 @@ public interface IRoleRegistryGrain : IGrainWithStringKey
 /// <summary>A role in its canonical YAML form.</summary>
 [GenerateSerializer, Immutable, Alias("dt.RoleDocument")]
 public sealed record RoleDocument([property: Id(0)] string Name, [property: Id(1)] string Yaml, [property: Id(2)] bool Preset);
+
+[GenerateSerializer, Immutable, Alias("dt.RoleWrite")]
+public sealed record RoleWrite([property: Id(0)] RoleDocument Document, [property: Id(1)] string? Replaced);
 
 [GenerateSerializer, Immutable, Alias("dt.RoleSnapshot")]
 public sealed record RoleSnapshot([property: Id(0)] long Version, [property: Id(1)] IReadOnlyList<RoleDocument> Roles);

@@ -1,3 +1,4 @@
+using System.Text;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Users;
@@ -16,6 +17,13 @@ public sealed class RoleRegistryGrain(
 {
     public const string Key = "cluster";
 
+    /// <summary>
+    /// Every gateway and client reads all roles in one message: at most this many custom roles, and this many bytes of
+    /// them in all, keep that message far below what gRPC clients accept (4 MiB by default).
+    /// </summary>
+    public const int MaxCustomRoles = 256;
+    public const int MaxTotalBytes = 1024 * 1024;
+
     private static readonly IReadOnlyList<RoleDocument> Presets =
         PresetRoles.All.Select(r => new RoleDocument(r.Name, RoleYaml.Write(r), Preset: true)).ToList();
 
@@ -25,7 +33,10 @@ public sealed class RoleRegistryGrain(
             Presets.Concat(state.State.Custom.Select(c => new RoleDocument(c.Key, c.Value, Preset: false)))
                 .OrderBy(r => r.Name, StringComparer.Ordinal).ToList()));
 
-    public async Task<RoleDocument> CreateAsync(string yaml, bool overwrite)
+    public async Task<RoleSnapshot?> GetSnapshotIfChangedAsync(long knownVersion) =>
+        knownVersion == state.State.Version ? null : await GetSnapshotAsync();
+
+    public async Task<RoleWrite> CreateAsync(string yaml, bool overwrite)
     {
         var role = RoleYaml.Parse(yaml);
         if (PresetRoles.IsPreset(role.Name))
@@ -36,25 +47,48 @@ public sealed class RoleRegistryGrain(
         {
             throw DeviceTrustException.AlreadyExists($"role \"{role.Name}\" already exists (use --force to replace it)");
         }
+        // What is stored is the canonical text: bounded like the input, and it must read back to the same role, or a
+        // role that was accepted could stop parsing (and grant nothing) later.
         var canonical = RoleYaml.Write(role);
+        var size = Encoding.UTF8.GetByteCount(canonical);
+        if (size > RoleYaml.MaxBytes)
+        {
+            throw DeviceTrustException.InvalidArgument($"role \"{role.Name}\" is {size} bytes in canonical form, more than {RoleYaml.MaxBytes / 1024} KiB");
+        }
+        if (RoleYaml.Write(RoleYaml.Parse(canonical)) != canonical)
+        {
+            throw DeviceTrustException.InvalidArgument($"role \"{role.Name}\" does not read back the same after it is written: simplify it");
+        }
+        var others = state.State.Custom.Where(c => c.Key != role.Name).ToList();
+        if (others.Count + 1 > MaxCustomRoles)
+        {
+            throw DeviceTrustException.FailedPrecondition($"the cluster already has {others.Count} custom roles, the most it keeps: delete one first");
+        }
+        var total = others.Sum(c => Encoding.UTF8.GetByteCount(c.Value)) + size;
+        if (total > MaxTotalBytes)
+        {
+            throw DeviceTrustException.FailedPrecondition($"the custom roles would take {total} bytes, more than {MaxTotalBytes / 1024} KiB in all: delete or shorten some");
+        }
+        var replaced = state.State.Custom.GetValueOrDefault(role.Name);
         state.State.Custom[role.Name] = canonical;
         state.State.Version++;
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
-        return new RoleDocument(role.Name, canonical, Preset: false);
+        return new RoleWrite(new RoleDocument(role.Name, canonical, Preset: false), replaced);
     }
 
-    public async Task DeleteAsync(string name)
+    public async Task<string> DeleteAsync(string name)
     {
         if (PresetRoles.IsPreset(name))
         {
             throw DeviceTrustException.FailedPrecondition($"role \"{name}\" is a preset role and cannot be deleted");
         }
-        if (!state.State.Custom.Remove(name))
+        if (!state.State.Custom.Remove(name, out var removed))
         {
             throw DeviceTrustException.NotFound($"role \"{UserName.Printable(name)}\" not found");
         }
         state.State.Version++;
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
+        return removed;
     }
 
     public Task<IReadOnlyList<string>> FindMissingAsync(IReadOnlyList<string> names) =>

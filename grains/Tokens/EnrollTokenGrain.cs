@@ -33,7 +33,7 @@ public sealed class EnrollTokenGrain(
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
     }
 
-    public async Task<Guid> SpendAsync()
+    public async Task<SpentToken> SpendAsync(bool spenderMayEnroll)
     {
         // One call at a time: of racing callers the first spends (and the write is durable before it returns),
         // every later one sees Spent.
@@ -49,8 +49,13 @@ public sealed class EnrollTokenGrain(
         {
             throw DeviceTrustException.PermissionDenied("invalid device enrollment token: expired");
         }
+        if (state.State.AutoEnroll && !spenderMayEnroll)
+        {
+            // Checked before spending: the token stays usable by someone who may enroll.
+            throw DeviceTrustException.PermissionDenied("invalid device enrollment token: an auto-enrollment token needs the device: enroll verb (role device-enroll)");
+        }
         state.State.Spent = time.GetUtcNow();
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
-        return state.State.DeviceId;
+        return new SpentToken(state.State.DeviceId, state.State.CreatedBy, state.State.AutoEnroll);
     }
 }

@@ -10,7 +10,14 @@ public interface IEnrollTokenGrain : IGrainWithStringKey
     [Alias("Create")]
     Task CreateAsync(Guid deviceId, DateTimeOffset expires, string createdBy, bool autoEnroll);
 
-    /// <summary>Spends the token and returns its device; PermissionDenied with the real reason otherwise.</summary>
+    /// <summary>
+    /// Spends the token and returns what it was for; PermissionDenied with the real reason otherwise. A token minted
+    /// by auto-enrollment can only be spent by a caller whose roles grant <c>device: enroll</c>
+    /// (<paramref name="spenderMayEnroll"/>); an administrator's token is authorization enough by itself.
+    /// </summary>
     [Alias("Spend")]
-    Task<Guid> SpendAsync();
+    Task<SpentToken> SpendAsync(bool spenderMayEnroll);
 }
+
+[GenerateSerializer, Immutable, Alias("dt.SpentToken")]
+public sealed record SpentToken([property: Id(0)] Guid DeviceId, [property: Id(1)] string CreatedBy, [property: Id(2)] bool AutoEnroll);

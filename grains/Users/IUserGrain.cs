@@ -14,14 +14,25 @@ public interface IUserGrain : IGrainWithStringKey
     Task<UserView?> GetAsync();
 
     [Alias("SetRoles")]
-    Task<UserView> SetRolesAsync(IReadOnlyList<string> roles);
+    Task<UserChange> SetRolesAsync(IReadOnlyList<string> roles);
 
-    /// <summary>Issues a new invitation, replacing any outstanding one.</summary>
-    [Alias("ResetInvitation")]
-    Task<UserView> ResetInvitationAsync(byte[] inviteHash, DateTimeOffset inviteExpires);
+    /// <summary>
+    /// Resets the user's credentials: clears the password, issues a new invitation in place of any outstanding one,
+    /// and raises the credential generation, so every certificate issued to the user before stops working.
+    /// </summary>
+    [Alias("Reset")]
+    Task<UserChange> ResetAsync(byte[] inviteHash, DateTimeOffset inviteExpires);
 
+    /// <summary>Removes the user; returns what was removed.</summary>
     [Alias("Delete")]
-    Task DeleteAsync();
+    Task<UserView> DeleteAsync();
+
+    /// <summary>
+    /// The checks of <see cref="AcceptInvitationAsync"/> without spending anything, so the gateway refuses a bad
+    /// invitation before it spends a password hash on it.
+    /// </summary>
+    [Alias("CheckInvitation")]
+    Task CheckInvitationAsync(byte[] secretHash);
 
     /// <summary>Spends the invitation whose secret hashes to <paramref name="secretHash"/> and sets the password hash.</summary>
     [Alias("AcceptInvitation")]
@@ -40,7 +51,13 @@ public sealed record UserView(
     [property: Id(3)] DateTimeOffset Created,
     [property: Id(4)] DateTimeOffset Updated,
     [property: Id(5)] bool HasPassword,
-    [property: Id(6)] DateTimeOffset? InviteExpires);
+    [property: Id(6)] DateTimeOffset? InviteExpires,
+    [property: Id(7)] Guid Id,
+    [property: Id(8)] long Generation);
+
+/// <summary>A user before and after a change, for the audit log.</summary>
+[GenerateSerializer, Immutable, Alias("dt.UserChange")]
+public sealed record UserChange([property: Id(0)] UserView Before, [property: Id(1)] UserView After);
 
 [GenerateSerializer, Immutable, Alias("dt.LoginRecord")]
 public sealed record LoginRecord(

@@ -12,6 +12,17 @@ public sealed class UserGrain(
 {
     private string Name => this.GetPrimaryKeyString();
 
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Users stored before ids existed get one now, once; their old certificates carry none and need a new login.
+        if (state.State.Exists && state.State.Id == Guid.Empty)
+        {
+            state.State.Id = Guid.NewGuid();
+            state.State.Generation = Math.Max(1, state.State.Generation);
+            await state.WriteStateAsync(cancellationToken);
+        }
+    }
+
     public async Task<UserView> CreateAsync(UserKind kind, IReadOnlyList<string> roles, byte[] inviteHash, DateTimeOffset inviteExpires)
     {
         UserName.Validate(Name);
@@ -24,6 +35,8 @@ public sealed class UserGrain(
         state.State = new UserState
         {
             Name = Name,
+            Id = Guid.NewGuid(),
+            Generation = 1,
             Kind = kind,
             Roles = roles.Distinct().ToList(),
             InviteHash = inviteHash,
@@ -37,34 +50,59 @@ public sealed class UserGrain(
 
     public Task<UserView?> GetAsync() => Task.FromResult(state.State.Exists ? state.State.ToView() : null);
 
-    public async Task<UserView> SetRolesAsync(IReadOnlyList<string> roles)
+    public async Task<UserChange> SetRolesAsync(IReadOnlyList<string> roles)
     {
         EnsureExists();
         await EnsureRolesExistAsync(roles);
+        var before = state.State.ToView();
         state.State.Roles = roles.Distinct().ToList();
         state.State.Updated = time.GetUtcNow();
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
-        return state.State.ToView();
+        return new UserChange(before, state.State.ToView());
     }
 
-    public async Task<UserView> ResetInvitationAsync(byte[] inviteHash, DateTimeOffset inviteExpires)
+    public async Task<UserChange> ResetAsync(byte[] inviteHash, DateTimeOffset inviteExpires)
     {
         EnsureExists();
+        var before = state.State.ToView();
+        state.State.PasswordHash = null;
         state.State.InviteHash = inviteHash;
         state.State.InviteExpires = inviteExpires;
+        state.State.Generation++;
         state.State.Updated = time.GetUtcNow();
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
-        return state.State.ToView();
+        return new UserChange(before, state.State.ToView());
     }
 
-    public async Task DeleteAsync()
+    public async Task<UserView> DeleteAsync()
     {
         EnsureExists();
+        var removed = state.State.ToView();
         await state.ClearStateAsync();
         state.State = new UserState();
+        return removed;
+    }
+
+    public Task CheckInvitationAsync(byte[] secretHash)
+    {
+        EnsureInvitation(secretHash);
+        return Task.CompletedTask;
     }
 
     public async Task<UserView> AcceptInvitationAsync(byte[] secretHash, string passwordHash)
+    {
+        EnsureInvitation(secretHash);
+        var user = state.State;
+        user.PasswordHash = passwordHash;
+        user.SpentInviteHash = user.InviteHash;
+        user.InviteHash = null;
+        user.InviteExpires = null;
+        user.Updated = time.GetUtcNow();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
+        return user.ToView();
+    }
+
+    private void EnsureInvitation(byte[] secretHash)
     {
         var user = state.State;
         if (!user.Exists)
@@ -81,13 +119,6 @@ public sealed class UserGrain(
         {
             throw DeviceTrustException.FailedPrecondition("the invitation has expired: ask an administrator for a new one");
         }
-        user.PasswordHash = passwordHash;
-        user.SpentInviteHash = user.InviteHash;
-        user.InviteHash = null;
-        user.InviteExpires = null;
-        user.Updated = time.GetUtcNow();
-        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
-        return user.ToView();
     }
 
     public Task<LoginRecord?> GetLoginRecordAsync() =>

@@ -6,6 +6,10 @@ namespace DeviceTrust.Grains.Users;
 public sealed class UserState
 {
     public string? Name { get; set; }
+    /// <summary>Immutable and random, made at creation: what certificates and device ownership refer to, never the name.</summary>
+    public Guid Id { get; set; }
+    /// <summary>Raised when an administrator resets the user: certificates of an older generation stop working.</summary>
+    public long Generation { get; set; } = 1;
     public UserKind Kind { get; set; }
     public List<string> Roles { get; set; } = [];
     public string? PasswordHash { get; set; }
@@ -19,5 +23,6 @@ public sealed class UserState
 
     public bool Exists => Name is not null;
 
-    public UserView ToView() => new(Name!, Kind, Roles.ToList(), Created, Updated, PasswordHash is not null, InviteHash is null ? null : InviteExpires);
+    public UserView ToView() =>
+        new(Name!, Kind, Roles.ToList(), Created, Updated, PasswordHash is not null, InviteHash is null ? null : InviteExpires, Id, Generation);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using DeviceTrust.Silo.Hosting;
 
 namespace DeviceTrust.Silo.Database;
@@ -17,6 +18,25 @@ public sealed record AuditEntry(
     string Message)
 {
     public long Id { get; init; }
+
+    /// <summary>The acting user's immutable id (names can be re-used; ids cannot).</summary>
+    public string UserId { get; init; } = "";
+
+    /// <summary>What the event is about when it is not the device: a user name, <c>role/NAME</c>, <c>cluster_config</c>.</summary>
+    public string Target { get; init; } = "";
+
+    /// <summary>The gRPC status of a refusal (e.g. <c>PermissionDenied</c>); empty for successes.</summary>
+    public string Status { get; init; } = "";
+
+    /// <summary>A JSON object with before/after values or counts; never secrets. Empty when there is nothing more to say.</summary>
+    public string Details { get; init; } = "";
+}
+
+/// <summary>Which events to list: every filter that is set must match; the page is ordered by id, oldest first.</summary>
+public sealed record AuditQuery(DateTimeOffset Since, DateTimeOffset? Until, string? Type, string? User, string? Device, bool? Success, long AfterId, int Limit)
+{
+    /// <summary>A type filter ending in <c>*</c> is a prefix (<c>user.*</c>); otherwise it is exact.</summary>
+    public bool TypeIsPrefix => Type?.EndsWith('*') == true;
 }
 
 /// <summary>
@@ -27,6 +47,7 @@ public sealed class AuditLog(DeviceTrustHostOptions options)
 {
     public const int MaxPageSize = 1000;
     private const int MaxMessage = 2000;
+    public const int MaxDetails = 160 * 1024;
     private readonly string _connectionString = options.Storage.ConnectionStringFor(options);
 
     public async Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
@@ -36,8 +57,9 @@ public sealed class AuditLog(DeviceTrustHostOptions options)
         await using var command = connection.CreateCommand();
         command.CommandText =
             """
-            INSERT INTO audit_event (time_utc, type, success, user_name, device_id, asset_tag, os_type, credential_id, client_ip, message)
-            VALUES (@time, @type, @success, @user, @device, @tag, @os, @credential, @ip, @message);
+            INSERT INTO audit_event (time_utc, type, success, user_name, device_id, asset_tag, os_type, credential_id, client_ip, message,
+                                     user_id, target, status, details)
+            VALUES (@time, @type, @success, @user, @device, @tag, @os, @credential, @ip, @message, @userId, @target, @status, @details);
             """;
         command.With("time", options.Storage.IsSqlite ? Text(entry.Time) : entry.Time.UtcDateTime);
         command.With("type", entry.Type);
@@ -49,31 +71,65 @@ public sealed class AuditLog(DeviceTrustHostOptions options)
         command.With("credential", entry.CredentialId);
         command.With("ip", entry.ClientIp);
         command.With("message", entry.Message.Length > MaxMessage ? entry.Message[..MaxMessage] : entry.Message);
+        command.With("userId", entry.UserId);
+        command.With("target", entry.Target);
+        command.With("status", entry.Status);
+        // Details are built by our code and bounded there; a cut JSON object would be unreadable, so drop it whole.
+        command.With("details", entry.Details.Length > MaxDetails ? "{\"truncated\":true}" : entry.Details);
         // Not cancellable: once we decided to record an event, it is recorded.
         await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
-    /// <summary>Events after <paramref name="afterId"/>, at or after <paramref name="since"/>, oldest first.</summary>
-    public async Task<IReadOnlyList<AuditEntry>> ListAsync(DateTimeOffset since, string? type, long afterId, int limit, CancellationToken cancellationToken)
+    /// <summary>A page of events matching <paramref name="query"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<AuditEntry>> ListAsync(AuditQuery query, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxPageSize + 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, MaxPageSize + 1);
         await using var connection = DatabaseSchema.Open(options.Storage, _connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
+        var where = new StringBuilder("id > @after AND time_utc >= @since");
+        command.With("after", query.AfterId);
+        command.With("since", options.Storage.IsSqlite ? Text(query.Since) : query.Since.UtcDateTime);
+        if (query.Until is { } until)
+        {
+            where.Append(" AND time_utc < @until");
+            command.With("until", options.Storage.IsSqlite ? Text(until) : until.UtcDateTime);
+        }
+        if (!string.IsNullOrEmpty(query.Type))
+        {
+            if (query.TypeIsPrefix)
+            {
+                where.Append(@" AND type LIKE @type ESCAPE '\'");
+                command.With("type", EscapeLike(query.Type[..^1]) + "%");
+            }
+            else
+            {
+                where.Append(" AND type = @type");
+                command.With("type", query.Type);
+            }
+        }
+        if (!string.IsNullOrEmpty(query.User))
+        {
+            where.Append(" AND (user_name = @user OR target = @user)");
+            command.With("user", query.User);
+        }
+        if (!string.IsNullOrEmpty(query.Device))
+        {
+            where.Append(" AND (device_id = @device OR asset_tag = @device)");
+            command.With("device", query.Device);
+        }
+        if (query.Success is { } success)
+        {
+            where.Append(" AND success = @success");
+            command.With("success", success);
+        }
         command.CommandText =
             $"""
-             SELECT id, time_utc, type, success, user_name, device_id, asset_tag, os_type, credential_id, client_ip, message
-             FROM audit_event
-             WHERE id > @after AND time_utc >= @since {(string.IsNullOrEmpty(type) ? "" : "AND type = @type")}
-             ORDER BY id LIMIT @limit;
+             SELECT id, time_utc, type, success, user_name, device_id, asset_tag, os_type, credential_id, client_ip, message,
+                    user_id, target, status, details
+             FROM audit_event WHERE {where} ORDER BY id LIMIT @limit;
              """;
-        command.With("after", afterId);
-        command.With("since", options.Storage.IsSqlite ? Text(since) : since.UtcDateTime);
-        if (!string.IsNullOrEmpty(type))
-        {
-            command.With("type", type);
-        }
-        command.With("limit", limit);
+        command.With("limit", query.Limit);
         var entries = new List<AuditEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -84,10 +140,19 @@ public sealed class AuditLog(DeviceTrustHostOptions options)
             entries.Add(new AuditEntry(time, reader.GetString(2), Convert.ToBoolean(reader.GetValue(3), CultureInfo.InvariantCulture),
                 reader.GetString(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetString(8), reader.GetString(9),
                 reader.GetString(10))
-            { Id = reader.GetInt64(0) });
+            {
+                Id = reader.GetInt64(0),
+                UserId = reader.GetString(11),
+                Target = reader.GetString(12),
+                Status = reader.GetString(13),
+                Details = reader.GetString(14),
+            });
         }
         return entries;
     }
+
+    private static string EscapeLike(string text) => text.Replace(@"\", @"\\", StringComparison.Ordinal)
+        .Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
 
     private static string Text(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 }

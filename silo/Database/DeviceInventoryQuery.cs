@@ -39,13 +39,14 @@ public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string 
         return (devices.Take(pageSize).ToList(), EncodeToken(last));
     }
 
-    public async Task<IReadOnlyList<DeviceRecord>> OwnedByAsync(string user, CancellationToken cancellationToken) =>
+    /// <summary>The devices the user with this immutable id enrolled (by id: a re-created name owns nothing).</summary>
+    public async Task<IReadOnlyList<DeviceRecord>> OwnedByAsync(string userId, CancellationToken cancellationToken) =>
         await QueryAsync(
             $"""
              SELECT {PayloadText} FROM grain_state
-             WHERE state_name = 'device' AND service_id = @service AND payload IS NOT NULL AND {Field("Owner")} = @owner
+             WHERE state_name = 'device' AND service_id = @service AND payload IS NOT NULL AND {Field("OwnerId")} = @owner
              ORDER BY {Field("AssetTag")}, {Field("OsType")} LIMIT 1000;
-             """, cancellationToken, ("owner", user));
+             """, cancellationToken, ("owner", userId));
 
     private async Task<List<DeviceRecord>> QueryAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {

@@ -10,6 +10,7 @@ public sealed class CertificateBuildingTests : IDisposable
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
     private readonly CertificateAuthority _ca = CertificateAuthority.Create("test user CA", Now - TimeSpan.FromDays(1), TimeSpan.FromDays(365));
     private readonly ECDsa _userKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private static readonly UserIdentity TestIdentity = new(Guid.Parse("0e9d7f4c-6a43-4c1e-9d0b-1f2a3b4c5d6e"), 3);
 
     public void Dispose()
     {
@@ -18,7 +19,7 @@ public sealed class CertificateBuildingTests : IDisposable
     }
 
     private X509Certificate2 IssueFor(string user, TimeSpan ttl) =>
-        _ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), user, Now, Now + ttl);
+        _ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), user, TestIdentity, Now, Now + ttl);
 
     [Fact]
     public void The_ca_is_a_p256_ca_that_may_only_sign_certificates()
@@ -83,7 +84,7 @@ public sealed class CertificateBuildingTests : IDisposable
     public void A_certificate_from_another_ca_with_the_same_names_does_not_validate()
     {
         using var other = CertificateAuthority.Create("test user CA", Now - TimeSpan.FromDays(1), TimeSpan.FromDays(365));
-        using var foreign = other.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice", Now, Now + TimeSpan.FromHours(1));
+        using var foreign = other.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice", TestIdentity, Now, Now + TimeSpan.FromHours(1));
         Assert.NotNull(_ca.ValidateClientCertificate(foreign, Now));
     }
 
@@ -133,11 +134,11 @@ public sealed class CertificateBuildingTests : IDisposable
     public void Device_extensions_round_trip_and_are_complete_only_with_all_three()
     {
         var device = new DeviceExtensions("3f2c7a4e-1111-2222-3333-444455556666", "C00AA0AAAA0A", "cred-1");
-        using var certificate = _ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice",
+        using var certificate = _ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice", TestIdentity,
             Now, Now + TimeSpan.FromHours(1), device.ToX509());
         Assert.Equal(device, DeviceExtensions.Read(certificate));
         Assert.True(DeviceExtensions.AnyPresent(certificate));
-        using var partial = _ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice",
+        using var partial = _ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice", TestIdentity,
             Now, Now + TimeSpan.FromHours(1), device.ToX509().Take(2));
         Assert.Null(DeviceExtensions.Read(partial));
     }
@@ -149,5 +150,13 @@ public sealed class CertificateBuildingTests : IDisposable
         Assert.Equal(expected, _ca.Pin);
         Assert.True(CaPin.Matches(_ca.Certificate, expected.ToUpperInvariant().Replace("SHA256:", "sha256:", StringComparison.Ordinal)));
         Assert.Throws<DeviceTrustException>(() => CaPin.Parse("sha256:abc"));
+    }
+
+    [Fact]
+    public void A_user_certificate_carries_the_users_id_and_generation()
+    {
+        using var certificate = IssueFor("alice", TimeSpan.FromHours(1));
+        Assert.Equal(TestIdentity, UserIdentity.Read(certificate));
+        Assert.Empty(DeviceExtensions.ListOurs(certificate));
     }
 }

@@ -51,10 +51,12 @@ public sealed class DeviceSeedGuideTests(SharedGateway shared)
         Assert.Matches($@"{serial}\s+linux\s+API\s+enrolled\s+{name}\s+[0-9a-f-]{{36}}", list);
         Assert.Contains("Enroll Status: enrolled", (await shared.Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
 
-        var audit = (await shared.Admin.Dtctl("audit", "ls", "--since", "1h", "--type", "device.enroll", "--format", "json")).Succeeded().StdOut;
-        using var events = JsonDocument.Parse(audit);
-        Assert.Contains(events.RootElement.EnumerateArray(), e =>
-            e.GetProperty("assetTag").GetString() == serial && e.GetProperty("success").GetBoolean() && e.GetProperty("user").GetString() == name);
+        // -o json: one event per line (JSON lines), as SIEM pipelines read them
+        var audit = (await shared.Admin.Dtctl("audit", "ls", "--since", "1h", "--type", "device.enroll", "-o", "json")).Succeeded().StdOut;
+        var events = audit.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Contains(events, e =>
+            e.GetProperty("assetTag").GetString() == serial && e.GetProperty("success").GetBoolean() && e.GetProperty("user").GetString() == name
+            && e.GetProperty("details").GetProperty("token_created_by").GetString() == "admin");
     }
 
     [Fact]

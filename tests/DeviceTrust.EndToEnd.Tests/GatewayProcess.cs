@@ -38,6 +38,19 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         _environment["DeviceTrust__GatewayPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Rate limits far above what a suite does: suites that run many logins and ceremonies as one admin from one
+    /// address use these, and the rate limit tests use the real defaults or small values of their own.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> HighLimits { get; } =
+        new[] { "LoginPerAddress", "LoginPerUser", "TokensPerAddress", "TokensPerUser", "CeremoniesPerAddress", "CeremoniesPerUser" }
+            .SelectMany(policy => new[]
+            {
+                KeyValuePair.Create($"DeviceTrust__Gateway__RateLimits__{policy}__Burst", (string?)"100000"),
+                KeyValuePair.Create($"DeviceTrust__Gateway__RateLimits__{policy}__PerMinute", (string?)"1000000"),
+            })
+            .ToDictionary();
+
     public string DataDirectory { get; }
 
     /// <summary>The environment the gateway runs with, for running it (or the silo) by hand in a test.</summary>

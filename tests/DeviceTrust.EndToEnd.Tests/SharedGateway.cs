@@ -13,7 +13,7 @@ public sealed class SharedGateway : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Gateway = new GatewayProcess(_directory["data"]);
+        Gateway = new GatewayProcess(_directory["data"], GatewayProcess.HighLimits);
         await Gateway.StartAsync();
         Admin = new Cli(_directory["admin-home"]);
         (await Admin.DtshWithInput(AdminPassword + "\n", "login", "--proxy", Gateway.Proxy, "--invite", Gateway.AdminInvitation)).Succeeded();

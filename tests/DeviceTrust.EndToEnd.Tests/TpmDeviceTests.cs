@@ -22,7 +22,7 @@ public sealed class TpmCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Tpm = await SoftwareTpm.StartAsync();
-        Gateway = new GatewayProcess(_directory["data"]);
+        Gateway = new GatewayProcess(_directory["data"], GatewayProcess.HighLimits);
         await Gateway.StartAsync();
         Admin = new Cli(_directory["admin"]);
         (await Admin.DtshWithInput("admin password 1234\n", "login", "--proxy", Gateway.Proxy, "--invite", Gateway.AdminInvitation)).Succeeded();

@@ -8,11 +8,22 @@ using DeviceTrust.Testing;
 
 namespace DeviceTrust.Grains.Tests;
 
-public sealed class ClusterSingletonTests(SqliteClusterFixture fixture) : IClassFixture<SqliteClusterFixture>
+public sealed class ClusterSingletonsOnSqliteTests(SqliteClusterFixture fixture) : ClusterSingletonBehaviour(fixture.Silo), IClassFixture<SqliteClusterFixture>;
+
+public sealed class ClusterSingletonsOnPostgresTests(PostgresClusterFixture fixture) : ClusterSingletonBehaviour(fixture.Silo), IClassFixture<PostgresClusterFixture>;
+
+public abstract class ClusterSingletonBehaviour(SiloHarness silo)
 {
-    private readonly SiloHarness _silo = fixture.Silo;
+    private readonly SiloHarness _silo = silo;
 
     private IRoleRegistryGrain Roles => _silo.Grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key);
+
+    private static async Task Refused(ErrorKind kind, string message, Func<Task> call)
+    {
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(call);
+        Assert.Equal(message, error.Message);
+        Assert.Equal(kind, error.Kind);
+    }
 
     [Fact]
     public async Task The_preset_roles_are_always_there()
@@ -25,7 +36,7 @@ public sealed class ClusterSingletonTests(SqliteClusterFixture fixture) : IClass
     public async Task A_custom_role_is_stored_canonically_and_bumps_the_version()
     {
         var before = (await Roles.GetSnapshotAsync()).Version;
-        var document = await Roles.CreateAsync("kind: role\nmetadata: {name: support-a}\nspec: {allow: {rules: {user: [list]}}}", overwrite: false);
+        var document = (await Roles.CreateAsync("kind: role\nmetadata: {name: support-a}\nspec: {allow: {rules: {user: [list]}}}", overwrite: false)).Document;
         Assert.Contains("user:", document.Yaml);
         var after = await Roles.GetSnapshotAsync();
         Assert.True(after.Version > before);
@@ -36,8 +47,8 @@ public sealed class ClusterSingletonTests(SqliteClusterFixture fixture) : IClass
     public async Task An_existing_role_is_only_replaced_when_asked()
     {
         await Roles.CreateAsync("kind: role\nmetadata: {name: support-b}\n", overwrite: false);
-        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.CreateAsync("kind: role\nmetadata: {name: support-b}\n", overwrite: false));
-        Assert.Equal(ErrorKind.AlreadyExists, error.Kind);
+        await Refused(ErrorKind.AlreadyExists, "role \"support-b\" already exists (use --force to replace it)",
+            () => Roles.CreateAsync("kind: role\nmetadata: {name: support-b}\n", overwrite: false));
         await Roles.CreateAsync("kind: role\nmetadata: {name: support-b}\nspec: {allow: {rules: {audit: [list]}}}", overwrite: true);
         Assert.Contains("audit", (await Roles.GetSnapshotAsync()).Roles.Single(r => r.Name == "support-b").Yaml);
     }
@@ -45,32 +56,63 @@ public sealed class ClusterSingletonTests(SqliteClusterFixture fixture) : IClass
     [Fact]
     public async Task Preset_roles_cannot_be_replaced_or_deleted()
     {
-        await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.CreateAsync("kind: role\nmetadata: {name: editor}\n", overwrite: true));
-        await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.DeleteAsync("editor"));
+        var before = await Roles.GetSnapshotAsync();
+        await Refused(ErrorKind.FailedPrecondition, "role \"editor\" is a preset role and cannot be replaced",
+            () => Roles.CreateAsync("kind: role\nmetadata: {name: editor}\n", overwrite: true));
+        await Refused(ErrorKind.FailedPrecondition, "role \"editor\" is a preset role and cannot be deleted", () => Roles.DeleteAsync("editor"));
+        Assert.Equal(before.Version, (await Roles.GetSnapshotAsync()).Version);
     }
 
     [Fact]
     public async Task A_malformed_role_changes_nothing()
     {
         var before = await Roles.GetSnapshotAsync();
-        await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.CreateAsync("kind: role\nmetadata: {name: broken}\nspec: {allow: {rules: {user: [fly]}}}", false));
+        await Refused(ErrorKind.InvalidArgument, "line 3: unknown verb \"fly\" for resource user: use one of list, read, create, update, delete or \"*\"",
+            () => Roles.CreateAsync("kind: role\nmetadata: {name: broken}\nspec: {allow: {rules: {user: [fly]}}}", false));
         var after = await Roles.GetSnapshotAsync();
         Assert.Equal(before.Version, after.Version);
         Assert.DoesNotContain(after.Roles, r => r.Name == "broken");
     }
 
     [Fact]
+    public async Task A_role_that_is_too_large_in_canonical_form_is_refused_and_nothing_is_stored()
+    {
+        // short label values fit the input limit as flow lists, but take five times the room in canonical block form
+        var values = string.Join(",", Enumerable.Range(0, 256).Select(_ => "v"));
+        var labels = string.Join(",", Enumerable.Range(0, 100).Select(i => $"k{i}: [{values}]"));
+        var yaml = $"kind: role\nmetadata: {{name: huge}}\nspec: {{allow: {{node_labels: {{{labels}}}}}}}";
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(yaml) <= Core.Roles.RoleYaml.MaxBytes);
+        var before = await Roles.GetSnapshotAsync();
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.CreateAsync(yaml, false));
+        Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
+        Assert.Matches(@"^role ""huge"" is \d+ bytes in canonical form, more than 64 KiB$", error.Message);
+        Assert.Equal(before.Version, (await Roles.GetSnapshotAsync()).Version);
+    }
+
+    [Fact]
+    public async Task Aliases_and_deep_nesting_never_reach_the_registry()
+    {
+        var before = await Roles.GetSnapshotAsync();
+        await Refused(ErrorKind.InvalidArgument, "line 2: anchors (&a) are not allowed in role documents",
+            () => Roles.CreateAsync("kind: role\nmetadata: &a {name: x}\n", false));
+        await Refused(ErrorKind.InvalidArgument, "line 1: the document nests deeper than 16 levels",
+            () => Roles.CreateAsync(new string('[', 20000) + new string(']', 20000), false));
+        Assert.Equal(before.Version, (await Roles.GetSnapshotAsync()).Version);
+    }
+
+    [Fact]
     public async Task Deleting_an_unknown_role_is_not_found() =>
-        Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<DeviceTrustException>(() => Roles.DeleteAsync("nope"))).Kind);
+        await Refused(ErrorKind.NotFound, "role \"nope\" not found", () => Roles.DeleteAsync("nope"));
 
     [Fact]
     public async Task The_device_trust_mode_defaults_to_optional_and_refuses_unknown_modes()
     {
         var config = _silo.Grains.GetGrain<IClusterConfigGrain>("mode-test");
         Assert.Equal("optional", (await config.GetAsync()).DeviceTrust.Mode);
-        await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("always", null, null, null));
+        await Refused(ErrorKind.InvalidArgument, "unknown device trust mode \"always\": use off, optional, required or required-for-humans",
+            () => config.UpdateDeviceTrustAsync("always", null, null, null));
         Assert.Equal("optional", (await config.GetAsync()).DeviceTrust.Mode);
-        var updated = await config.UpdateDeviceTrustAsync("required-for-humans", true, null, null);
+        var updated = (await config.UpdateDeviceTrustAsync("required-for-humans", true, null, null)).After;
         Assert.Equal("required-for-humans", updated.DeviceTrust.Mode);
         Assert.True(updated.DeviceTrust.AutoEnroll);
     }
@@ -80,8 +122,11 @@ public sealed class ClusterSingletonTests(SqliteClusterFixture fixture) : IClass
     {
         var config = _silo.Grains.GetGrain<IClusterConfigGrain>("atomic-test");
         var before = await config.GetAsync();
-        await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("required", true, ["not a certificate"], null));
-        await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("required", null, null, "tpm_sometimes"));
+        var bad = await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("required", true, ["not a certificate"], null));
+        Assert.Equal(ErrorKind.InvalidArgument, bad.Kind);
+        Assert.StartsWith("an EK CA is not a PEM certificate: ", bad.Message);
+        await Refused(ErrorKind.InvalidArgument, "unknown attestation type \"tpm_sometimes\": use unspecified, tpm_ekpub, tpm_ekcert or tpm_ekcert_trusted",
+            () => config.UpdateDeviceTrustAsync("required", null, null, "tpm_sometimes"));
         var after = await config.GetAsync();
         Assert.Equal(before.Version, after.Version);
         Assert.Equal("optional", after.DeviceTrust.Mode);
@@ -93,7 +138,7 @@ public sealed class ClusterSingletonTests(SqliteClusterFixture fixture) : IClass
     {
         var config = _silo.Grains.GetGrain<IClusterConfigGrain>("noop-test");
         var before = (await config.GetAsync()).Version;
-        Assert.Equal(before, (await config.UpdateDeviceTrustAsync(null, null, null, null)).Version);
+        Assert.Equal(before, (await config.UpdateDeviceTrustAsync(null, null, null, null)).After.Version);
     }
 
     [Fact]
@@ -122,7 +167,9 @@ public sealed class ClusterSingletonTests(SqliteClusterFixture fixture) : IClass
         await using var connection = Silo.Database.DatabaseSchema.Open(_silo.Options.Storage, _silo.Options.Storage.ConnectionStringFor(_silo.Options));
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT group_concat(payload, '') FROM grain_state";
+        command.CommandText = _silo.Options.Storage.IsSqlite
+            ? "SELECT group_concat(payload, '') FROM grain_state"
+            : "SELECT string_agg(payload::text, '') FROM grain_state";
         return (string)(await command.ExecuteScalarAsync())!;
     }
 }

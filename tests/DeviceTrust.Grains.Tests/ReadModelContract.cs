@@ -24,6 +24,8 @@ public abstract class ReadModelContract : IAsyncLifetime
 
     private DeviceInventoryQuery Inventory => new(_silo.Options, SiloHarness.ServiceId);
 
+    private static AuditQuery Query(DateTimeOffset since, string type, long after, int limit) => new(since, null, type, null, null, null, after, limit);
+
     private static AuditEntry Entry(string type, string message, DateTimeOffset? time = null) =>
         new(time ?? DateTimeOffset.UtcNow, type, true, "alice", Guid.NewGuid().ToString(), "TAG", "linux", "cred", "127.0.0.1", message);
 
@@ -33,14 +35,14 @@ public abstract class ReadModelContract : IAsyncLifetime
         var type = "test." + Guid.NewGuid().ToString("N")[..8];
         await Audit.AppendAsync(Entry(type, "first"));
         await Audit.AppendAsync(Entry(type, "second") with { Success = false, User = "bob" });
-        var events = await Audit.ListAsync(DateTimeOffset.UtcNow.AddMinutes(-1), type, 0, 10, default);
+        var events = await Audit.ListAsync(Query(DateTimeOffset.UtcNow.AddMinutes(-1), type, 0, 10), default);
         Assert.Equal(["first", "second"], events.Select(e => e.Message));
         Assert.True(events[0].Success);
         Assert.False(events[1].Success);
         Assert.Equal("bob", events[1].User);
         Assert.Equal("127.0.0.1", events[1].ClientIp);
         Assert.True(events[1].Id > events[0].Id);
-        Assert.Equal(["second"], (await Audit.ListAsync(DateTimeOffset.MinValue, type, events[0].Id, 10, default)).Select(e => e.Message));
+        Assert.Equal(["second"], (await Audit.ListAsync(Query(DateTimeOffset.MinValue, type, events[0].Id, 10), default)).Select(e => e.Message));
     }
 
     [Fact]
@@ -49,7 +51,7 @@ public abstract class ReadModelContract : IAsyncLifetime
         var type = "test." + Guid.NewGuid().ToString("N")[..8];
         await Audit.AppendAsync(Entry(type, "old", DateTimeOffset.UtcNow.AddHours(-3)));
         await Audit.AppendAsync(Entry(type, "new"));
-        Assert.Equal(["new"], (await Audit.ListAsync(DateTimeOffset.UtcNow.AddHours(-1), type, 0, 10, default)).Select(e => e.Message));
+        Assert.Equal(["new"], (await Audit.ListAsync(Query(DateTimeOffset.UtcNow.AddHours(-1), type, 0, 10), default)).Select(e => e.Message));
     }
 
     [Theory]
@@ -64,7 +66,7 @@ public abstract class ReadModelContract : IAsyncLifetime
         command.CommandText = sql;
         var error = await Assert.ThrowsAnyAsync<DbException>(() => command.ExecuteNonQueryAsync());
         Assert.Contains("append-only", error.Message);
-        Assert.Contains(await Audit.ListAsync(DateTimeOffset.MinValue, "test.append-only", 0, 1000, default), e => e.Message == "kept");
+        Assert.Contains(await Audit.ListAsync(Query(DateTimeOffset.MinValue, "test.append-only", 0, 1000), default), e => e.Message == "kept");
     }
 
     [Fact]
@@ -91,21 +93,51 @@ public abstract class ReadModelContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Deleted_devices_leave_the_inventory_and_owners_see_their_devices()
+    public async Task Deleted_devices_leave_the_inventory_and_owners_see_their_devices_by_id()
     {
         var tag = "OWN" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
         var record = await _silo.Grains.GetGrain<IAssetTagGrain>(AssetTags.Key(OsType.Linux, tag)).CreateDeviceAsync(Guid.NewGuid(), OsType.Linux, tag, DeviceSource.Api, "admin");
         var device = _silo.Grains.GetGrain<IDeviceGrain>(record.Id);
         using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
         var now = DateTimeOffset.UtcNow;
+        var owner = new DeviceUser(Guid.NewGuid().ToString(), "owner-" + tag);
         var challenge = await device.BeginEnrollmentAsync("cred", key.ExportSubjectPublicKeyInfo(),
-            new CollectedData(now, now, OsType.Linux, tag, "", "12", "", "", "", "", "", ""), "owner-" + tag, AttestationType.Unspecified);
-        await device.CompleteEnrollmentAsync(KeyChallenge.Sign(key, challenge));
-        Assert.Equal(tag, Assert.Single(await Inventory.OwnedByAsync("owner-" + tag, default)).AssetTag);
-        await device.UpdateAsync(false, new DeviceProfile(now, "MacBookPro18,1", "14.1", "23B74", ["alice"]));
-        Assert.Equal("MacBookPro18,1", (await Inventory.OwnedByAsync("owner-" + tag, default))[0].Profile!.ModelIdentifier);
+            new CollectedData(now, now, OsType.Linux, tag, "", "12", "", "", "", "", "", ""), owner, AttestationType.Unspecified);
+        await device.CompleteEnrollmentAsync(challenge.Ceremony, KeyChallenge.Sign(key, challenge.Bytes));
+        Assert.Equal(tag, Assert.Single(await Inventory.OwnedByAsync(owner.Id, default)).AssetTag);
+        // the same name under another id owns nothing
+        Assert.Empty(await Inventory.OwnedByAsync(Guid.NewGuid().ToString(), default));
+        await device.UpdateAsync(new DeviceUpdate(false, new DeviceProfile(now, "MacBookPro18,1", "14.1", "23B74", ["alice"]), [], []));
+        Assert.Equal("MacBookPro18,1", (await Inventory.OwnedByAsync(owner.Id, default))[0].Profile!.ModelIdentifier);
         await device.DeleteAsync();
-        Assert.Empty(await Inventory.OwnedByAsync("owner-" + tag, default));
+        Assert.Empty(await Inventory.OwnedByAsync(owner.Id, default));
+    }
+
+    [Fact]
+    public async Task Audit_events_filter_by_type_prefix_user_device_result_and_time()
+    {
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        var device = Guid.NewGuid().ToString();
+        var now = DateTimeOffset.UtcNow;
+        await Audit.AppendAsync(Entry($"f{marker}.create", "a", now.AddMinutes(-30)) with { User = "admin", Target = "carol" });
+        await Audit.AppendAsync(Entry($"f{marker}.delete", "b", now.AddMinutes(-20)) with { User = "carol", Success = false, Status = "PermissionDenied" });
+        await Audit.AppendAsync(Entry($"f{marker}.create", "c", now.AddMinutes(-10)) with { User = "bob", DeviceId = device, AssetTag = "TAG-" + marker });
+        await Audit.AppendAsync(Entry($"g{marker}.create", "d", now) with { User = "bob", Details = "{\"before\":1}" });
+        async Task<string> Messages(AuditQuery query) => string.Concat((await Audit.ListAsync(query, default)).Select(e => e.Message));
+        var all = new AuditQuery(now.AddHours(-1), null, $"f{marker}.*", null, null, null, 0, 100);
+        Assert.Equal("abc", await Messages(all));
+        Assert.Equal("ac", await Messages(all with { Type = $"f{marker}.create" }));
+        Assert.Equal("ab", await Messages(all with { User = "carol" }));
+        Assert.Equal("c", await Messages(all with { Device = device }));
+        Assert.Equal("c", await Messages(all with { Device = "TAG-" + marker }));
+        Assert.Equal("b", await Messages(all with { Success = false }));
+        Assert.Equal("bc", await Messages(all with { Since = now.AddMinutes(-25), Until = now.AddMinutes(-5) }));
+        // the escape characters of LIKE in a prefix are literal
+        Assert.Equal("", await Messages(all with { Type = $"f{marker}%*" }));
+        var stored = (await Audit.ListAsync(all with { Type = $"g{marker}.*" }, default)).Single();
+        Assert.Equal(("{\"before\":1}", "bob"), (stored.Details, stored.User));
+        var refused = (await Audit.ListAsync(all with { Success = false }, default)).Single();
+        Assert.Equal("PermissionDenied", refused.Status);
     }
 }
 

@@ -17,3 +17,17 @@ public sealed class SqliteClusterFixture : IAsyncLifetime
         _directory.Dispose();
     }
 }
+
+/// <summary>
+/// The same on a fresh database of the shared throwaway PostgreSQL: the behaviour suites run on both, since
+/// production runs on PostgreSQL.
+/// </summary>
+public sealed class PostgresClusterFixture : IAsyncLifetime
+{
+    public SiloHarness Silo { get; private set; } = null!;
+
+    public async Task InitializeAsync() =>
+        Silo = await SiloHarness.StartAsync(SiloHarness.Postgres(await (await PostgresServer.SharedAsync()).CreateDatabaseAsync()));
+
+    public async Task DisposeAsync() => await Silo.DisposeAsync();
+}

@@ -5,48 +5,58 @@ using DeviceTrust.Grains.Users;
 
 namespace DeviceTrust.Grains.Tests;
 
-public sealed class UserGrainTests(SqliteClusterFixture fixture) : IClassFixture<SqliteClusterFixture>
-{
-    private readonly SiloHarness _silo = fixture.Silo;
+public sealed class UserGrainOnSqliteTests(SqliteClusterFixture fixture) : UserGrainBehaviour(fixture.Silo), IClassFixture<SqliteClusterFixture>;
 
+public sealed class UserGrainOnPostgresTests(PostgresClusterFixture fixture) : UserGrainBehaviour(fixture.Silo), IClassFixture<PostgresClusterFixture>;
+
+public abstract class UserGrainBehaviour(SiloHarness silo)
+{
     private static string NewName() => "u" + Guid.NewGuid().ToString("N")[..12];
 
     private async Task<(IUserGrain Grain, string Secret)> InvitedAsync(string? name = null, TimeSpan? ttl = null)
     {
-        var grain = _silo.Grains.GetGrain<IUserGrain>(name ?? NewName());
+        var grain = silo.Grains.GetGrain<IUserGrain>(name ?? NewName());
         var secret = SecretToken.New();
-        await grain.CreateAsync(UserKind.Human, ["access"], SecretToken.Hash(secret), _silo.Clock.GetUtcNow() + (ttl ?? TimeSpan.FromHours(1)));
+        await grain.CreateAsync(UserKind.Human, ["access"], SecretToken.Hash(secret), silo.Clock.GetUtcNow() + (ttl ?? TimeSpan.FromHours(1)));
         return (grain, secret);
     }
 
+    private static async Task Refused(ErrorKind kind, string message, Func<Task> call)
+    {
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(call);
+        Assert.Equal(message, error.Message);
+        Assert.Equal(kind, error.Kind);
+    }
+
     [Fact]
-    public async Task A_new_user_has_roles_and_an_outstanding_invitation_but_no_password()
+    public async Task A_new_user_has_an_id_roles_and_an_outstanding_invitation_but_no_password()
     {
         var (grain, _) = await InvitedAsync();
         var user = await grain.GetAsync();
         Assert.NotNull(user);
+        Assert.NotEqual(Guid.Empty, user.Id);
+        Assert.Equal(1, user.Generation);
         Assert.Equal(["access"], user.Roles);
         Assert.False(user.HasPassword);
         Assert.NotNull(user.InviteExpires);
     }
 
     [Fact]
-    public async Task Creating_an_existing_user_fails_with_already_exists()
+    public async Task Creating_an_existing_user_fails_with_already_exists_and_keeps_its_id()
     {
         var name = NewName();
-        await InvitedAsync(name);
-        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => InvitedAsync(name));
-        Assert.Equal(ErrorKind.AlreadyExists, error.Kind);
+        var (grain, _) = await InvitedAsync(name);
+        var id = (await grain.GetAsync())!.Id;
+        await Refused(ErrorKind.AlreadyExists, $"user \"{name}\" already exists", () => InvitedAsync(name));
+        Assert.Equal(id, (await grain.GetAsync())!.Id);
     }
 
     [Fact]
     public async Task Unknown_roles_are_refused_and_nothing_is_written()
     {
-        var grain = _silo.Grains.GetGrain<IUserGrain>(NewName());
-        var error = await Assert.ThrowsAsync<DeviceTrustException>(() =>
+        var grain = silo.Grains.GetGrain<IUserGrain>(NewName());
+        await Refused(ErrorKind.InvalidArgument, "unknown role(s): no-such-role", () =>
             grain.CreateAsync(UserKind.Human, ["access", "no-such-role"], new byte[32], DateTimeOffset.UtcNow.AddHours(1)));
-        Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
-        Assert.Contains("no-such-role", error.Message);
         Assert.Null(await grain.GetAsync());
     }
 
@@ -54,6 +64,7 @@ public sealed class UserGrainTests(SqliteClusterFixture fixture) : IClassFixture
     public async Task An_invitation_sets_the_password_once()
     {
         var (grain, secret) = await InvitedAsync();
+        await grain.CheckInvitationAsync(SecretToken.Hash(secret));
         var user = await grain.AcceptInvitationAsync(SecretToken.Hash(secret), "hash-1");
         Assert.True(user.HasPassword);
         Assert.Null(user.InviteExpires);
@@ -65,9 +76,9 @@ public sealed class UserGrainTests(SqliteClusterFixture fixture) : IClassFixture
     {
         var (grain, secret) = await InvitedAsync();
         await grain.AcceptInvitationAsync(SecretToken.Hash(secret), "hash-1");
-        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => grain.AcceptInvitationAsync(SecretToken.Hash(secret), "hash-2"));
-        Assert.Equal(ErrorKind.FailedPrecondition, error.Kind);
-        Assert.Contains("already been used", error.Message);
+        const string Used = "the invitation has already been used: log in with your password";
+        await Refused(ErrorKind.FailedPrecondition, Used, () => grain.CheckInvitationAsync(SecretToken.Hash(secret)));
+        await Refused(ErrorKind.FailedPrecondition, Used, () => grain.AcceptInvitationAsync(SecretToken.Hash(secret), "hash-2"));
         Assert.Equal("hash-1", (await grain.GetLoginRecordAsync())!.PasswordHash);
     }
 
@@ -75,57 +86,97 @@ public sealed class UserGrainTests(SqliteClusterFixture fixture) : IClassFixture
     public async Task An_expired_invitation_is_refused_and_stays_unspent()
     {
         var (grain, secret) = await InvitedAsync(ttl: TimeSpan.FromMinutes(10));
-        _silo.Clock.Advance(TimeSpan.FromMinutes(11));
-        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => grain.AcceptInvitationAsync(SecretToken.Hash(secret), "hash"));
-        Assert.Contains("expired", error.Message);
-        Assert.False((await grain.GetAsync())!.HasPassword);
+        silo.Clock.Advance(TimeSpan.FromMinutes(11));
+        await Refused(ErrorKind.FailedPrecondition, "the invitation has expired: ask an administrator for a new one",
+            () => grain.AcceptInvitationAsync(SecretToken.Hash(secret), "hash"));
+        var user = (await grain.GetAsync())!;
+        Assert.False(user.HasPassword);
+        Assert.NotNull(user.InviteExpires);
     }
 
     [Fact]
-    public async Task A_wrong_invitation_secret_is_refused()
+    public async Task A_wrong_invitation_secret_is_refused_before_and_at_acceptance()
     {
         var (grain, _) = await InvitedAsync();
-        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => grain.AcceptInvitationAsync(SecretToken.Hash(SecretToken.New()), "hash"));
-        Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
+        const string Invalid = "the invitation is not valid: it was replaced or never issued";
+        await Refused(ErrorKind.PermissionDenied, Invalid, () => grain.CheckInvitationAsync(SecretToken.Hash(SecretToken.New())));
+        await Refused(ErrorKind.PermissionDenied, Invalid, () => grain.AcceptInvitationAsync(SecretToken.Hash(SecretToken.New()), "hash"));
         Assert.False((await grain.GetAsync())!.HasPassword);
     }
 
     [Fact]
-    public async Task A_reset_invitation_replaces_the_old_one()
+    public async Task A_reset_clears_the_password_replaces_the_invitation_and_raises_the_generation()
     {
         var (grain, old) = await InvitedAsync();
+        await grain.AcceptInvitationAsync(SecretToken.Hash(old), "hash-1");
         var fresh = SecretToken.New();
-        await grain.ResetInvitationAsync(SecretToken.Hash(fresh), _silo.Clock.GetUtcNow().AddHours(1));
-        await Assert.ThrowsAsync<DeviceTrustException>(() => grain.AcceptInvitationAsync(SecretToken.Hash(old), "hash"));
-        Assert.True((await grain.AcceptInvitationAsync(SecretToken.Hash(fresh), "hash")).HasPassword);
+        var change = await grain.ResetAsync(SecretToken.Hash(fresh), silo.Clock.GetUtcNow().AddHours(1));
+        Assert.Equal((1, 2), (change.Before.Generation, change.After.Generation));
+        Assert.Equal(change.Before.Id, change.After.Id);
+        Assert.True(change.Before.HasPassword);
+        Assert.False(change.After.HasPassword);
+        Assert.Null((await grain.GetLoginRecordAsync())!.PasswordHash);
+        await Refused(ErrorKind.FailedPrecondition, "the invitation has already been used: log in with your password",
+            () => grain.AcceptInvitationAsync(SecretToken.Hash(old), "hash"));
+        Assert.True((await grain.AcceptInvitationAsync(SecretToken.Hash(fresh), "hash-2")).HasPassword);
     }
 
     [Fact]
     public async Task Roles_can_be_replaced_and_survive_deactivation()
     {
         var (grain, _) = await InvitedAsync();
-        await grain.SetRolesAsync(["auditor", "editor"]);
-        await _silo.Cluster.DeactivateAsync(grain.GetGrainId());
-        Assert.Equal(["auditor", "editor"], (await grain.GetAsync())!.Roles);
+        var change = await grain.SetRolesAsync(["auditor", "editor"]);
+        Assert.Equal(["access"], change.Before.Roles);
+        await silo.Cluster.DeactivateAsync(grain.GetGrainId());
+        var user = (await grain.GetAsync())!;
+        Assert.Equal(["auditor", "editor"], user.Roles);
+        Assert.Equal(change.After.Id, user.Id);
     }
 
     [Fact]
-    public async Task A_deleted_user_is_gone_and_can_be_created_again()
+    public async Task A_user_deleted_and_created_again_is_a_new_user_with_a_new_id()
     {
         var name = NewName();
         var (grain, _) = await InvitedAsync(name);
-        await grain.DeleteAsync();
+        var removed = await grain.DeleteAsync();
         Assert.Null(await grain.GetAsync());
         Assert.Null(await grain.GetLoginRecordAsync());
         await InvitedAsync(name);
-        Assert.NotNull(await grain.GetAsync());
+        var again = (await grain.GetAsync())!;
+        Assert.NotEqual(removed.Id, again.Id);
     }
 
     [Fact]
     public async Task Changing_a_user_that_does_not_exist_is_not_found()
     {
-        var grain = _silo.Grains.GetGrain<IUserGrain>(NewName());
-        Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<DeviceTrustException>(() => grain.SetRolesAsync(["access"]))).Kind);
-        Assert.Equal(ErrorKind.NotFound, (await Assert.ThrowsAsync<DeviceTrustException>(() => grain.DeleteAsync())).Kind);
+        var name = NewName();
+        var grain = silo.Grains.GetGrain<IUserGrain>(name);
+        var message = $"user \"{name}\" not found";
+        await Refused(ErrorKind.NotFound, message, () => grain.SetRolesAsync(["access"]));
+        await Refused(ErrorKind.NotFound, message, () => grain.DeleteAsync());
+        await Refused(ErrorKind.NotFound, message, () => grain.ResetAsync(new byte[32], DateTimeOffset.UtcNow.AddHours(1)));
+        await Refused(ErrorKind.NotFound, "the invitation is not valid: no such user", () => grain.CheckInvitationAsync(new byte[32]));
+        Assert.Null(await grain.GetAsync());
+    }
+
+    [Fact]
+    public async Task Failed_logins_from_one_source_impose_a_growing_delay_that_a_correct_password_clears()
+    {
+        var guard = silo.Grains.GetGrain<ILoginGuardGrain>(NewName());
+        Assert.Null(await guard.RecordFailureAsync("10.0.0.1"));
+        Assert.Null(await guard.RecordFailureAsync("10.0.0.1"));
+        Assert.Equal(new LoginDelay(3, TimeSpan.FromSeconds(1)), await guard.RecordFailureAsync("10.0.0.1"));
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => guard.EnsureAllowedAsync("10.0.0.1"));
+        Assert.Equal(ErrorKind.ResourceExhausted, error.Kind);
+        Assert.Equal("too many failed logins for this user from your address: try again in 1 s", error.Message);
+        Assert.NotNull(error.RetryAfter);
+        // another source is not delayed: nobody can lock a user out from elsewhere
+        await guard.EnsureAllowedAsync("10.0.0.2");
+        silo.Clock.Advance(TimeSpan.FromSeconds(2));
+        await guard.EnsureAllowedAsync("10.0.0.1");
+        Assert.Equal(new LoginDelay(4, TimeSpan.FromSeconds(2)), await guard.RecordFailureAsync("10.0.0.1"));
+        silo.Clock.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(new LoginDelay(4, TimeSpan.FromSeconds(2)), await guard.RecordSuccessAsync("10.0.0.1"));
+        Assert.Null(await guard.RecordFailureAsync("10.0.0.1"));
     }
 }

@@ -26,7 +26,8 @@ public static class DevicesGetCommand
                    OS:            {DeviceOutput.Os(device.OsType)}
                    Source:        {DeviceOutput.Source(device.Source)}
                    Enroll Status: {DeviceOutput.Status(device.EnrollStatus)}
-                   Owner:         {device.Owner}
+                   Owner:         {(device.Owner.Length == 0 ? "(none)" : $"{device.Owner} (user id {device.OwnerId})")}
+                   Users:         {(device.Users.Count == 0 ? "(none)" : string.Join(", ", device.Users.Select(u => u.Name)))}
                    Credential:    {(device.Credential is null ? "(none)" : $"{device.Credential.Id} ({DeviceOutput.Attestation(device.Credential.DeviceAttestationType)})")}
                    Created:       {device.CreateTime.ToDateTimeOffset():u}
                    Updated:       {device.UpdateTime.ToDateTimeOffset():u}

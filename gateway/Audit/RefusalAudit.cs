@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using DeviceTrust.Silo.Database;
+using Grpc.Core;
+
+namespace DeviceTrust.Gateway.Audit;
+
+/// <summary>
+/// Refusals that happen before a method runs (no valid certificate, a rate limit, a malformed request, too many
+/// connections) can come in floods, so they are counted always and written sampled: the first refusal of a kind
+/// (code, reason, client address) in a minute is written at once; the rest of that minute are counted and written
+/// as one summary event when the minute ends. The log shows every kind and how many, and a flood cannot turn into
+/// a flood of writes.
+/// </summary>
+public sealed class RefusalAudit : IHostedService, IDisposable
+{
+    public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private const int MaxKinds = 10_000;
+
+    private readonly AuditLog _log;
+    private readonly TimeProvider _time;
+    private readonly ILogger<RefusalAudit> _logger;
+    private readonly Counter<long> _refusals;
+    private readonly ConcurrentDictionary<string, Kind> _kinds = new(StringComparer.Ordinal);
+    private ITimer? _flush;
+
+    public RefusalAudit(AuditLog log, TimeProvider time, IMeterFactory meters, ILogger<RefusalAudit> logger)
+    {
+        _log = log;
+        _time = time;
+        _logger = logger;
+        _refusals = meters.Create(Silo.Hosting.Telemetry.SourceName).CreateCounter<long>("devicetrust.gateway.refusals",
+            description: "Calls and connections refused before a method ran, by audit code and status");
+    }
+
+    public async Task RecordAsync(string code, string clientIp, string user, StatusCode status, string reason, string target = "")
+    {
+        _refusals.Add(1, new KeyValuePair<string, object?>("code", code), new KeyValuePair<string, object?>("status", status.ToString()));
+        var now = _time.GetUtcNow();
+        var key = $"{code}\n{status}\n{clientIp}\n{reason}";
+        if (_kinds.TryGetValue(key, out var kind))
+        {
+            if (now < kind.Started + Window)
+            {
+                Interlocked.Increment(ref kind.Suppressed);
+                return;
+            }
+            if (_kinds.TryRemove(new KeyValuePair<string, Kind>(key, kind)))
+            {
+                await WriteSummaryAsync(kind);
+            }
+        }
+        if (_kinds.Count >= MaxKinds)
+        {
+            // Far more distinct refusals than a minute of flushing holds: count the rest in one bucket per code.
+            var bucket = _kinds.GetOrAdd($"{code}\n(many kinds)", _ => new Kind(now, code, status, "", "", "refusals of many kinds", ""));
+            Interlocked.Increment(ref bucket.Suppressed);
+            return;
+        }
+        if (_kinds.TryAdd(key, new Kind(now, code, status, clientIp, user, reason, target)))
+        {
+            await WriteAsync(code, clientIp, user, status, reason, target, "");
+        }
+        else if (_kinds.TryGetValue(key, out var racing))
+        {
+            Interlocked.Increment(ref racing.Suppressed);
+        }
+    }
+
+    /// <summary>Writes the summaries of the windows that have ended; called every few seconds.</summary>
+    public async Task FlushAsync()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (key, kind) in _kinds)
+        {
+            if (now >= kind.Started + Window && _kinds.TryRemove(new KeyValuePair<string, Kind>(key, kind)))
+            {
+                await WriteSummaryAsync(kind);
+            }
+        }
+    }
+
+    private Task WriteSummaryAsync(Kind kind)
+    {
+        var suppressed = Interlocked.Read(ref kind.Suppressed);
+        return suppressed == 0
+            ? Task.CompletedTask
+            : WriteAsync(kind.Code, kind.ClientIp, kind.User, kind.Status,
+                $"{suppressed} more like this within {Window.TotalSeconds:F0} s: {kind.Reason}", kind.Target,
+                $$"""{"suppressed":{{suppressed}},"window_seconds":{{Window.TotalSeconds:F0}}}""");
+    }
+
+    private async Task WriteAsync(string code, string clientIp, string user, StatusCode status, string reason, string target, string details)
+    {
+        try
+        {
+            await _log.AppendAsync(new AuditEntry(_time.GetUtcNow(), code, false, user, "", "", "", "", clientIp, reason)
+            {
+                Status = status.ToString(),
+                Target = target,
+                Details = details,
+            });
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
+        {
+            // A refusal stands whether or not its record could be written; the counter above still has it.
+            _logger.LogError(e, "Could not write the audit record of a refusal ({Code}: {Reason})", code, reason);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _flush = _time.CreateTimer(_ => _ = FlushAsync(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_flush is not null)
+        {
+            await _flush.DisposeAsync();
+        }
+        // Whatever was counted is written before the gateway stops.
+        foreach (var kind in _kinds.Values)
+        {
+            kind.Started = DateTimeOffset.MinValue;
+        }
+        await FlushAsync();
+    }
+
+    public void Dispose() => _flush?.Dispose();
+
+    private sealed class Kind(DateTimeOffset started, string code, StatusCode status, string clientIp, string user, string reason, string target)
+    {
+        public DateTimeOffset Started = started;
+        public long Suppressed;
+        public string Code { get; } = code;
+        public StatusCode Status { get; } = status;
+        public string ClientIp { get; } = clientIp;
+        public string User { get; } = user;
+        public string Reason { get; } = reason;
+        public string Target { get; } = target;
+    }
+}

@@ -1,0 +1,58 @@
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Gateway.Ceremonies;
+using Grpc.Core;
+
+namespace DeviceTrust.Gateway.Errors;
+
+/// <summary>
+/// The one translation from what went wrong to what the caller and the audit log are told: domain errors become
+/// their status with their sentence, malformed input becomes InvalidArgument, and anything else is Internal with no
+/// detail for the caller (the log has it) and its type for the audit log.
+/// </summary>
+public static class ErrorStatus
+{
+    public const string InternalMessage = "internal error: the gateway log has the details";
+
+    public static StatusCode Of(ErrorKind kind) => kind switch
+    {
+        ErrorKind.InvalidArgument => StatusCode.InvalidArgument,
+        ErrorKind.NotFound => StatusCode.NotFound,
+        ErrorKind.AlreadyExists => StatusCode.AlreadyExists,
+        ErrorKind.PermissionDenied => StatusCode.PermissionDenied,
+        ErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
+        ErrorKind.Unauthenticated => StatusCode.Unauthenticated,
+        ErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
+        _ => StatusCode.Internal,
+    };
+
+    /// <summary>The status and the real reason; null for an exception that is a bug (an internal error).</summary>
+    public static (StatusCode Status, string Reason)? Expected(Exception exception, CancellationToken call) => exception switch
+    {
+        DeviceTrustException e => (Of(e.Kind), e.Message),
+        CeremonyTimeoutException e => (StatusCode.DeadlineExceeded, e.Message),
+        // Raised by the framework while reading a streamed request: an incomplete frame, data after the end.
+        RpcException { StatusCode: StatusCode.Internal } e => (StatusCode.InvalidArgument, $"the request stream is malformed: {e.Status.Detail}"),
+        RpcException e => (e.StatusCode, e.Status.Detail),
+        Google.Protobuf.InvalidProtocolBufferException e => (StatusCode.InvalidArgument, $"a request message is malformed: {e.Message}"),
+        InvalidDataException e => (StatusCode.InvalidArgument, $"the request stream is malformed: {e.Message}"),
+        Orleans.Storage.InconsistentStateException => (StatusCode.Aborted, "the record was changed concurrently: retry"),
+        // The client went away: the call was cancelled, or its stream broke while we read or wrote it.
+        OperationCanceledException or IOException when call.IsCancellationRequested => (StatusCode.Cancelled, "the client abandoned the call"),
+        _ => null,
+    };
+
+    public static RpcException ToRpc(Exception exception, CancellationToken call)
+    {
+        if (Expected(exception, call) is not { } known)
+        {
+            return new RpcException(new Status(StatusCode.Internal, InternalMessage));
+        }
+        var metadata = new Metadata();
+        if (exception is DeviceTrustException { RetryAfter: { } retry })
+        {
+            // The standard gRPC pushback trailer: clients that retry wait at least this long.
+            metadata.Add("grpc-retry-pushback-ms", ((long)Math.Ceiling(retry.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return new RpcException(new Status(known.Status, known.Reason), metadata);
+    }
+}
