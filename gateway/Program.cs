@@ -19,6 +19,9 @@ using OpenTelemetry.Trace;
 // Settings files come from beside the binary; relative paths (./data) stay relative to where it was started.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
+// The gRPC framework logs every refused call and every unreadable message at Information, with stack traces; our
+// interceptor and the audit log record each with its reason, so only its warnings and errors are worth a line.
+builder.Logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Warning);
 
 DeviceTrustHostOptions host;
 GatewayOptions gateway;

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using DeviceTrust.Client.Profiles;
 using Grpc.Net.Client;
@@ -15,9 +17,28 @@ public static class GatewayChannel
 
     public static GrpcChannel ForProfile(Profile profile) => Create(profile.Proxy, profile.Ca, profile.CertificateWithKey());
 
-    public static GrpcChannel Create(string proxy, X509Certificate2 ca, X509Certificate2? clientCertificate)
+    /// <param name="localAddress">Connect from this local address (the load test and the tests simulate many sources with 127.0.0.x).</param>
+    public static GrpcChannel Create(string proxy, X509Certificate2 ca, X509Certificate2? clientCertificate, IPAddress? localAddress = null)
     {
         var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+        if (localAddress is not null)
+        {
+            handler.ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(localAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(localAddress, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
         var policy = new X509ChainPolicy
         {
             TrustMode = X509ChainTrustMode.CustomRootTrust,

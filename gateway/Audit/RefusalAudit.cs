@@ -8,14 +8,14 @@ namespace DeviceTrust.Gateway.Audit;
 /// <summary>
 /// Refusals that happen before a method runs (no valid certificate, a rate limit, a malformed request, too many
 /// connections) can come in floods, so they are counted always and written sampled: the first refusal of a kind
-/// (code, reason, client address) in a minute is written at once; the rest of that minute are counted and written
-/// as one summary event when the minute ends. The log shows every kind and how many, and a flood cannot turn into
+/// (code, reason, client address) in a window (a minute by default) is written at once; the rest of that window are
+/// counted and written as one summary event when it ends. The log shows every kind and how many, and a flood cannot turn into
 /// a flood of writes.
 /// </summary>
 public sealed class RefusalAudit : IHostedService, IDisposable
 {
-    public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private const int MaxKinds = 10_000;
+    private readonly TimeSpan _window;
 
     private readonly AuditLog _log;
     private readonly TimeProvider _time;
@@ -24,8 +24,9 @@ public sealed class RefusalAudit : IHostedService, IDisposable
     private readonly ConcurrentDictionary<string, Kind> _kinds = new(StringComparer.Ordinal);
     private ITimer? _flush;
 
-    public RefusalAudit(AuditLog log, TimeProvider time, IMeterFactory meters, ILogger<RefusalAudit> logger)
+    public RefusalAudit(AuditLog log, Hosting.GatewayOptions options, TimeProvider time, IMeterFactory meters, ILogger<RefusalAudit> logger)
     {
+        _window = options.RefusalAuditWindow;
         _log = log;
         _time = time;
         _logger = logger;
@@ -40,7 +41,7 @@ public sealed class RefusalAudit : IHostedService, IDisposable
         var key = $"{code}\n{status}\n{clientIp}\n{reason}";
         if (_kinds.TryGetValue(key, out var kind))
         {
-            if (now < kind.Started + Window)
+            if (now < kind.Started + _window)
             {
                 Interlocked.Increment(ref kind.Suppressed);
                 return;
@@ -73,7 +74,7 @@ public sealed class RefusalAudit : IHostedService, IDisposable
         var now = _time.GetUtcNow();
         foreach (var (key, kind) in _kinds)
         {
-            if (now >= kind.Started + Window && _kinds.TryRemove(new KeyValuePair<string, Kind>(key, kind)))
+            if (now >= kind.Started + _window && _kinds.TryRemove(new KeyValuePair<string, Kind>(key, kind)))
             {
                 await WriteSummaryAsync(kind);
             }
@@ -86,8 +87,8 @@ public sealed class RefusalAudit : IHostedService, IDisposable
         return suppressed == 0
             ? Task.CompletedTask
             : WriteAsync(kind.Code, kind.ClientIp, kind.User, kind.Status,
-                $"{suppressed} more like this within {Window.TotalSeconds:F0} s: {kind.Reason}", kind.Target,
-                $$"""{"suppressed":{{suppressed}},"window_seconds":{{Window.TotalSeconds:F0}}}""");
+                $"{suppressed} more like this within {_window.TotalSeconds:F0} s: {kind.Reason}", kind.Target,
+                $$"""{"suppressed":{{suppressed}},"window_seconds":{{_window.TotalSeconds:F0}}}""");
     }
 
     private async Task WriteAsync(string code, string clientIp, string user, StatusCode status, string reason, string target, string details)
@@ -110,7 +111,8 @@ public sealed class RefusalAudit : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _flush = _time.CreateTimer(_ => _ = FlushAsync(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        var every = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, _window.Ticks / 2));
+        _flush = _time.CreateTimer(_ => _ = FlushAsync(), null, every, every);
         return Task.CompletedTask;
     }
 

@@ -1,7 +1,11 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using DeviceTrust.Core.Audit;
+using DeviceTrust.Core.Certificates;
+using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Hosting;
+using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Authentication;
 
@@ -11,7 +15,7 @@ namespace DeviceTrust.Gateway.Authentication;
 /// of the certificate's expiry and a short TTL, since a chain build costs ~165 µs and handshakes repeat it.
 /// A rejected certificate closes the whole connection, so the reason is logged here: the client cannot see it.
 /// </summary>
-public sealed class ClientCertificateValidator(ClusterAuthority authority, TimeProvider time, ILogger<ClientCertificateValidator> log)
+public sealed class ClientCertificateValidator(ClusterAuthority authority, RefusalAudit refusals, TimeProvider time, ILogger<ClientCertificateValidator> log)
 {
     private static readonly TimeSpan CacheTtl = TimeSpan.FromMinutes(5);
     private const int MaxCacheEntries = 50_000;
@@ -34,6 +38,9 @@ public sealed class ClientCertificateValidator(ClusterAuthority authority, TimeP
         {
             log.LogWarning("Rejected a client certificate (subject {Subject}, issuer {Issuer}): {Reason}",
                 certificate.Subject, certificate.Issuer, reason);
+            // Counted and sampled like every refusal before a method runs; the handshake does not wait for the write.
+            _ = refusals.RecordAsync(AuditCodes.Unauthenticated, ClientAddress.Text(ConnectionLimit.CurrentAddress.Value),
+                CertificateAuthority.UserOf(certificate) ?? "", StatusCode.Unauthenticated, $"client certificate rejected at the TLS handshake: {reason}");
             return false;
         }
         if (_valid.Count >= MaxCacheEntries)

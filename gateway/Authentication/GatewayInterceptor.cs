@@ -66,6 +66,7 @@ public sealed class GatewayInterceptor(
                 if (!audited.BySelf)
                 {
                     record = audit.Begin(audited.Code, context, caller);
+                    record.Detail("rpc", context.Method);
                     http.Items[typeof(AuditRecord)] = record;
                 }
                 if (metadata!.GetMetadata<RequiresAttribute>() is { } requirement

@@ -16,6 +16,9 @@ public sealed class ConnectionLimit(GatewayOptions options, RefusalAudit refusal
 {
     private readonly ConcurrentDictionary<string, int> _open = new(StringComparer.Ordinal);
 
+    /// <summary>The peer of the connection being set up, for what runs inside the TLS handshake (the certificate check).</summary>
+    public static readonly AsyncLocal<IPAddress?> CurrentAddress = new();
+
     /// <summary>Connections now open from the source of <paramref name="address"/>.</summary>
     public int OpenFrom(IPAddress address) => _open.GetValueOrDefault(ClientAddress.LimitKey(address));
 
@@ -33,6 +36,7 @@ public sealed class ConnectionLimit(GatewayOptions options, RefusalAudit refusal
                     $"more than {options.Connections.MaxConnectionsPerAddress} open connections from {key}");
                 return;
             }
+            CurrentAddress.Value = address;
             await next(connection);
         }
         finally

@@ -31,6 +31,12 @@ public sealed class GatewayOptions
     public TimeSpan CeremonyFirstMessageTimeout { get; set; } = TimeSpan.FromSeconds(10);
     public TimeSpan CeremonyTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Refusals before a method runs (no certificate, rate limits, malformed requests, too many connections) are
+    /// written once per kind and source in this window; the rest of the window is counted into one summary event.
+    /// </summary>
+    public TimeSpan RefusalAuditWindow { get; set; } = TimeSpan.FromMinutes(1);
+
     public PasswordHashingOptions PasswordHashing { get; set; } = new();
 
     public RateLimitsOptions RateLimits { get; set; } = new();
@@ -54,6 +60,10 @@ public sealed class GatewayOptions
         if (options.CeremonyFirstMessageTimeout <= TimeSpan.Zero || options.CeremonyTimeout < options.CeremonyFirstMessageTimeout)
         {
             throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:CeremonyFirstMessageTimeout must be positive and at most CeremonyTimeout");
+        }
+        if (options.RefusalAuditWindow < TimeSpan.FromSeconds(1))
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:RefusalAuditWindow must be at least one second");
         }
         options.PasswordHashing.Validate();
         options.RateLimits.Validate();

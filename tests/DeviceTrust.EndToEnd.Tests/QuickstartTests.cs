@@ -25,6 +25,8 @@ public sealed class QuickstartTests(ITestOutputHelper output)
         var login = (await admin.DtshWithInput("admin password 1234\n", "login", "--proxy", gateway.Proxy, "--invite", gateway.AdminInvitation)).Succeeded();
         Assert.Contains("Logged in as:       admin", login.StdOut);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(directory["admin/key.pem"]));
+        // the spent invitation does not stay behind in the data folder
+        Assert.False(File.Exists(directory["data/admin-invite"]), "the spent bootstrap invitation is still in the data folder");
 
         // 3. status, like tsh status
         var status = (await admin.Dtsh("status")).Succeeded().StdOut;
@@ -55,6 +57,7 @@ public sealed class QuickstartTests(ITestOutputHelper output)
         output.WriteLine($"warm restart to ready: {restart.TotalMilliseconds:F0} ms");
         Assert.Equal(pin, gateway.CaPin);
         Assert.DoesNotContain("is invited", gateway.Output[gateway.Output.LastIndexOf("CA pin", StringComparison.Ordinal)..]);
+        Assert.False(File.Exists(directory["data/admin-invite"]));
         users = (await admin.Dtctl("users", "ls")).Succeeded().StdOut;
         Assert.Matches(@"bob\s+human\s+access\s+active", users);
         Assert.Contains("support", (await admin.Dtctl("roles", "ls")).Succeeded().StdOut);

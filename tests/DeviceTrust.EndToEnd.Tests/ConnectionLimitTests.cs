@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using DeviceTrust.Client.Connection;
+using DeviceTrust.Client.Profiles;
+using DeviceTrust.Testing;
+
+namespace DeviceTrust.EndToEnd.Tests;
+
+/// <summary>
+/// Idle connections cannot crowd people out: one source holds at most its share, and idle ones are closed.
+/// A gateway of its own with a short keep-alive timeout; the limits are otherwise the defaults.
+/// </summary>
+public sealed class ConnectionLimitTests : IAsyncLifetime
+{
+    private readonly TempDirectory _directory = new("dt-e2e-connections");
+    private GatewayProcess _gateway = null!;
+    private Cli _admin = null!;
+
+    public async Task InitializeAsync()
+    {
+        _gateway = new GatewayProcess(_directory["data"], new Dictionary<string, string?>
+        {
+            ["DeviceTrust__Gateway__Connections__KeepAliveTimeout"] = "00:00:03",
+            ["DeviceTrust__Gateway__Connections__HandshakeTimeout"] = "00:00:02",
+        });
+        await _gateway.StartAsync();
+        _admin = new Cli(_directory["admin"]);
+        (await _admin.DtshWithInput("admin password 1234\n", "login", "--proxy", _gateway.Proxy, "--invite", _gateway.AdminInvitation)).Succeeded();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    /// <summary>A TLS connection from <paramref name="source"/> that sends nothing after its handshake; null if the gateway closed it first.</summary>
+    private async Task<SslStream?> IdleAsync(IPAddress source)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        SslStream? tls = null;
+        try
+        {
+            socket.Bind(new IPEndPoint(source, 0));
+            await socket.ConnectAsync(IPAddress.Loopback, _gateway.Port);
+            tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "127.0.0.1",
+                ApplicationProtocols = [SslApplicationProtocol.Http2],
+                // the gateway's certificate is not what this test is about; any certificate of our CA does
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate?.Issuer.Contains("DeviceTrust", StringComparison.Ordinal) == true,
+            });
+            return tls;
+        }
+        catch (Exception e) when (e is IOException or SocketException or System.Security.Authentication.AuthenticationException)
+        {
+            if (tls is not null)
+            {
+                await tls.DisposeAsync();
+            }
+            socket.Dispose();
+            return null;
+        }
+    }
+
+    private static async Task<bool> ClosedAsync(SslStream connection)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            return await connection.ReadAsync(new byte[64], timeout.Token) == 0 || !connection.CanRead;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    [Fact]
+    public async Task A_person_still_gets_in_while_300_idle_connections_are_held_and_idle_ones_are_closed()
+    {
+        var attacker = IPAddress.Parse("127.0.0.90");
+        var held = new List<SslStream>();
+        try
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                if (await IdleAsync(attacker) is { } connection)
+                {
+                    held.Add(connection);
+                }
+            }
+            // the source's share is 256; what came after was closed before its handshake
+            Assert.Equal(256, held.Count);
+
+            // someone at another machine logs in and works as usual
+            (await _admin.DtshWithInput("admin password 1234\n", "login", "--user", "admin")).Succeeded();
+            (await _admin.Dtctl("users", "ls")).Succeeded();
+
+            using var audit = GatewayChannel.ForProfile(new ProfileStore(_admin.Home).Load()!);
+            var refused = await AuditTrail.LastAsync(audit, "connection.refused", e => e.ClientIp == "127.0.0.90");
+            AuditTrail.IsRefusal(refused, Grpc.Core.StatusCode.ResourceExhausted, "more than 256 open connections from 127.0.0.90");
+
+            // idle connections do not stay: after the keep-alive timeout the gateway has closed them
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            var open = held.Count;
+            while (open > 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(1000);
+                var results = await Task.WhenAll(held.Select(ClosedAsync));
+                open = results.Count(closed => !closed);
+            }
+            Assert.Equal(0, open);
+        }
+        finally
+        {
+            foreach (var connection in held)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+using DeviceTrust.Client.Connection;
+using DeviceTrust.Client.Devices;
+using DeviceTrust.Client.Profiles;
+using DeviceTrust.Proto.V1;
+using DeviceTrust.Testing;
+using DeviceTrust.Tpm.Device;
+using DeviceTrust.Tpm.Structures;
+using DeviceTrust.Tpm.Verification;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace DeviceTrust.EndToEnd.Tests;
+
+/// <summary>
+/// Forged and replayed TPM evidence at the real gateway, with a real software TPM: each refused with its reason,
+/// the device unchanged, the refusal audited.
+/// </summary>
+public sealed class TpmAttackTests(TpmCluster cluster) : IClassFixture<TpmCluster>, IDisposable
+{
+    private readonly GrpcChannel _admin = GatewayChannel.ForProfile(new ProfileStore(cluster.Admin.Home).Load()!);
+
+    public void Dispose() => _admin.Dispose();
+
+    private DeviceTrustService.DeviceTrustServiceClient Devices => new(_admin);
+
+    private static DeviceCollectedData Data(string serial) => new() { OsType = OSType.Linux, SerialNumber = serial, OsVersion = "12" };
+
+    /// <summary>The cluster's software TPM enrolled as a new device (it keeps one AK, so each test has a device of its own for it).</summary>
+    private async Task<(Device Device, string CredentialId)> EnrolledTpmDeviceAsync(TpmDevice tpm)
+    {
+        var serial = "TA" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
+        var created = await Devices.CreateDeviceAsync(new CreateDeviceRequest { OsType = OSType.Linux, AssetTag = serial, CreateEnrollToken = true });
+        var device = await TpmCeremonies.EnrollAsync(_admin, created.EnrollToken.Token, tpm, Data(serial), default);
+        return (device, device.Credential.Id);
+    }
+
+    private async Task<(AsyncDuplexStreamingCall<AuthenticateDeviceRequest, AuthenticateDeviceResponse> Call, byte[] Nonce)> BeginAsync(Device device, string credentialId)
+    {
+        var call = Devices.AuthenticateDevice();
+        await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest
+        {
+            Init = new AuthenticateDeviceInit { CredentialId = credentialId, DeviceData = Data(device.AssetTag), DeviceId = device.Id },
+        });
+        Assert.True(await call.ResponseStream.MoveNext());
+        return (call, call.ResponseStream.Current.TpmChallenge.AttestationNonce.ToByteArray());
+    }
+
+    private static TPMAuthenticateDeviceChallengeResponse Answer(TpmDevice tpm, byte[] nonce)
+    {
+        var (attest, signature, pcrs) = tpm.Quote(nonce, TpmCeremonies.QuotedPcrs);
+        var answer = new TPMAuthenticateDeviceChallengeResponse();
+        answer.Quotes.Add(new TPMQuote { Quote = ByteString.CopyFrom(attest), Signature = ByteString.CopyFrom(signature) });
+        answer.Pcrs.AddRange(pcrs.Select(p => new TPMPCR { Index = p.Index, Digest = ByteString.CopyFrom(p.Digest), DigestAlg = p.Hash }));
+        return answer;
+    }
+
+    private async Task RefusedAsync(AsyncDuplexStreamingCall<AuthenticateDeviceRequest, AuthenticateDeviceResponse> call, TPMAuthenticateDeviceChallengeResponse answer,
+        Device device, StatusCode status, string reason)
+    {
+        var before = (await Devices.GetDeviceAsync(new GetDeviceRequest { DeviceId = device.Id })).CollectedData.Count;
+        await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = answer });
+        Refusals.Is(status, reason, await Refusals.Of(() => call.ResponseStream.MoveNext()));
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_admin, "device.authenticate", e => e.DeviceId == device.Id), status, reason);
+        Assert.Equal(before, (await Devices.GetDeviceAsync(new GetDeviceRequest { DeviceId = device.Id })).CollectedData.Count);
+    }
+
+    [Fact]
+    public async Task A_replayed_quote_and_a_quote_over_a_stale_nonce_are_refused()
+    {
+        using var tpm = TpmDevice.Open(cluster.Tpm.Tcti);
+        var (device, credential) = await EnrolledTpmDeviceAsync(tpm);
+        // a quote an eavesdropper recorded from a successful authentication
+        var (first, firstNonce) = await BeginAsync(device, credential);
+        var recorded = Answer(tpm, firstNonce);
+        await first.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = recorded });
+        Assert.True(await first.ResponseStream.MoveNext());
+        first.Dispose();
+        var (replay, _) = await BeginAsync(device, credential);
+        using (replay)
+        {
+            await RefusedAsync(replay, recorded, device, StatusCode.PermissionDenied, "quote nonce does not match the challenge");
+        }
+        // a nonce of another ceremony still in progress does not answer this one
+        var (pending, pendingNonce) = await BeginAsync(device, credential);
+        var (other, _) = await BeginAsync(device, credential);
+        using (other)
+        {
+            await RefusedAsync(other, Answer(tpm, pendingNonce), device, StatusCode.PermissionDenied, "quote nonce does not match the challenge");
+        }
+        using (pending)
+        {
+            await pending.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = Answer(tpm, pendingNonce) });
+            Assert.True(await pending.ResponseStream.MoveNext());
+            Assert.NotEmpty(pending.ResponseStream.Current.UserCertificates.X509Der);
+        }
+    }
+
+    [Fact]
+    public async Task Another_tpms_quote_over_the_right_nonce_is_refused()
+    {
+        using var tpm = TpmDevice.Open(cluster.Tpm.Tcti);
+        var (device, credential) = await EnrolledTpmDeviceAsync(tpm);
+        await using var otherTpm = await SoftwareTpm.StartAsync();
+        using var impostor = TpmDevice.Open(otherTpm.Tcti);
+        impostor.AttestationKey(impostor.EndorsementKey());
+        var (call, nonce) = await BeginAsync(device, credential);
+        using (call)
+        {
+            await RefusedAsync(call, Answer(impostor, nonce), device, StatusCode.PermissionDenied, "quote signature does not verify with the AK");
+        }
+    }
+
+    [Fact]
+    public async Task A_tpm_device_that_answers_with_a_key_signature_is_refused()
+    {
+        using var tpm = TpmDevice.Open(cluster.Tpm.Tcti);
+        var (device, credential) = await EnrolledTpmDeviceAsync(tpm);
+        var (call, _) = await BeginAsync(device, credential);
+        using (call)
+        {
+            await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { KeyChallengeResponse = new KeyChallengeResponse { Signature = ByteString.CopyFrom(new byte[70]) } });
+            const string Reason = "expected tpm_challenge_response, not KeyChallengeResponse";
+            Refusals.Is(StatusCode.InvalidArgument, Reason, await Refusals.Of(() => call.ResponseStream.MoveNext()));
+            AuditTrail.IsRefusal(await AuditTrail.LastAsync(_admin, "device.authenticate", e => e.DeviceId == device.Id), StatusCode.InvalidArgument, Reason);
+        }
+    }
+
+    [Fact]
+    public async Task Misshapen_or_oversized_tpm_evidence_is_refused_and_the_token_is_not_spent()
+    {
+        using var tpm = TpmDevice.Open(cluster.Tpm.Tcti);
+        var ek = tpm.EndorsementKey();
+        var ak = tpm.AttestationKey(ek);
+        var serial = "TB" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
+        var created = await Devices.CreateDeviceAsync(new CreateDeviceRequest { OsType = OSType.Linux, AssetTag = serial, CreateEnrollToken = true });
+        EnrollDeviceRequest Init(Action<TPMEnrollPayload> change)
+        {
+            var payload = new TPMEnrollPayload
+            {
+                EkCert = ByteString.CopyFrom(ek.Certificate!),
+                EkKey = ByteString.CopyFrom(ek.Public),
+                AttestationParameters = new TPMAttestationParameters { Public = ByteString.CopyFrom(ak) },
+            };
+            change(payload);
+            return new EnrollDeviceRequest
+            {
+                Init = new EnrollDeviceInit
+                {
+                    Token = created.EnrollToken.Token,
+                    CredentialId = TpmCredentials.IdOf(TpmPublic.ParseSized(ak)),
+                    DeviceData = Data(serial),
+                    Tpm = payload,
+                },
+            };
+        }
+        var cases = new (Action<TPMEnrollPayload> Change, string Reason)[]
+        {
+            (p => p.EkKey = ByteString.CopyFrom(new byte[5000]), "tpm.ek_key is larger than 4096 bytes"),
+            (p => p.EkCert = ByteString.CopyFrom(new byte[4097]), "tpm.ek_cert is larger than 4096 bytes"),
+            (p => p.AttestationParameters = null, "tpm.attestation_parameters.public (the AK's TPM2B_PUBLIC) is required"),
+            (p => p.AttestationParameters.CreateData = ByteString.CopyFrom(new byte[8]), "send all of create_data, create_attestation and create_signature, or none"),
+        };
+        foreach (var (change, reason) in cases)
+        {
+            using var call = Devices.EnrollDevice();
+            await call.RequestStream.WriteAsync(Init(change));
+            Refusals.Is(StatusCode.InvalidArgument, reason, await Refusals.Of(() => call.ResponseStream.MoveNext()));
+            AuditTrail.IsRefusal(await AuditTrail.LastAsync(_admin, "device.enroll", e => e.AssetTag == serial), StatusCode.InvalidArgument, reason);
+        }
+        // the quote's shape is checked as it arrives: two quotes, or a PCR out of range, never reach the verifier
+        foreach (var (change, reason) in new (Action<TPMEnrollChallengeResponse> Change, string Reason)[]
+                 {
+                     (r => r.Quotes.Add(r.Quotes[0]), "exactly one quote is expected, not 2"),
+                     (r => r.Pcrs.Add(new TPMPCR { Index = 30, DigestAlg = 0x000B, Digest = ByteString.CopyFrom(new byte[32]) }), "PCR index 30 is out of range"),
+                 })
+        {
+            var fresh = await Devices.CreateDeviceEnrollTokenAsync(new CreateDeviceEnrollTokenRequest { DeviceId = created.Id });
+            using var call = Devices.EnrollDevice();
+            var init = Init(_ => { });
+            init.Init.Token = fresh.Token;
+            await call.RequestStream.WriteAsync(init);
+            Assert.True(await call.ResponseStream.MoveNext());
+            var challenge = call.ResponseStream.Current.TpmChallenge;
+            var secret = tpm.ActivateCredential(ek, challenge.EncryptedCredential.CredentialBlob.ToByteArray(), challenge.EncryptedCredential.Secret.ToByteArray());
+            var (attest, signature, pcrs) = tpm.Quote(challenge.AttestationNonce.ToByteArray(), TpmCeremonies.QuotedPcrs);
+            var answer = new TPMEnrollChallengeResponse { Solution = ByteString.CopyFrom(secret) };
+            answer.Quotes.Add(new TPMQuote { Quote = ByteString.CopyFrom(attest), Signature = ByteString.CopyFrom(signature) });
+            answer.Pcrs.AddRange(pcrs.Select(p => new TPMPCR { Index = p.Index, Digest = ByteString.CopyFrom(p.Digest), DigestAlg = p.Hash }));
+            change(answer);
+            await call.RequestStream.WriteAsync(new EnrollDeviceRequest { TpmChallengeResponse = answer });
+            Refusals.Is(StatusCode.InvalidArgument, reason, await Refusals.Of(() => call.ResponseStream.MoveNext()));
+            AuditTrail.IsRefusal(await AuditTrail.LastAsync(_admin, "device.enroll", e => e.AssetTag == serial), StatusCode.InvalidArgument, reason);
+        }
+        Assert.Equal(DeviceEnrollStatus.NotEnrolled, (await Devices.GetDeviceAsync(new GetDeviceRequest { DeviceId = created.Id })).EnrollStatus);
+        // the refusals at init spent nothing: the first token still enrolls the device
+        Assert.Equal(DeviceEnrollStatus.Enrolled, (await TpmCeremonies.EnrollAsync(_admin, created.EnrollToken.Token, tpm, Data(serial), default)).EnrollStatus);
+    }
+}
