@@ -4,6 +4,7 @@ using DeviceTrust.LoadTest;
 var root = new RootCommand("DeviceTrust fleet simulator: real clients, real ceremonies, latency percentiles")
 {
     LoginScenario.Create(),
+    LoginFloodScenario.Create(),
     CeremonyScenario.Create(),
     QuoteVerifyBenchmark.Create(),
 };

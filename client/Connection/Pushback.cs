@@ -11,7 +11,7 @@ namespace DeviceTrust.Client.Connection;
 public static class Pushback
 {
     private static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(2);
-    private const int Attempts = 4;
+    private const int Attempts = 8;
 
     public static async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {

@@ -33,24 +33,31 @@ public sealed class PasswordWork : IDisposable
     /// <summary>How long one hash takes here, on average: the retry hint given to a refused caller.</summary>
     public TimeSpan TypicalHash => TimeSpan.FromTicks(Interlocked.Read(ref _averageTicks));
 
-    public Task<bool> VerifyAsync(string password, string? storedHash) => RunAsync(() => _hasher.Verify(password, storedHash));
-
-    public Task<string> HashAsync(string password) => RunAsync(() => _hasher.Hash(password));
-
-    private Task<T> RunAsync<T>(Func<T> hash)
+    /// <summary>
+    /// Takes a place in the pool for one hash, or refuses at once when there is none. Taken before the rate limits, so
+    /// an attempt refused because the pool is busy does not use up the caller's tokens; released unused on dispose.
+    /// </summary>
+    public PasswordSlot Reserve()
     {
         if (Interlocked.Increment(ref _admitted) > _capacity)
         {
             Interlocked.Decrement(ref _admitted);
             throw DeviceTrustException.ResourceExhausted("the gateway is busy checking other passwords: try again in a moment", TypicalHash);
         }
+        return new PasswordSlot(this);
+    }
+
+    internal void Release() => Interlocked.Decrement(ref _admitted);
+
+    internal Task<T> RunAsync<T>(Func<PasswordHasher, T> hash)
+    {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         _work.Add(() =>
         {
             var started = Stopwatch.GetTimestamp();
             try
             {
-                done.SetResult(hash());
+                done.SetResult(hash(_hasher));
             }
             catch (Exception e)
             {
@@ -58,7 +65,7 @@ public sealed class PasswordWork : IDisposable
             }
             finally
             {
-                Interlocked.Decrement(ref _admitted);
+                Release();
                 var took = Stopwatch.GetElapsedTime(started).Ticks;
                 Interlocked.Exchange(ref _averageTicks, (Interlocked.Read(ref _averageTicks) * 7 + took) / 8);
             }
@@ -75,4 +82,20 @@ public sealed class PasswordWork : IDisposable
     }
 
     public void Dispose() => _work.CompleteAdding();
+}
+
+/// <summary>A reserved place in the password pool: one hash, or nothing (the place is given back on dispose).</summary>
+public sealed class PasswordSlot : IDisposable
+{
+    private PasswordWork? _pool;
+
+    internal PasswordSlot(PasswordWork pool) => _pool = pool;
+
+    public Task<bool> VerifyAsync(string password, string? storedHash) => Take().RunAsync(h => h.Verify(password, storedHash));
+
+    public Task<string> HashAsync(string password) => Take().RunAsync(h => h.Hash(password));
+
+    private PasswordWork Take() => Interlocked.Exchange(ref _pool, null) ?? throw new InvalidOperationException("a password slot is good for one hash");
+
+    public void Dispose() => Interlocked.Exchange(ref _pool, null)?.Release();
 }

@@ -57,8 +57,9 @@ public sealed class AuthGrpcService(
         record.Target = printable;
         return await AuditedCall.RunAsync(record, refusals, async () =>
         {
-            AdmitLogin(context, request.User);
-            // Everything is checked before anything is spent or hashed: bad input leaves the invitation usable and costs no KDF.
+            limits.Admit(nameof(RateLimitsOptions.LoginPerAddress), SourceKey(context), "login attempts from your address");
+            // Everything is checked before anything is spent or hashed: bad input and a bad invitation leave the
+            // invitation usable and cost no KDF, not even a place in the password pool.
             var user = UserName.Validate(request.User);
             if (!SecretToken.LooksValid(request.InviteSecret))
             {
@@ -67,10 +68,12 @@ public sealed class AuthGrpcService(
             PasswordPolicy.Validate(request.NewPassword);
             var publicKey = CertificateAuthority.ParseUserPublicKey(request.PublicKey.Span);
             var ttl = ProtoMapping.Ttl(request.Ttl, options.CertificateTtl, options.CertificateTtl, "ttl");
+            limits.Admit(nameof(RateLimitsOptions.LoginPerUser), user, "login attempts for this user");
             var grain = grains.GetGrain<IUserGrain>(user);
             var secretHash = SecretToken.Hash(request.InviteSecret);
             await grain.CheckInvitationAsync(secretHash);
-            var passwordHash = await passwords.HashAsync(request.NewPassword);
+            using var slot = passwords.Reserve();
+            var passwordHash = await slot.HashAsync(request.NewPassword);
             var view = await grain.AcceptInvitationAsync(secretHash, passwordHash);
             identities.InvalidateUser(user);
             bootstrap.InvitationAccepted(user);
@@ -90,14 +93,14 @@ public sealed class AuthGrpcService(
         var record = audit.Begin(AuditCodes.UserLogin, context, printable);
         return await AuditedCall.RunAsync(record, refusals, async () =>
         {
-            AdmitLogin(context, request.User);
+            using var slot = AdmitLogin(context, request.User);
             var publicKey = CertificateAuthority.ParseUserPublicKey(request.PublicKey.Span);
             var ttl = ProtoMapping.Ttl(request.Ttl, options.CertificateTtl, options.CertificateTtl, "ttl");
             if (Encoding.UTF8.GetByteCount(request.Password) > PasswordPolicy.MaxBytes)
             {
                 throw DeviceTrustException.Unauthenticated(BadCredentials);
             }
-            var source = ClientAddress.LimitKey(context.GetHttpContext().Connection.RemoteIpAddress);
+            var source = SourceKey(context);
             // Names that can never be users are checked like the others (same KDF work), but have no delay to track.
             var guard = UserName.IsValid(request.User) ? grains.GetGrain<ILoginGuardGrain>(request.User) : null;
             if (guard is not null)
@@ -106,7 +109,7 @@ public sealed class AuthGrpcService(
             }
             var login = guard is null ? null : await grains.GetGrain<IUserGrain>(request.User).GetLoginRecordAsync();
             // The same KDF work whether or not the user exists, so timing does not reveal user names.
-            var verified = await passwords.VerifyAsync(request.Password, login?.PasswordHash);
+            var verified = await slot.VerifyAsync(request.Password, login?.PasswordHash);
             if (!verified || login is null)
             {
                 log.LogWarning("Failed login for user {User} from {Peer}", printable, record.ClientIp);
@@ -150,13 +153,28 @@ public sealed class AuthGrpcService(
         return Task.FromResult(response);
     }
 
-    /// <summary>The two buckets every password or invitation attempt takes from: its source address, then the name it names.</summary>
-    private void AdmitLogin(ServerCallContext context, string user)
+    /// <summary>
+    /// What every password attempt passes before it may cost a hash: the bucket of its source address,
+    /// a place in the password pool, then the bucket of the name it names. The pool comes before the name's bucket, so
+    /// an attempt refused only because the pool is busy does not use up that user's attempts (dtsh retries it).
+    /// </summary>
+    private PasswordSlot AdmitLogin(ServerCallContext context, string user)
     {
-        limits.Admit(nameof(RateLimitsOptions.LoginPerAddress),
-            ClientAddress.LimitKey(context.GetHttpContext().Connection.RemoteIpAddress), "login attempts from your address");
-        limits.Admit(nameof(RateLimitsOptions.LoginPerUser), UserName.Printable(user), "login attempts for this user");
+        limits.Admit(nameof(RateLimitsOptions.LoginPerAddress), SourceKey(context), "login attempts from your address");
+        var slot = passwords.Reserve();
+        try
+        {
+            limits.Admit(nameof(RateLimitsOptions.LoginPerUser), UserName.Printable(user), "login attempts for this user");
+            return slot;
+        }
+        catch
+        {
+            slot.Dispose();
+            throw;
+        }
     }
+
+    private static string SourceKey(ServerCallContext context) => ClientAddress.LimitKey(context.GetHttpContext().Connection.RemoteIpAddress);
 
     private async Task<LoginResponse> IssueAsync(UserView user, System.Security.Cryptography.X509Certificates.PublicKey publicKey, TimeSpan ttl)
     {

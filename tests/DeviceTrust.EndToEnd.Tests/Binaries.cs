@@ -8,7 +8,10 @@ public static class Binaries
     private static readonly string Configuration =
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
-    public static string Gateway => Output("gateway", "DeviceTrust.Gateway.dll");
+    /// <summary>The gateway under test; <c>DEVICETRUST_E2E_GATEWAY</c> names another build (to show a test fails without a fix).</summary>
+    public static string Gateway => Environment.GetEnvironmentVariable("DEVICETRUST_E2E_GATEWAY") is { Length: > 0 } other
+        ? other
+        : Output("gateway", "DeviceTrust.Gateway.dll");
     public static string Silo => Output("silo", "DeviceTrust.Silo.dll");
     public static string Dtsh => Output("cli/dtsh", "dtsh.dll");
     public static string Dtctl => Output("cli/dtctl", "dtctl.dll");
