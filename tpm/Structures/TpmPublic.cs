@@ -102,8 +102,8 @@ public sealed class TpmPublic
                         throw new TpmFormatException($"RSA modulus is {modulus.Length} bytes, keyBits says {bits / 8}");
                     }
                     reader.End("TPMT_PUBLIC");
-                    return new TpmPublic(data.ToArray(), type, nameAlg, attributes, policy, symAlg, symBits, symMode, scheme, hash, bits,
-                        exponent == 0 ? 65537 : exponent, modulus, 0, 0, [], []);
+                    return Usable(new TpmPublic(data.ToArray(), type, nameAlg, attributes, policy, symAlg, symBits, symMode, scheme, hash, bits,
+                        exponent == 0 ? 65537 : exponent, modulus, 0, 0, [], []));
                 }
             case TpmAlg.Ecc:
                 {
@@ -122,8 +122,8 @@ public sealed class TpmPublic
                     var x = reader.Sized("ECC point x", size).ToArray();
                     var y = reader.Sized("ECC point y", size).ToArray();
                     reader.End("TPMT_PUBLIC");
-                    return new TpmPublic(data.ToArray(), type, nameAlg, attributes, policy, symAlg, symBits, symMode, scheme, hash, 0, 0, [],
-                        curve, kdf, x, y);
+                    return Usable(new TpmPublic(data.ToArray(), type, nameAlg, attributes, policy, symAlg, symBits, symMode, scheme, hash, 0, 0, [],
+                        curve, kdf, x, y));
                 }
             default:
                 throw new TpmFormatException($"type: unsupported key type 0x{type:x4} (RSA and ECC only)");
@@ -163,6 +163,24 @@ public sealed class TpmPublic
             throw new TpmFormatException($"{field}: unsupported hash 0x{hash:x4}");
         }
         return (scheme, hash);
+    }
+
+    /// <summary>
+    /// A public area whose key the crypto library refuses (an RSA exponent it rejects, an ECC point off the curve) is
+    /// malformed too: refused here, so every TpmPublic that parses yields a key, and no later use of it can fail in
+    /// a way the callers do not expect.
+    /// </summary>
+    private static TpmPublic Usable(TpmPublic area)
+    {
+        try
+        {
+            _ = area.SubjectPublicKeyInfo();
+            return area;
+        }
+        catch (CryptographicException e)
+        {
+            throw new TpmFormatException($"{(area.IsRsa ? "RSA" : "ECC")} public key is not a valid key: {e.Message.TrimEnd('.')}");
+        }
     }
 
     public RSA ToRsa()
