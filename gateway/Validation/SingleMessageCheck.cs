@@ -16,7 +16,7 @@ namespace DeviceTrust.Gateway.Validation;
 /// <c>ResourceExhausted</c> when too large) and never reaches the service. Streamed messages are read by the
 /// handlers, under the interceptor, which maps the same failures.
 /// </summary>
-public sealed class SingleMessageCheck(RequestDelegate next, int maxMessageBytes, ILogger<SingleMessageCheck> log)
+public sealed class SingleMessageCheck(RequestDelegate next, int maxMessageBytes, Audit.RefusalAudit refusals, ILogger<SingleMessageCheck> log)
 {
     private const int HeaderBytes = 5;
     private static readonly ConcurrentDictionary<IMethod, MessageParser> Parsers = new();
@@ -35,6 +35,9 @@ public sealed class SingleMessageCheck(RequestDelegate next, int maxMessageBytes
         {
             log.LogInformation("Refused a malformed {Method} request from {Peer}: {Reason}", grpc.Method.FullName,
                 context.Connection.RemoteIpAddress, refusal.Item2);
+            await refusals.RecordAsync(Core.Audit.AuditCodes.MalformedRequest, Audit.ClientAddress.Text(context.Connection.RemoteIpAddress),
+                context.Connection.ClientCertificate is { } certificate ? Core.Certificates.CertificateAuthority.UserOf(certificate) ?? "" : "",
+                refusal.Item1, $"{grpc.Method.FullName}: {refusal.Item2}");
             await RefuseAsync(context, refusal.Item1, refusal.Item2);
             return;
         }
