@@ -63,10 +63,10 @@ public sealed class GatewayInterceptor(
             {
                 caller = await AuthenticateAsync(http);
                 http.Items[typeof(Caller)] = caller;
-                if (!audited.BySelf)
+                // Reads are recorded only when refused, so their record is made then: nothing extra on the hot path.
+                if (!audited.BySelf && !audited.Reads)
                 {
                     record = audit.Begin(audited.Code, context, caller);
-                    record.Detail("rpc", context.Method);
                     http.Items[typeof(AuditRecord)] = record;
                 }
                 if (metadata!.GetMetadata<RequiresAttribute>() is { } requirement
@@ -76,7 +76,7 @@ public sealed class GatewayInterceptor(
                 }
             }
             var result = await call();
-            if (record is not null && !audited.Reads)
+            if (record is not null)
             {
                 await record.SucceededAsync();
             }
@@ -94,9 +94,10 @@ public sealed class GatewayInterceptor(
                 await refusals.RecordAsync(AuditCodes.RateLimited, ClientAddress.Of(context), caller?.Name ?? "", StatusCode.ResourceExhausted,
                     exhausted.Message);
             }
-            else if (record is not null)
+            else if (caller is not null && !audited.BySelf)
             {
-                await record.FailedAsync(e);
+                record ??= audit.Begin(audited.Code, context, caller);
+                await record.Detail("rpc", context.Method).FailedAsync(e);
             }
             else if (!anonymous && caller is null && e is DeviceTrustException { Kind: ErrorKind.Unauthenticated } refused)
             {

@@ -25,9 +25,7 @@ public sealed class UserGrpcService(
     [Audited(AuditCodes.UserCreate)]
     public override async Task<CreateUserResponse> CreateUser(CreateUserRequest request, ServerCallContext context)
     {
-        var audit = context.Audit();
-        audit.Target = UserName.Printable(request.Name ?? "");
-        var name = UserName.Validate(request.Name);
+        var (audit, name) = Subject(context, request.Name);
         var kind = ProtoMapping.FromProto(request.Kind);
         var roles = ProtoMapping.RoleNames(request.Roles);
         var ttl = ProtoMapping.Ttl(request.InviteTtl, NewInvitation.DefaultTtl, NewInvitation.MaxTtl, "invite_ttl");
@@ -38,6 +36,14 @@ public sealed class UserGrpcService(
             .Detail("invite_expires", invitation.Expires);
         audit.Message = $"user {name} created with roles {string.Join(", ", user.Roles)}; invitation valid until {invitation.Expires:u}";
         return new CreateUserResponse { User = user.ToProto(), InviteToken = invitation.Token.Encode() };
+    }
+
+    /// <summary>The user a change is about: recorded in the audit event as given (printable), then validated.</summary>
+    private static (AuditRecord Audit, string Name) Subject(ServerCallContext context, string requested)
+    {
+        var audit = context.Audit();
+        audit.Target = UserName.Printable(requested);
+        return (audit, UserName.Validate(requested));
     }
 
     [Requires(Resources.User, "read")]
@@ -76,9 +82,7 @@ public sealed class UserGrpcService(
     [Audited(AuditCodes.UserUpdate)]
     public override async Task<User> UpdateUser(UpdateUserRequest request, ServerCallContext context)
     {
-        var audit = context.Audit();
-        audit.Target = UserName.Printable(request.Name ?? "");
-        var name = UserName.Validate(request.Name);
+        var (audit, name) = Subject(context, request.Name);
         var roles = ProtoMapping.RoleNames(request.SetRoles);
         var change = await grains.GetGrain<IUserGrain>(name).SetRolesAsync(roles);
         identities.InvalidateUser(name);
@@ -91,9 +95,7 @@ public sealed class UserGrpcService(
     [Audited(AuditCodes.UserReset)]
     public override async Task<ResetUserResponse> ResetUser(ResetUserRequest request, ServerCallContext context)
     {
-        var audit = context.Audit();
-        audit.Target = UserName.Printable(request.Name ?? "");
-        var name = UserName.Validate(request.Name);
+        var (audit, name) = Subject(context, request.Name);
         var ttl = ProtoMapping.Ttl(request.InviteTtl, NewInvitation.DefaultTtl, NewInvitation.MaxTtl, "invite_ttl");
         var invitation = NewInvitation.For(name, authority.Ca.Pin, time.GetUtcNow(), ttl);
         var change = await grains.GetGrain<IUserGrain>(name).ResetAsync(invitation.SecretHash, invitation.Expires);
@@ -108,9 +110,7 @@ public sealed class UserGrpcService(
     [Audited(AuditCodes.UserDelete)]
     public override async Task<DeleteUserResponse> DeleteUser(DeleteUserRequest request, ServerCallContext context)
     {
-        var audit = context.Audit();
-        audit.Target = UserName.Printable(request.Name ?? "");
-        var name = UserName.Validate(request.Name);
+        var (audit, name) = Subject(context, request.Name);
         var caller = Caller.Of(context);
         if (name == caller.Name)
         {

@@ -7,33 +7,18 @@ using DeviceTrust.Testing;
 
 namespace DeviceTrust.EndToEnd.Tests;
 
-/// <summary>
-/// Idle connections cannot crowd people out: one source holds at most its share, and idle ones are closed.
-/// A gateway of its own with a short keep-alive timeout; the limits are otherwise the defaults.
-/// </summary>
-public sealed class ConnectionLimitTests : IAsyncLifetime
+/// <summary>A gateway of its own with a short keep-alive timeout; the connection limits are otherwise the defaults.</summary>
+public sealed class ConnectionCluster() : GatewayCluster("dt-e2e-connections", new Dictionary<string, string?>
 {
-    private readonly TempDirectory _directory = new("dt-e2e-connections");
-    private GatewayProcess _gateway = null!;
-    private Cli _admin = null!;
+    ["DeviceTrust__Gateway__Connections__KeepAliveTimeout"] = "00:00:03",
+    ["DeviceTrust__Gateway__Connections__HandshakeTimeout"] = "00:00:02",
+});
 
-    public async Task InitializeAsync()
-    {
-        _gateway = new GatewayProcess(_directory["data"], new Dictionary<string, string?>
-        {
-            ["DeviceTrust__Gateway__Connections__KeepAliveTimeout"] = "00:00:03",
-            ["DeviceTrust__Gateway__Connections__HandshakeTimeout"] = "00:00:02",
-        });
-        await _gateway.StartAsync();
-        _admin = new Cli(_directory["admin"]);
-        (await _admin.DtshWithInput("admin password 1234\n", "login", "--proxy", _gateway.Proxy, "--invite", _gateway.AdminInvitation)).Succeeded();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        _directory.Dispose();
-    }
+/// <summary>Idle connections cannot crowd people out: one source holds at most its share, and idle ones are closed.</summary>
+public sealed class ConnectionLimitTests(ConnectionCluster cluster) : IClassFixture<ConnectionCluster>
+{
+    private GatewayProcess Gateway => cluster.Gateway;
+    private Cli Admin => cluster.Admin;
 
     /// <summary>A TLS connection from <paramref name="source"/> that sends nothing after its handshake; null if the gateway closed it first.</summary>
     private async Task<SslStream?> IdleAsync(IPAddress source)
@@ -43,7 +28,7 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
         try
         {
             socket.Bind(new IPEndPoint(source, 0));
-            await socket.ConnectAsync(IPAddress.Loopback, _gateway.Port);
+            await socket.ConnectAsync(IPAddress.Loopback, Gateway.Port);
             tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
             await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
             {
@@ -100,10 +85,10 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
             Assert.Equal(256, held.Count);
 
             // someone at another machine logs in and works as usual
-            (await _admin.DtshWithInput("admin password 1234\n", "login", "--user", "admin")).Succeeded();
-            (await _admin.Dtctl("users", "ls")).Succeeded();
+            (await Admin.DtshWithInput("admin password 1234\n", "login", "--user", "admin")).Succeeded();
+            (await Admin.Dtctl("users", "ls")).Succeeded();
 
-            using var audit = GatewayChannel.ForProfile(new ProfileStore(_admin.Home).Load()!);
+            using var audit = GatewayChannel.ForProfile(new ProfileStore(Admin.Home).Load()!);
             var refused = await AuditTrail.LastAsync(audit, "connection.refused", e => e.ClientIp == "127.0.0.90");
             AuditTrail.IsRefusal(refused, Grpc.Core.StatusCode.ResourceExhausted, "more than 256 open connections from 127.0.0.90");
 

@@ -17,28 +17,7 @@ using Grpc.Net.Client;
 namespace DeviceTrust.EndToEnd.Tests;
 
 /// <summary>A gateway of its own for hostile input (the fuzzer calls every RPC with whatever it makes up), and its admin.</summary>
-public sealed class HostileCluster : IAsyncLifetime
-{
-    private readonly TempDirectory _directory = new("dt-e2e-hostile");
-
-    public GatewayProcess Gateway { get; private set; } = null!;
-    public Cli Admin { get; private set; } = null!;
-    public Profile AdminProfile => new ProfileStore(Admin.Home).Load()!;
-
-    public async Task InitializeAsync()
-    {
-        Gateway = new GatewayProcess(_directory["data"], GatewayProcess.HighLimits);
-        await Gateway.StartAsync();
-        Admin = new Cli(_directory["admin"]);
-        (await Admin.DtshWithInput("admin password 1234\n", "login", "--proxy", Gateway.Proxy, "--invite", Gateway.AdminInvitation)).Succeeded();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Gateway.DisposeAsync();
-        _directory.Dispose();
-    }
-}
+public sealed class HostileCluster() : GatewayCluster("dt-e2e-hostile", GatewayProcess.HighLimits);
 
 /// <summary>
 /// Odd and hostile input through the real gateway: each gets InvalidArgument (or another refusal) naming what is

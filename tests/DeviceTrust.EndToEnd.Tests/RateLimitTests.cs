@@ -15,42 +15,20 @@ namespace DeviceTrust.EndToEnd.Tests;
 /// A gateway with small rate limits, one password worker and a short refusal-audit window. Each test speaks from
 /// source addresses of its own (127.0.0.x), as different machines would, so their buckets do not mix.
 /// </summary>
-public sealed class LimitedCluster : IAsyncLifetime
+public sealed class LimitedCluster() : GatewayCluster("dt-e2e-limits", new Dictionary<string, string?>
 {
-    private readonly TempDirectory _directory = new("dt-e2e-limits");
-
-    public GatewayProcess Gateway { get; private set; } = null!;
-    public Cli Admin { get; private set; } = null!;
-    public Profile AdminProfile => new ProfileStore(Admin.Home).Load()!;
-    public string Path(string relative) => _directory[relative];
-
-    public async Task InitializeAsync()
-    {
-        Gateway = new GatewayProcess(_directory["data"], new Dictionary<string, string?>
-        {
-            ["DeviceTrust__Gateway__RateLimits__LoginPerAddress__Burst"] = "12",
-            ["DeviceTrust__Gateway__RateLimits__LoginPerAddress__PerMinute"] = "1",
-            ["DeviceTrust__Gateway__RateLimits__LoginPerUser__Burst"] = "8",
-            ["DeviceTrust__Gateway__RateLimits__LoginPerUser__PerMinute"] = "1",
-            ["DeviceTrust__Gateway__RateLimits__TokensPerUser__Burst"] = "2",
-            ["DeviceTrust__Gateway__RateLimits__TokensPerUser__PerMinute"] = "1",
-            ["DeviceTrust__Gateway__RateLimits__CeremoniesPerUser__Burst"] = "3",
-            ["DeviceTrust__Gateway__RateLimits__CeremoniesPerUser__PerMinute"] = "1",
-            ["DeviceTrust__Gateway__PasswordHashing__Workers"] = "1",
-            ["DeviceTrust__Gateway__PasswordHashing__Queue"] = "0",
-            ["DeviceTrust__Gateway__RefusalAuditWindow"] = "00:00:03",
-        });
-        await Gateway.StartAsync();
-        Admin = new Cli(_directory["admin"]);
-        (await Admin.DtshWithInput("admin password 1234\n", "login", "--proxy", Gateway.Proxy, "--invite", Gateway.AdminInvitation)).Succeeded();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Gateway.DisposeAsync();
-        _directory.Dispose();
-    }
-}
+    ["DeviceTrust__Gateway__RateLimits__LoginPerAddress__Burst"] = "12",
+    ["DeviceTrust__Gateway__RateLimits__LoginPerAddress__PerMinute"] = "1",
+    ["DeviceTrust__Gateway__RateLimits__LoginPerUser__Burst"] = "8",
+    ["DeviceTrust__Gateway__RateLimits__LoginPerUser__PerMinute"] = "1",
+    ["DeviceTrust__Gateway__RateLimits__TokensPerUser__Burst"] = "2",
+    ["DeviceTrust__Gateway__RateLimits__TokensPerUser__PerMinute"] = "1",
+    ["DeviceTrust__Gateway__RateLimits__CeremoniesPerUser__Burst"] = "3",
+    ["DeviceTrust__Gateway__RateLimits__CeremoniesPerUser__PerMinute"] = "1",
+    ["DeviceTrust__Gateway__PasswordHashing__Workers"] = "1",
+    ["DeviceTrust__Gateway__PasswordHashing__Queue"] = "0",
+    ["DeviceTrust__Gateway__RefusalAuditWindow"] = "00:00:03",
+});
 
 public sealed class RateLimitTests(LimitedCluster cluster) : IClassFixture<LimitedCluster>, IDisposable
 {

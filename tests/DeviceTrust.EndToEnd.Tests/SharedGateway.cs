@@ -1,3 +1,4 @@
+using DeviceTrust.Client.Profiles;
 using DeviceTrust.Testing;
 
 namespace DeviceTrust.EndToEnd.Tests;
@@ -10,18 +11,37 @@ public interface ICluster
     string Path(string relative);
 }
 
-/// <summary>One running gateway with an admin logged in, shared by the tests of a collection.</summary>
-public sealed class SharedGateway : IAsyncLifetime, ICluster
+/// <summary>
+/// A gateway of its own in a temporary folder, started with <paramref name="environment"/>, with the bootstrap admin
+/// logged in. Fixtures differ only in what they configure and what they start beside it.
+/// </summary>
+public abstract class GatewayCluster(string name, IReadOnlyDictionary<string, string?>? environment = null) : IAsyncLifetime, ICluster
 {
     public const string AdminPassword = "admin password 1234";
-    private readonly TempDirectory _directory = new("dt-e2e");
+    private readonly TempDirectory _directory = new(name);
 
     public GatewayProcess Gateway { get; private set; } = null!;
     public Cli Admin { get; private set; } = null!;
+    public Profile AdminProfile => new ProfileStore(Admin.Home).Load()!;
+
+    public string Path(string relative) => _directory[relative];
+
+    /// <summary>Settings known only once the fixture starts (a database, a TPM), merged over the constructor's.</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string?>> MoreEnvironmentAsync() =>
+        Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
+
+    /// <summary>What must happen before the gateway starts (the schema of an external database).</summary>
+    protected virtual Task BeforeStartAsync() => Task.CompletedTask;
 
     public async Task InitializeAsync()
     {
-        Gateway = new GatewayProcess(_directory["data"], GatewayProcess.HighLimits);
+        var settings = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>());
+        foreach (var (key, value) in await MoreEnvironmentAsync())
+        {
+            settings[key] = value;
+        }
+        Gateway = new GatewayProcess(_directory["data"], settings);
+        await BeforeStartAsync();
         await Gateway.StartAsync();
         Admin = new Cli(_directory["admin-home"]);
         (await Admin.DtshWithInput(AdminPassword + "\n", "login", "--proxy", Gateway.Proxy, "--invite", Gateway.AdminInvitation)).Succeeded();
@@ -30,23 +50,24 @@ public sealed class SharedGateway : IAsyncLifetime, ICluster
     /// <summary>A new user with these roles who has accepted the invitation, with their own profile folder.</summary>
     public async Task<(string Name, Cli Cli, string Password)> NewUserAsync(string roles)
     {
-        var name = "u" + Guid.NewGuid().ToString("N")[..10];
-        var added = (await Admin.Dtctl("users", "add", name, "--roles", roles)).Succeeded();
+        var user = "u" + Guid.NewGuid().ToString("N")[..10];
+        var added = (await Admin.Dtctl("users", "add", user, "--roles", roles)).Succeeded();
         var token = added.StdOut.Split(' ', '\n').Single(w => w.StartsWith("dtinv1.", StringComparison.Ordinal)).Trim();
-        var cli = new Cli(_directory[name + "-home"]);
-        var password = "password of " + name;
+        var cli = new Cli(_directory[user + "-home"]);
+        var password = "password of " + user;
         (await cli.DtshWithInput(password + "\n", "login", "--proxy", Gateway.Proxy, "--invite", token)).Succeeded();
-        return (name, cli, password);
+        return (user, cli, password);
     }
 
-    public string Path(string relative) => _directory[relative];
-
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Gateway.DisposeAsync();
         _directory.Dispose();
     }
 }
+
+/// <summary>One running gateway with an admin logged in, shared by the tests of a collection.</summary>
+public sealed class SharedGateway() : GatewayCluster("dt-e2e", GatewayProcess.HighLimits);
 
 [CollectionDefinition(Name)]
 public sealed class SharedGatewayCollection : ICollectionFixture<SharedGateway>
@@ -58,39 +79,24 @@ public sealed class SharedGatewayCollection : ICollectionFixture<SharedGateway>
 /// The same on PostgreSQL (what production runs), with the schema applied by `silo db init`, a master key from the
 /// environment, and short ceremony deadlines so the whole-ceremony timeout can be shown without waiting a minute.
 /// </summary>
-public sealed class PostgresGateway : IAsyncLifetime, ICluster
+public sealed class PostgresGateway() : GatewayCluster("dt-e2e-pg", new Dictionary<string, string?>(GatewayProcess.HighLimits)
+{
+    ["DeviceTrust__Storage__Provider"] = "postgresql",
+    ["DEVICETRUST_MASTER_KEY"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+    ["DeviceTrust__Gateway__CeremonyFirstMessageTimeout"] = FirstMessageTimeout.ToString(),
+    ["DeviceTrust__Gateway__CeremonyTimeout"] = CeremonyTimeout.ToString(),
+})
 {
     public static readonly TimeSpan FirstMessageTimeout = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan CeremonyTimeout = TimeSpan.FromSeconds(4);
-    private readonly TempDirectory _directory = new("dt-e2e-pg");
 
-    public GatewayProcess Gateway { get; private set; } = null!;
-    public Cli Admin { get; private set; } = null!;
-
-    public async Task InitializeAsync()
+    protected override async Task<IReadOnlyDictionary<string, string?>> MoreEnvironmentAsync() => new Dictionary<string, string?>
     {
-        var environment = new Dictionary<string, string?>(GatewayProcess.HighLimits)
-        {
-            ["DeviceTrust__Storage__Provider"] = "postgresql",
-            ["DeviceTrust__Storage__ConnectionString"] = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync(),
-            ["DEVICETRUST_MASTER_KEY"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
-            ["DeviceTrust__Gateway__CeremonyFirstMessageTimeout"] = FirstMessageTimeout.ToString(),
-            ["DeviceTrust__Gateway__CeremonyTimeout"] = CeremonyTimeout.ToString(),
-        };
-        Gateway = new GatewayProcess(_directory["data"], environment);
+        ["DeviceTrust__Storage__ConnectionString"] = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync(),
+    };
+
+    protected override async Task BeforeStartAsync() =>
         (await ProcessRunner.RunAsync("dotnet", [Binaries.Silo, "db", "init"], environment: Gateway.Environment, timeout: TimeSpan.FromMinutes(1))).Succeeded();
-        await Gateway.StartAsync();
-        Admin = new Cli(_directory["admin-home"]);
-        (await Admin.DtshWithInput(SharedGateway.AdminPassword + "\n", "login", "--proxy", Gateway.Proxy, "--invite", Gateway.AdminInvitation)).Succeeded();
-    }
-
-    public string Path(string relative) => _directory[relative];
-
-    public async Task DisposeAsync()
-    {
-        await Gateway.DisposeAsync();
-        _directory.Dispose();
-    }
 }
 
 [CollectionDefinition(Name)]

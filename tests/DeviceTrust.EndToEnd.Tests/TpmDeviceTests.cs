@@ -9,30 +9,16 @@ namespace DeviceTrust.EndToEnd.Tests;
 /// DTSH_TPM. A gateway of their own, since these tests change the cluster's attestation policy.
 /// </summary>
 /// <summary>A gateway of its own (the TPM tests change the attestation policy), a fresh software TPM, and an admin.</summary>
-public sealed class TpmCluster : IAsyncLifetime
+public sealed class TpmCluster() : GatewayCluster("dt-e2e-tpm", GatewayProcess.HighLimits)
 {
-    private readonly TempDirectory _directory = new("dt-e2e-tpm");
-
-    public GatewayProcess Gateway { get; private set; } = null!;
     public SoftwareTpm Tpm { get; private set; } = null!;
-    public Cli Admin { get; private set; } = null!;
 
-    public string Path(string relative) => _directory[relative];
+    protected override async Task BeforeStartAsync() => Tpm = await SoftwareTpm.StartAsync();
 
-    public async Task InitializeAsync()
+    public override async Task DisposeAsync()
     {
-        Tpm = await SoftwareTpm.StartAsync();
-        Gateway = new GatewayProcess(_directory["data"], GatewayProcess.HighLimits);
-        await Gateway.StartAsync();
-        Admin = new Cli(_directory["admin"]);
-        (await Admin.DtshWithInput("admin password 1234\n", "login", "--proxy", Gateway.Proxy, "--invite", Gateway.AdminInvitation)).Succeeded();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Gateway.DisposeAsync();
+        await base.DisposeAsync();
         await Tpm.DisposeAsync();
-        _directory.Dispose();
     }
 }
 
