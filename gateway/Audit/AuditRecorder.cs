@@ -54,8 +54,6 @@ public sealed class AuditRecord(AuditRecorder recorder, string type, string user
     /// <summary>The sentence recorded on success (the caller's method sets it; a default is used otherwise).</summary>
     public string? Message { get; set; }
 
-    public bool Written => Volatile.Read(ref _written) != 0;
-
     /// <summary>A structured detail (before/after values, counts). Never a secret.</summary>
     public AuditRecord Detail(string key, object? value)
     {
@@ -66,8 +64,8 @@ public sealed class AuditRecord(AuditRecorder recorder, string type, string user
     /// <summary>A before/after pair, recorded only when the value changed.</summary>
     public AuditRecord Change<T>(string key, T before, T after)
     {
-        if (!EqualityComparer<T>.Default.Equals(before, after)
-            && JsonSerializer.Serialize(before, DetailsJsonOptions) != JsonSerializer.Serialize(after, DetailsJsonOptions))
+        // compared as they will be written: lists and records are equal when their JSON is
+        if (JsonSerializer.Serialize(before, DetailsJsonOptions) != JsonSerializer.Serialize(after, DetailsJsonOptions))
         {
             Detail(key, new { before, after });
         }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Secrets;
@@ -21,6 +22,7 @@ public sealed class ClusterBootstrap(
     ClusterAuthority authority,
     DeviceTrustHostOptions host,
     GatewayOptions gateway,
+    Silo.Database.AuditLog audit,
     TimeProvider time,
     ILogger<ClusterBootstrap> log) : IHostedService
 {
@@ -94,14 +96,18 @@ public sealed class ClusterBootstrap(
         }
         // First start, or an admin who never accepted an invitation that has since expired or been lost: a fresh one.
         var invitation = NewInvitation.For(AdminUser, authority.Ca.Pin, now, gateway.BootstrapInviteTtl);
-        if (existing is null)
+        var created = existing is null
+            ? await admin.CreateAsync(UserKind.Human, AdminRoles, invitation.SecretHash, invitation.Expires)
+            : (await admin.ResetAsync(invitation.SecretHash, invitation.Expires)).After;
+        // A state change like any other, made by the cluster itself rather than a caller.
+        await audit.AppendAsync(new Silo.Database.AuditEntry(now, existing is null ? AuditCodes.UserCreate : AuditCodes.UserReset, true, "(bootstrap)",
+            "", "", "", "", "", existing is null
+                ? $"bootstrap user {AdminUser} created with roles {string.Join(", ", AdminRoles)}; invitation valid until {invitation.Expires:u}"
+                : $"bootstrap user {AdminUser} invited again (the earlier invitation expired or was lost); valid until {invitation.Expires:u}")
         {
-            await admin.CreateAsync(UserKind.Human, AdminRoles, invitation.SecretHash, invitation.Expires);
-        }
-        else
-        {
-            await admin.ResetAsync(invitation.SecretHash, invitation.Expires);
-        }
+            Target = AdminUser,
+            Details = $$"""{"user_id":"{{created.Id}}"}""",
+        });
         var token = invitation.Token.Encode();
         SecureFile.WriteAllText(InviteFile, token + "\n");
         await config.MarkBootstrappedAsync();

@@ -27,6 +27,8 @@ public sealed class QuickstartTests(ITestOutputHelper output)
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(directory["admin/key.pem"]));
         // the spent invitation does not stay behind in the data folder
         Assert.False(File.Exists(directory["data/admin-invite"]), "the spent bootstrap invitation is still in the data folder");
+        // and the audit log says who made admin: the cluster itself
+        Assert.Matches(@"user\.create\s+success\s+\(bootstrap\).*bootstrap user admin created", (await admin.Dtctl("audit", "ls", "--type", "user.create")).Succeeded().StdOut);
 
         // 3. status, like tsh status
         var status = (await admin.Dtsh("status")).Succeeded().StdOut;
