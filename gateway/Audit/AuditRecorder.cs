@@ -34,7 +34,12 @@ public sealed class AuditRecorder(AuditLog log, TimeProvider time)
 /// </summary>
 public sealed class AuditRecord(AuditRecorder recorder, string type, string user, string userId, string clientIp, CancellationToken call)
 {
-    private static readonly JsonSerializerOptions DetailsJsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // Readable as stored (the details are JSON in a database column, never HTML): no \u escapes for '+' or quotes.
+    private static readonly JsonSerializerOptions DetailsJsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
     private SortedDictionary<string, object?>? _details;
     private int _written;
 

@@ -17,6 +17,7 @@ namespace DeviceTrust.Cli.Dtctl.Audit;
 public static class AuditListCommand
 {
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+    private static readonly System.Text.Json.JsonSerializerOptions LineOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static Command Create(ProfileStore store)
     {
@@ -82,7 +83,7 @@ public static class AuditListCommand
     {
         var node = JsonNode.Parse(Formatter.Format(e))!.AsObject();
         node["details"] = e.Details.Length > 0 ? JsonNode.Parse(e.Details) : new JsonObject();
-        return node.ToJsonString();
+        return node.ToJsonString(LineOptions);
     }
 
     private static DateTimeOffset Time(string text, string option, DateTimeOffset now)
