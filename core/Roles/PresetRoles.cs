@@ -12,13 +12,14 @@ public static class PresetRoles
     public const string DeviceEnroll = "device-enroll";
     public const string RequireTrustedDevice = "require-trusted-device";
 
+    /// <summary>Every resource of a kind: the label map <c>{'*': '*'}</c>.</summary>
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> AllNodes =
         new Dictionary<string, IReadOnlyList<string>> { ["*"] = ["*"] };
 
     public static IReadOnlyList<Role> All { get; } =
     [
         new(Access, "Access to resources: SSH nodes, apps and databases.",
-            new Dictionary<string, IReadOnlyList<string>>(), ["root"], AllNodes, null),
+            new Dictionary<string, IReadOnlyList<string>>(), ["root"], AllNodes, null) { AppLabels = AllNodes, DbLabels = AllNodes, KubeLabels = AllNodes, DesktopLabels = AllNodes },
         new(Editor, "Edit cluster configuration: users, roles, locks, devices.",
             new Dictionary<string, IReadOnlyList<string>>
             {
@@ -38,7 +39,10 @@ public static class PresetRoles
             new Dictionary<string, IReadOnlyList<string>> { [Resources.Device] = ["enroll"] },
             [], new Dictionary<string, IReadOnlyList<string>>(), null),
         new(RequireTrustedDevice, "Access to resources, from trusted devices only.",
-            new Dictionary<string, IReadOnlyList<string>>(), ["root"], AllNodes, DeviceTrustMode.Required),
+            new Dictionary<string, IReadOnlyList<string>>(), ["root"], AllNodes, DeviceTrustMode.Required)
+        {
+            AppLabels = AllNodes, DbLabels = AllNodes, KubeLabels = AllNodes, DesktopLabels = AllNodes,
+        },
     ];
 
     public static bool IsPreset(string name) => All.Any(r => r.Name == name);

@@ -19,7 +19,7 @@ namespace DeviceTrust.Core.Roles;
 ///   allow:
 ///     rules: { audit: [list, read] }
 ///     logins: [root]
-///     node_labels: { '*': '*' }
+///     node_labels: { '*': '*' }        # SSH nodes; app_labels, db_labels, kube_labels, desktop_labels alike
 /// </code>
 /// Parsing is strict: an unknown field, resource or verb is an error that names its line, so a typo never
 /// silently grants or withholds access.
@@ -85,7 +85,7 @@ public static class RoleYaml
         DeviceTrustMode? mode = null;
         var rules = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         IReadOnlyList<string> logins = [];
-        var labels = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var labels = new Dictionary<string, Dictionary<string, IReadOnlyList<string>>>(StringComparer.Ordinal);
         if (fields.TryGetValue("spec", out var specNode) && specNode is not YamlScalarNode { Value: null or "" })
         {
             var spec = Fields(AsMapping(specNode, "spec"), "spec", "options", "allow");
@@ -104,7 +104,7 @@ public static class RoleYaml
             }
             if (spec.TryGetValue("allow", out var allowNode))
             {
-                var allow = Fields(AsMapping(allowNode, "spec.allow"), "spec.allow", "rules", "logins", "node_labels");
+                var allow = Fields(AsMapping(allowNode, "spec.allow"), "spec.allow", ["rules", "logins", .. LabelFields]);
                 if (allow.TryGetValue("rules", out var rulesNode))
                 {
                     foreach (var (keyNode, verbsNode) in AsMapping(rulesNode, "spec.allow.rules").Children)
@@ -132,18 +132,39 @@ public static class RoleYaml
                 {
                     logins = StringList(loginsNode, "logins").Select(v => v.Value).ToList();
                 }
-                if (allow.TryGetValue("node_labels", out var labelsNode))
+                foreach (var field in LabelFields)
                 {
-                    foreach (var (keyNode, valueNode) in AsMapping(labelsNode, "node_labels").Children)
+                    if (allow.TryGetValue(field, out var labelsNode))
                     {
-                        labels[Scalar(keyNode, "a label name")] = valueNode is YamlSequenceNode
-                            ? StringList(valueNode, "label values").Select(v => v.Value).ToList()
-                            : [Scalar(valueNode, "a label value")];
+                        labels[field] = Labels(labelsNode, field);
                     }
                 }
             }
         }
-        return new Role(name, description, rules, logins, labels, mode);
+        IReadOnlyDictionary<string, IReadOnlyList<string>> LabelsOf(string field) =>
+            labels.TryGetValue(field, out var found) ? found : new Dictionary<string, IReadOnlyList<string>>();
+        return new Role(name, description, rules, logins, LabelsOf("node_labels"), mode)
+        {
+            AppLabels = LabelsOf("app_labels"),
+            DbLabels = LabelsOf("db_labels"),
+            KubeLabels = LabelsOf("kube_labels"),
+            DesktopLabels = LabelsOf("desktop_labels"),
+        };
+    }
+
+    /// <summary>The label maps a role's allow section may hold, one per kind of resource.</summary>
+    private static readonly string[] LabelFields = ["node_labels", "app_labels", "db_labels", "kube_labels", "desktop_labels"];
+
+    private static Dictionary<string, IReadOnlyList<string>> Labels(YamlNode node, string field)
+    {
+        var labels = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var (keyNode, valueNode) in AsMapping(node, field).Children)
+        {
+            labels[Scalar(keyNode, "a label name")] = valueNode is YamlSequenceNode
+                ? StringList(valueNode, "label values").Select(v => v.Value).ToList()
+                : [Scalar(valueNode, "a label value")];
+        }
+        return labels;
     }
 
     /// <summary>The canonical YAML text of a role (what <c>dtctl roles get</c> prints and <see cref="Parse"/> reads back).</summary>
@@ -158,9 +179,16 @@ public static class RoleYaml
         {
             allow["logins"] = role.Logins.ToList();
         }
-        if (role.NodeLabels.Count > 0)
+        foreach (var (field, labels) in new[]
+                 {
+                     ("node_labels", role.NodeLabels), ("app_labels", role.AppLabels), ("db_labels", role.DbLabels),
+                     ("kube_labels", role.KubeLabels), ("desktop_labels", role.DesktopLabels),
+                 })
         {
-            allow["node_labels"] = role.NodeLabels.ToDictionary(l => l.Key, l => (object)l.Value.ToList());
+            if (labels.Count > 0)
+            {
+                allow[field] = labels.ToDictionary(l => l.Key, l => (object)l.Value.ToList());
+            }
         }
         var spec = new Dictionary<string, object>();
         if (role.DeviceTrustMode is { } mode)

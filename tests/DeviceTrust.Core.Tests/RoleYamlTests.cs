@@ -84,4 +84,27 @@ public class RoleYamlTests
         var error = Assert.Throws<DeviceTrustException>(() => RoleYaml.Parse(new string('#', RoleYaml.MaxBytes + 1)));
         Assert.Contains("larger than", error.Message);
     }
+
+    [Fact]
+    public void Label_maps_for_every_kind_of_resource_parse_and_write_back()
+    {
+        var role = RoleYaml.Parse("""
+            kind: role
+            metadata: {name: web}
+            spec:
+              allow:
+                app_labels: {team: [web, ops]}
+                db_labels: {'*': '*'}
+                kube_labels: {env: prod}
+                desktop_labels: {os: windows}
+            """);
+        Assert.Equal(["web", "ops"], role.LabelsFor(Access.ResourceKind.App)["team"]);
+        Assert.Equal(["*"], role.LabelsFor(Access.ResourceKind.Db)["*"]);
+        Assert.Equal(["prod"], role.LabelsFor(Access.ResourceKind.Kube)["env"]);
+        Assert.Equal(["windows"], role.LabelsFor(Access.ResourceKind.Desktop)["os"]);
+        Assert.Empty(role.LabelsFor(Access.ResourceKind.Ssh));
+        var again = RoleYaml.Parse(RoleYaml.Write(role));
+        Assert.Equal(RoleYaml.Write(role), RoleYaml.Write(again));
+        Assert.Equal(["web", "ops"], again.AppLabels["team"]);
+    }
 }
