@@ -120,6 +120,7 @@ app.MapGrpcService<RoleGrpcService>();
 app.MapGrpcService<ClusterConfigGrpcService>();
 app.MapGrpcService<DeviceTrustGrpcService>();
 app.MapGrpcService<AuditGrpcService>();
+app.MapGrpcService<LockGrpcService>();
 app.MapGrpcHealthChecksService().AllowAnonymous();
 app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
 RpcContract.Check(((IEndpointRouteBuilder)app).DataSources);

@@ -14,4 +14,5 @@ public static class StateNames
     public const string Device = "device";
     public const string AssetTag = "asset-tag";
     public const string EnrollToken = "enroll-token";
+    public const string Locks = "locks";
 }

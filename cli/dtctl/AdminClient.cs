@@ -22,6 +22,7 @@ public sealed class AdminClient : IDisposable
     public ClusterConfigService.ClusterConfigServiceClient Config => new(_channel);
     public DeviceTrustService.DeviceTrustServiceClient Devices => new(_channel);
     public AuditService.AuditServiceClient Audit => new(_channel);
+    public LockService.LockServiceClient Locks => new(_channel);
 
     public static AdminClient Open(ProfileStore store) => new(CurrentProfile.Require(store));
 

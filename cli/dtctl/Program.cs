@@ -2,6 +2,7 @@ using System.CommandLine;
 using DeviceTrust.Cli.Dtctl.Audit;
 using DeviceTrust.Cli.Dtctl.Config;
 using DeviceTrust.Cli.Dtctl.Devices;
+using DeviceTrust.Cli.Dtctl.Locks;
 using DeviceTrust.Cli.Dtctl.Roles;
 using DeviceTrust.Cli.Dtctl.Users;
 using DeviceTrust.Client.Profiles;
@@ -34,6 +35,12 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         DevicesEnrollCommand.Create(store),
         DevicesUnenrollCommand.Create(store),
         DevicesUpdateCommand.Create(store),
+    },
+    new Command("locks", "Cut users, devices or roles off at once")
+    {
+        LocksAddCommand.Create(store),
+        LocksListCommand.Create(store),
+        LocksRemoveCommand.Create(store),
     },
     new Command("audit", "The audit log")
     {

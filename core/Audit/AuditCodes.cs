@@ -40,6 +40,11 @@ public static class AuditCodes
     public const string DeviceEnroll = "device.enroll";
     public const string DeviceAuthenticate = "device.authenticate";
 
+    // locks
+    public const string LockCreate = "lock.create";
+    public const string LockList = "lock.list";
+    public const string LockDelete = "lock.delete";
+
     public const string AuditList = "audit.list";
     public const string ClusterInfo = "cluster.info";
 

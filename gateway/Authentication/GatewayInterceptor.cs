@@ -57,12 +57,24 @@ public sealed class GatewayInterceptor(
                       ?? (anonymous ? new AuditedAttribute("") { Reads = true, BySelf = true } : throw new InvalidOperationException($"{context.Method} has no [Audited] code"));
         Caller? caller = null;
         AuditRecord? record = null;
+        var lockRecorded = false;
         try
         {
             if (!anonymous)
             {
                 caller = await AuthenticateAsync(http);
                 http.Items[typeof(Caller)] = caller;
+                // A lock cuts its target off at once: every call with the certificate of a locked user, role or device,
+                // recorded under the method's code (ceremonies included, which otherwise record themselves).
+                if ((await identities.LocksAsync()).Against(caller.User.Id.ToString(), caller.User.Roles, caller.Device?.DeviceId, time.GetUtcNow())
+                    is [var firstLock, ..])
+                {
+                    var locked = DeviceTrustException.PermissionDenied(firstLock.Reason);
+                    await audit.Begin(audited.Code, context, caller).Detail("rpc", context.Method).Detail("lock_id", firstLock.Id)
+                        .FailedAsync(locked.Message, StatusCode.PermissionDenied);
+                    lockRecorded = true;
+                    throw locked;
+                }
                 // Reads are recorded only when refused, so their record is made then: nothing extra on the hot path.
                 if (!audited.BySelf && !audited.Reads)
                 {
@@ -94,7 +106,7 @@ public sealed class GatewayInterceptor(
                 await refusals.RecordAsync(AuditCodes.RateLimited, ClientAddress.Of(context), caller?.Name ?? "", StatusCode.ResourceExhausted,
                     exhausted.Message);
             }
-            else if (caller is not null && !audited.BySelf)
+            else if (caller is not null && !audited.BySelf && !lockRecorded)
             {
                 record ??= audit.Begin(audited.Code, context, caller);
                 await record.Detail("rpc", context.Method).FailedAsync(e);

@@ -66,6 +66,11 @@ public sealed class AuthenticationCeremony(
                 : await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(data.OsType, DeviceFields.AssetTag(data.SerialNumber))).GetAsync()
                   ?? throw DeviceTrustException.NotFound("device not found: it is not in the inventory");
             record.DeviceId = deviceId.ToString();
+            // The user's and roles' locks were checked with the call; this device's are checked here.
+            if ((await identities.LocksAsync()).Against(caller.User.Id.ToString(), caller.User.Roles, deviceId.ToString(), time.GetUtcNow()) is [var locked, ..])
+            {
+                throw DeviceTrustException.PermissionDenied(locked.Reason);
+            }
             var device = grains.GetGrain<IDeviceGrain>(deviceId);
             var challenge = await device.BeginAuthenticationAsync(credentialId, data, new DeviceUser(caller.User.Id.ToString(), caller.Name),
                 policy.MinimumAttestation);

@@ -80,6 +80,10 @@ public sealed class EnrollmentCeremony(
             record.Spent = $"the enrollment token (made by {token.CreatedBy}) was spent";
             record.DeviceId = token.DeviceId.ToString();
             record.Detail("token_created_by", token.CreatedBy);
+            if ((await identities.LocksAsync()).Against(caller.User.Id.ToString(), caller.User.Roles, token.DeviceId.ToString(), time.GetUtcNow()) is [var locked, ..])
+            {
+                throw DeviceTrustException.PermissionDenied(locked.Reason);
+            }
             var device = grains.GetGrain<IDeviceGrain>(token.DeviceId);
             var owner = new DeviceUser(caller.User.Id.ToString(), caller.Name);
             var enrolled = offer is null

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Grains.Config;
+using DeviceTrust.Grains.Locks;
 using DeviceTrust.Grains.Roles;
 using DeviceTrust.Grains.Users;
 
@@ -19,6 +20,7 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
     private readonly ConcurrentDictionary<string, (UserView? User, DateTimeOffset Fetched)> _users = new(StringComparer.Ordinal);
     private volatile RoleTable? _roles;
     private volatile ConfigEntry? _config;
+    private volatile LockTable? _locks;
 
     public async ValueTask<UserView?> GetUserAsync(string name)
     {
@@ -66,6 +68,25 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
 
     public void InvalidateRoles() => _roles = null;
 
+    public void InvalidateLocks() => _locks = null;
+
+    /// <summary>The locks in force, at most <see cref="GatewayOptions.PolicyCacheTtl"/> stale, fetched only when they changed.</summary>
+    public async ValueTask<LockIndex> LocksAsync()
+    {
+        var now = time.GetUtcNow();
+        var current = _locks;
+        if (current is not null && now - current.Fetched < options.PolicyCacheTtl)
+        {
+            return current.Index;
+        }
+        var snapshot = await grains.GetGrain<ILockRegistryGrain>(LockRegistryGrain.Key).GetSnapshotIfChangedAsync(current?.Version ?? -1);
+        var fresh = snapshot is null && current is not null
+            ? current with { Fetched = now }
+            : new LockTable(new LockIndex(snapshot!.Locks), snapshot.Version, now);
+        _locks = fresh;
+        return fresh.Index;
+    }
+
     private async ValueTask<RoleTable> RoleTableAsync()
     {
         var now = time.GetUtcNow();
@@ -103,6 +124,8 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
     }
 
     private sealed record ConfigEntry(ClusterConfigView View, DateTimeOffset Fetched);
+
+    private sealed record LockTable(LockIndex Index, long Version, DateTimeOffset Fetched);
 
     private sealed record RoleTable(IReadOnlyDictionary<string, Role> ByName, long Version, DateTimeOffset Fetched);
 }

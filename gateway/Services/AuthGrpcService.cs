@@ -72,6 +72,10 @@ public sealed class AuthGrpcService(
             var grain = grains.GetGrain<IUserGrain>(user);
             var secretHash = SecretToken.Hash(request.InviteSecret);
             await grain.CheckInvitationAsync(secretHash);
+            if (await grain.GetAsync() is { } invited)
+            {
+                await EnsureNotLockedAsync(invited);
+            }
             using var slot = passwords.Reserve();
             var passwordHash = await slot.HashAsync(request.NewPassword);
             var view = await grain.AcceptInvitationAsync(secretHash, passwordHash);
@@ -125,6 +129,7 @@ public sealed class AuthGrpcService(
                 }
                 throw DeviceTrustException.Unauthenticated(BadCredentials);
             }
+            await EnsureNotLockedAsync(login.User);
             if (await guard!.RecordSuccessAsync(source) is { } cleared)
             {
                 await audit.Begin(AuditCodes.UserLoginDelayReset, context, login.User.Name, login.User.Id.ToString())
@@ -171,6 +176,15 @@ public sealed class AuthGrpcService(
         {
             slot.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>A locked user (or one holding a locked role) gets no certificate; told only after the password checked out.</summary>
+    private async Task EnsureNotLockedAsync(UserView user)
+    {
+        if ((await identities.LocksAsync()).Against(user.Id.ToString(), user.Roles, null, time.GetUtcNow()) is [var first, ..])
+        {
+            throw DeviceTrustException.PermissionDenied(first.Reason);
         }
     }
 

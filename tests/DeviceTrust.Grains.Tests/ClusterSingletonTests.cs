@@ -101,6 +101,28 @@ public abstract class ClusterSingletonBehaviour(SiloHarness silo)
     }
 
     [Fact]
+    public async Task Locks_are_versioned_expire_by_themselves_and_survive_deactivation()
+    {
+        var locks = _silo.Grains.GetGrain<Locks.ILockRegistryGrain>("locks-" + Guid.NewGuid().ToString("N"));
+        var empty = (await locks.GetSnapshotIfChangedAsync(-1))!;
+        Assert.Empty(empty.Locks);
+        Assert.Null(await locks.GetSnapshotIfChangedAsync(empty.Version));
+        var now = _silo.Clock.GetUtcNow();
+        var lasting = await locks.AddAsync(new Core.Access.AccessLock("a1", Core.Access.LockTargetKind.User, "user-id", "bob", "suspended", now, null, "admin"));
+        await locks.AddAsync(new Core.Access.AccessLock("a2", Core.Access.LockTargetKind.Role, "access", "access", "", now, now.AddMinutes(1), "admin"));
+        var two = (await locks.GetSnapshotIfChangedAsync(empty.Version))!;
+        Assert.Equal(["a1", "a2"], two.Locks.Select(l => l.Id));
+        await Refused(ErrorKind.AlreadyExists, "lock a1 exists already", () => locks.AddAsync(lasting));
+        _silo.Clock.Advance(TimeSpan.FromMinutes(2));
+        await _silo.Cluster.DeactivateAsync(locks.GetGrainId());
+        var later = (await locks.GetSnapshotIfChangedAsync(-1))!;
+        Assert.Equal(["a1"], later.Locks.Select(l => l.Id));
+        Assert.Equal(lasting, await locks.RemoveAsync("a1"));
+        await Refused(ErrorKind.NotFound, "lock a1 not found", () => locks.RemoveAsync("a1"));
+        Assert.Empty((await locks.GetSnapshotIfChangedAsync(later.Version))!.Locks);
+    }
+
+    [Fact]
     public async Task Deleting_an_unknown_role_is_not_found() =>
         await Refused(ErrorKind.NotFound, "role \"nope\" not found", () => Roles.DeleteAsync("nope"));
 
