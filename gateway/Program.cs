@@ -55,8 +55,8 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterBootstrap>(
 builder.Services.AddSingleton(PasswordHasher.Default);
 builder.Services.AddSingleton<PasswordWork>();
 builder.Services.AddSingleton<RateLimits>();
-builder.Services.AddSingleton<RefusalAudit>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<RefusalAudit>());
+builder.Services.AddSingleton<SampledAudit>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<SampledAudit>());
 builder.Services.AddSingleton<ConnectionLimit>();
 builder.Services.AddSingleton(new GrainStateQuery(host, DeviceTrustSilo.ServiceIdOf(builder.Configuration)));
 builder.Services.AddSingleton(new DeviceInventoryQuery(host, DeviceTrustSilo.ServiceIdOf(builder.Configuration)));
@@ -66,6 +66,9 @@ builder.Services.AddSingleton<EnrollmentCeremony>();
 builder.Services.AddSingleton<AuthenticationCeremony>();
 builder.Services.AddSingleton<IdentityCache>();
 builder.Services.AddSingleton<ClientCertificateValidator>();
+builder.Services.AddSingleton<CertificateUsers>();
+builder.Services.AddSingleton<DeviceStates>();
+builder.Services.AddSingleton<AccessChecker>();
 builder.Services.AddGrpc(grpc =>
 {
     grpc.Interceptors.Add<GatewayInterceptor>();
@@ -121,6 +124,7 @@ app.MapGrpcService<ClusterConfigGrpcService>();
 app.MapGrpcService<DeviceTrustGrpcService>();
 app.MapGrpcService<AuditGrpcService>();
 app.MapGrpcService<LockGrpcService>();
+app.MapGrpcService<AccessGrpcService>();
 app.MapGrpcHealthChecksService().AllowAnonymous();
 app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
 RpcContract.Check(((IEndpointRouteBuilder)app).DataSources);

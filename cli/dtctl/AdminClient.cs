@@ -23,6 +23,7 @@ public sealed class AdminClient : IDisposable
     public DeviceTrustService.DeviceTrustServiceClient Devices => new(_channel);
     public AuditService.AuditServiceClient Audit => new(_channel);
     public LockService.LockServiceClient Locks => new(_channel);
+    public AccessService.AccessServiceClient Access => new(_channel);
 
     public static AdminClient Open(ProfileStore store) => new(CurrentProfile.Require(store));
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DeviceTrust.Cli.Dtctl.Access;
 using DeviceTrust.Cli.Dtctl.Audit;
 using DeviceTrust.Cli.Dtctl.Config;
 using DeviceTrust.Cli.Dtctl.Devices;
@@ -41,6 +42,10 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         LocksAddCommand.Create(store),
         LocksListCommand.Create(store),
         LocksRemoveCommand.Create(store),
+    },
+    new Command("access", "Access decisions")
+    {
+        AccessCheckCommand.Create(store),
     },
     new Command("audit", "The audit log")
     {

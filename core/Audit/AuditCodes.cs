@@ -45,6 +45,11 @@ public static class AuditCodes
     public const string LockList = "lock.list";
     public const string LockDelete = "lock.delete";
 
+    // access decisions
+    public const string AccessAllow = "access.allow";
+    public const string AccessDeny = "access.deny";
+    public const string AccessCheck = "access.check";
+
     public const string AuditList = "audit.list";
     public const string ClusterInfo = "cluster.info";
 

@@ -20,7 +20,7 @@ public static class PresetRoles
     [
         new(Access, "Access to resources: SSH nodes, apps and databases.",
             new Dictionary<string, IReadOnlyList<string>>(), ["root"], AllNodes, null) { AppLabels = AllNodes, DbLabels = AllNodes, KubeLabels = AllNodes, DesktopLabels = AllNodes },
-        new(Editor, "Edit cluster configuration: users, roles, locks, devices.",
+        new(Editor, "Edit cluster configuration: users, roles, locks, devices; check access.",
             new Dictionary<string, IReadOnlyList<string>>
             {
                 [Resources.User] = ["*"],
@@ -28,6 +28,7 @@ public static class PresetRoles
                 [Resources.ClusterConfig] = ["*"],
                 [Resources.Lock] = ["*"],
                 [Resources.Device] = ["*"],
+                [Resources.Access] = ["*"],
             }, [], new Dictionary<string, IReadOnlyList<string>>(), null),
         new(Auditor, "Read the audit log.",
             new Dictionary<string, IReadOnlyList<string>> { [Resources.Audit] = ["list", "read"] },

@@ -13,6 +13,9 @@ public static class Resources
     public const string Lock = "lock";
     public const string Audit = "audit";
 
+    /// <summary>Access decisions about others: proxies asking about their clients, administrators asking "what if".</summary>
+    public const string Access = "access";
+
     private static readonly string[] Crud = ["list", "read", "create", "update", "delete"];
 
     public static FrozenDictionary<string, string[]> Verbs { get; } = new Dictionary<string, string[]>
@@ -23,5 +26,6 @@ public static class Resources
         [Device] = [.. Crud, "create_enroll_token", "enroll"],
         [Lock] = Crud,
         [Audit] = ["list", "read"],
+        [Access] = ["read"],
     }.ToFrozenDictionary(StringComparer.Ordinal);
 }

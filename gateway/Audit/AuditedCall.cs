@@ -7,11 +7,11 @@ namespace DeviceTrust.Gateway.Audit;
 /// <summary>
 /// How a method that audits itself (the anonymous logins, the ceremonies) ends in exactly one event whatever ends
 /// it: a failure with its real reason, a timeout, an abandoned call, an internal error. ResourceExhausted refusals
-/// (rate limits, busy pools, login delays) come in floods and go to the sampled <see cref="RefusalAudit"/> instead.
+/// (rate limits, busy pools, login delays) come in floods and go to the sampled <see cref="SampledAudit"/> instead.
 /// </summary>
 public static class AuditedCall
 {
-    public static async Task<T> RunAsync<T>(AuditRecord record, RefusalAudit refusals, Func<Task<T>> call)
+    public static async Task<T> RunAsync<T>(AuditRecord record, SampledAudit refusals, Func<Task<T>> call)
     {
         try
         {
@@ -29,7 +29,7 @@ public static class AuditedCall
         }
     }
 
-    public static Task RunAsync(AuditRecord record, RefusalAudit refusals, Func<Task> call) =>
+    public static Task RunAsync(AuditRecord record, SampledAudit refusals, Func<Task> call) =>
         RunAsync(record, refusals, async () =>
         {
             await call();

@@ -15,7 +15,7 @@ namespace DeviceTrust.Gateway.Authentication;
 /// of the certificate's expiry and a short TTL, since a chain build costs ~165 µs and handshakes repeat it.
 /// A rejected certificate closes the whole connection, so the reason is logged here: the client cannot see it.
 /// </summary>
-public sealed class ClientCertificateValidator(ClusterAuthority authority, RefusalAudit refusals, TimeProvider time, ILogger<ClientCertificateValidator> log)
+public sealed class ClientCertificateValidator(ClusterAuthority authority, SampledAudit refusals, TimeProvider time, ILogger<ClientCertificateValidator> log)
 {
     private static readonly TimeSpan CacheTtl = TimeSpan.FromMinutes(5);
     private const int MaxCacheEntries = 50_000;

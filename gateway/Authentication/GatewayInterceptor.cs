@@ -18,8 +18,9 @@ namespace DeviceTrust.Gateway.Authentication;
 /// </summary>
 public sealed class GatewayInterceptor(
     IdentityCache identities,
+    CertificateUsers certificates,
     AuditRecorder audit,
-    RefusalAudit refusals,
+    SampledAudit refusals,
     TimeProvider time,
     ILogger<GatewayInterceptor> log) : Interceptor
 {
@@ -125,31 +126,8 @@ public sealed class GatewayInterceptor(
     {
         var certificate = http.Connection.ClientCertificate
             ?? throw DeviceTrustException.Unauthenticated("a client certificate is required: log in with dtsh login");
-        // Kestrel checked the chain at the handshake, but an HTTP/2 connection can outlive the certificate.
-        if (certificate.NotAfter.ToUniversalTime() <= time.GetUtcNow().UtcDateTime)
-        {
-            throw DeviceTrustException.Unauthenticated("your certificate has expired: log in again with dtsh login");
-        }
-        var name = CertificateAuthority.UserOf(certificate);
-        var user = Core.Users.UserName.IsValid(name) ? await identities.GetUserAsync(name!) : null;
-        if (user is null)
-        {
-            throw DeviceTrustException.Unauthenticated($"the user \"{Core.Users.UserName.Printable(name ?? "")}\" of your certificate no longer exists");
-        }
-        // A name is not an identity: a user deleted and created again is a new user, and a reset user's old
-        // certificates are void. Both are told apart by what the certificate carries (docs/decisions/0007).
-        var identity = UserIdentity.Read(certificate)
-            ?? throw DeviceTrustException.Unauthenticated("your certificate carries no user id (it was issued by an older version): log in again with dtsh login");
-        if (identity.UserId != user.Id)
-        {
-            throw DeviceTrustException.Unauthenticated(
-                $"your certificate was issued to an earlier user named \"{user.Name}\", not to the current one: log in again with dtsh login");
-        }
-        if (identity.Generation != user.Generation)
-        {
-            throw DeviceTrustException.Unauthenticated("your certificate was revoked when your account was reset: log in again with dtsh login");
-        }
-        return new Caller(user, certificate, DeviceExtensions.Read(certificate));
+        // Kestrel checked the chain at the handshake.
+        return await certificates.ResolveAsync(certificate, verifyChain: false);
     }
 
     public static DeviceTrustException Denied(Grains.Users.UserView user, string resource, string verb) =>

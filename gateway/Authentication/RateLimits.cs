@@ -7,7 +7,7 @@ namespace DeviceTrust.Gateway.Authentication;
 /// <summary>
 /// Token buckets (System.Threading.RateLimiting) for the calls that cost the server work, one partition per source
 /// address or user name. A refused call gets ResourceExhausted with when to retry; its refusal is audited sampled
-/// (<see cref="RefusalAudit"/>) by whoever handles the call. Idle partitions are dropped by the limiter itself, so names an attacker
+/// (<see cref="SampledAudit"/>) by whoever handles the call. Idle partitions are dropped by the limiter itself, so names an attacker
 /// makes up do not accumulate.
 /// </summary>
 public sealed class RateLimits : IDisposable

@@ -27,7 +27,7 @@ public sealed class AuthenticationCeremony(
     ClusterAuthority authority,
     IdentityCache identities,
     AuditRecorder audit,
-    RefusalAudit refusals,
+    SampledAudit refusals,
     RateLimits limits,
     GatewayOptions options,
     TimeProvider time)

@@ -28,8 +28,9 @@ public sealed class EnrollmentCeremony(
     IGrainFactory grains,
     IdentityCache identities,
     AuditRecorder audit,
-    RefusalAudit refusals,
+    SampledAudit refusals,
     RateLimits limits,
+    DeviceStates deviceStates,
     GatewayOptions options,
     TimeProvider time)
 {
@@ -90,6 +91,7 @@ public sealed class EnrollmentCeremony(
                 ? await EnrollKeyAsync(device, stream, responses, credentialId, publicKey!, data, owner, policy)
                 : await EnrollTpmAsync(device, stream, responses, offer, data, owner, policy);
             record.Describe(enrolled);
+            deviceStates.Invalidate(enrolled.Id);
             await record.SucceededAsync($"device {enrolled.AssetTag}/{enrolled.OsType.ToText()} enrolled by {caller.Name}");
             await responses.WriteAsync(new EnrollDeviceResponse { Success = new EnrollDeviceSuccess { Device = DeviceMapping.ToProto(enrolled) } },
                 stream.Cancellation);

@@ -12,7 +12,7 @@ namespace DeviceTrust.Gateway.Hosting;
 /// connection middleware (before TLS, so a handshake costs nothing) closes a connection at once when its source
 /// address (an IPv4 address or an IPv6 /64) already holds <see cref="ConnectionOptions.MaxConnectionsPerAddress"/>.
 /// </summary>
-public sealed class ConnectionLimit(GatewayOptions options, RefusalAudit refusals)
+public sealed class ConnectionLimit(GatewayOptions options, SampledAudit refusals)
 {
     private readonly ConcurrentDictionary<string, int> _open = new(StringComparer.Ordinal);
 

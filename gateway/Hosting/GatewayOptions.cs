@@ -35,7 +35,7 @@ public sealed class GatewayOptions
     /// Refusals before a method runs (no certificate, rate limits, malformed requests, too many connections) are
     /// written once per kind and source in this window; the rest of the window is counted into one summary event.
     /// </summary>
-    public TimeSpan RefusalAuditWindow { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan SampledAuditWindow { get; set; } = TimeSpan.FromMinutes(1);
 
     public PasswordHashingOptions PasswordHashing { get; set; } = new();
 
@@ -61,9 +61,9 @@ public sealed class GatewayOptions
         {
             throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:CeremonyFirstMessageTimeout must be positive and at most CeremonyTimeout");
         }
-        if (options.RefusalAuditWindow < TimeSpan.FromSeconds(1))
+        if (options.SampledAuditWindow < TimeSpan.FromSeconds(1))
         {
-            throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:RefusalAuditWindow must be at least one second");
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:SampledAuditWindow must be at least one second");
         }
         options.PasswordHashing.Validate();
         options.RateLimits.Validate();

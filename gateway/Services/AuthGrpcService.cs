@@ -29,7 +29,7 @@ public sealed class AuthGrpcService(
     ClusterBootstrap bootstrap,
     PasswordWork passwords,
     RateLimits limits,
-    RefusalAudit refusals,
+    SampledAudit refusals,
     GatewayOptions options,
     IdentityCache identities,
     AuditRecorder audit,

@@ -27,6 +27,7 @@ public sealed class DeviceTrustGrpcService(
     DeviceInventoryQuery inventory,
     RateLimits limits,
     AuditRecorder recorder,
+    DeviceStates deviceStates,
     EnrollmentCeremony enrollment,
     AuthenticationCeremony authentication,
     TimeProvider time) : DeviceTrustService.DeviceTrustServiceBase
@@ -133,6 +134,7 @@ public sealed class DeviceTrustGrpcService(
         audit.DeviceId = request.DeviceId;
         var id = DeviceFields.DeviceId(request.DeviceId);
         var removed = await grains.GetGrain<IDeviceGrain>(id).DeleteAsync();
+        deviceStates.Invalidate(id);
         // If this stops half-way, the tag points at a device that is gone and the next creation takes it over.
         await grains.GetGrain<IAssetTagGrain>(removed.AssetTagKey).ReleaseAsync(id);
         audit.Describe(removed);
@@ -167,6 +169,7 @@ public sealed class DeviceTrustGrpcService(
             throw DeviceTrustException.InvalidArgument("nothing to update: set unenroll, profile, add_users or remove_users");
         }
         var change = await grains.GetGrain<IDeviceGrain>(id).UpdateAsync(update);
+        deviceStates.Invalidate(id);
         var (before, after) = (change.Before, change.After);
         audit.Describe(after);
         audit.CredentialId = before.Credential?.Id ?? "";

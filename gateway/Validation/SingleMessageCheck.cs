@@ -16,7 +16,7 @@ namespace DeviceTrust.Gateway.Validation;
 /// <c>ResourceExhausted</c> when too large) and never reaches the service. Streamed messages are read by the
 /// handlers, under the interceptor, which maps the same failures.
 /// </summary>
-public sealed class SingleMessageCheck(RequestDelegate next, int maxMessageBytes, Audit.RefusalAudit refusals, ILogger<SingleMessageCheck> log)
+public sealed class SingleMessageCheck(RequestDelegate next, int maxMessageBytes, Audit.SampledAudit refusals, ILogger<SingleMessageCheck> log)
 {
     private const int HeaderBytes = 5;
     private static readonly ConcurrentDictionary<IMethod, MessageParser> Parsers = new();

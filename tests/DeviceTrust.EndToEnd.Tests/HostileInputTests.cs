@@ -174,7 +174,8 @@ public sealed class HostileInputTests(HostileCluster cluster) : IClassFixture<Ho
 
     // ---- generated requests for every RPC ----------------------------------------------------------------------
 
-    private static readonly FileDescriptor[] Contract = [AuthReflection.Descriptor, AdminReflection.Descriptor, DevicesReflection.Descriptor, AuditReflection.Descriptor];
+    private static readonly FileDescriptor[] Contract =
+        [AuthReflection.Descriptor, AdminReflection.Descriptor, DevicesReflection.Descriptor, AuditReflection.Descriptor, AccessReflection.Descriptor];
 
     // Never the name of the account the fuzzer calls with: it holds every verb, and an UpdateUser or ResetUser of
     // itself would lock the rest of the class out.
@@ -197,7 +198,16 @@ public sealed class HostileInputTests(HostileCluster cluster) : IClassFixture<Ho
             {
                 continue;
             }
-            if (field.IsRepeated)
+            if (field.IsMap)
+            {
+                var map = (IDictionary)field.Accessor.GetValue(message);
+                var (key, value) = (field.MessageType.FindFieldByNumber(1), field.MessageType.FindFieldByNumber(2));
+                for (var i = random.Next(70 * (random.Next(8) == 0 ? 1 : 0) + 4); i > 0; i--)
+                {
+                    map[Value(key, random, depth)] = Value(value, random, depth);
+                }
+            }
+            else if (field.IsRepeated)
             {
                 var list = (IList)field.Accessor.GetValue(message);
                 for (var i = random.Next(4); i > 0; i--)

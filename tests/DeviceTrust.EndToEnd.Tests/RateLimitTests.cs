@@ -27,7 +27,7 @@ public sealed class LimitedCluster() : GatewayCluster("dt-e2e-limits", new Dicti
     ["DeviceTrust__Gateway__RateLimits__CeremoniesPerUser__PerMinute"] = "1",
     ["DeviceTrust__Gateway__PasswordHashing__Workers"] = "1",
     ["DeviceTrust__Gateway__PasswordHashing__Queue"] = "0",
-    ["DeviceTrust__Gateway__RefusalAuditWindow"] = "00:00:03",
+    ["DeviceTrust__Gateway__SampledAuditWindow"] = "00:00:03",
 });
 
 public sealed class RateLimitTests(LimitedCluster cluster) : IClassFixture<LimitedCluster>, IDisposable

@@ -6,27 +6,27 @@ using Grpc.Core;
 namespace DeviceTrust.Gateway.Audit;
 
 /// <summary>
-/// Refusals that happen before a method runs (no valid certificate, a rate limit, a malformed request, too many
-/// connections) can come in floods, so they are counted always and written sampled: the first refusal of a kind
+/// Events that can come in floods — refusals before a method runs (no valid certificate, a rate limit, a malformed
+/// request, too many connections) and access decisions — are counted always and written sampled: the first refusal of a kind
 /// (code, reason, client address) in a window (a minute by default) is written at once; the rest of that window are
 /// counted and written as one summary event when it ends. The log shows every kind and how many, and a flood cannot turn into
 /// a flood of writes.
 /// </summary>
-public sealed class RefusalAudit : IHostedService, IDisposable
+public sealed class SampledAudit : IHostedService, IDisposable
 {
     private const int MaxKinds = 10_000;
     private readonly TimeSpan _window;
 
     private readonly AuditLog _log;
     private readonly TimeProvider _time;
-    private readonly ILogger<RefusalAudit> _logger;
+    private readonly ILogger<SampledAudit> _logger;
     private readonly Counter<long> _refusals;
     private readonly ConcurrentDictionary<string, Kind> _kinds = new(StringComparer.Ordinal);
     private ITimer? _flush;
 
-    public RefusalAudit(AuditLog log, Hosting.GatewayOptions options, TimeProvider time, IMeterFactory meters, ILogger<RefusalAudit> logger)
+    public SampledAudit(AuditLog log, Hosting.GatewayOptions options, TimeProvider time, IMeterFactory meters, ILogger<SampledAudit> logger)
     {
-        _window = options.RefusalAuditWindow;
+        _window = options.SampledAuditWindow;
         _log = log;
         _time = time;
         _logger = logger;
@@ -34,11 +34,16 @@ public sealed class RefusalAudit : IHostedService, IDisposable
             description: "Calls and connections refused before a method ran, by audit code and status");
     }
 
-    public async Task RecordAsync(string code, string clientIp, string user, StatusCode status, string reason, string target = "")
+    public async Task RecordAsync(string code, string clientIp, string user, StatusCode status, string reason, string target = "",
+        bool success = false, string deviceId = "")
     {
         _refusals.Add(1, new KeyValuePair<string, object?>("code", code), new KeyValuePair<string, object?>("status", status.ToString()));
         var now = _time.GetUtcNow();
-        var key = $"{code}\n{status}\n{clientIp}\n{reason}";
+        // Refusals are one kind per (code, status, source, reason), whatever name each attempt used, so a flood of made-up
+        // names is still one kind; decisions (success or not, with a device) are per user and device too.
+        var key = success || deviceId.Length > 0 || code.StartsWith("access.", StringComparison.Ordinal)
+            ? $"{code}\n{status}\n{clientIp}\n{reason}\n{user}\n{deviceId}\n{target}"
+            : $"{code}\n{status}\n{clientIp}\n{reason}";
         if (_kinds.TryGetValue(key, out var kind))
         {
             if (now < kind.Started + _window)
@@ -54,13 +59,13 @@ public sealed class RefusalAudit : IHostedService, IDisposable
         if (_kinds.Count >= MaxKinds)
         {
             // Far more distinct refusals than a minute of flushing holds: count the rest in one bucket per code.
-            var bucket = _kinds.GetOrAdd($"{code}\n(many kinds)", _ => new Kind(now, code, status, "", "", "refusals of many kinds", ""));
+            var bucket = _kinds.GetOrAdd($"{code}\n(many kinds)", _ => new Kind(now, code, status, "", "", "events of many kinds", "", success, ""));
             Interlocked.Increment(ref bucket.Suppressed);
             return;
         }
-        if (_kinds.TryAdd(key, new Kind(now, code, status, clientIp, user, reason, target)))
+        if (_kinds.TryAdd(key, new Kind(now, code, status, clientIp, user, reason, target, success, deviceId)))
         {
-            await WriteAsync(code, clientIp, user, status, reason, target, "");
+            await WriteAsync(new Kind(now, code, status, clientIp, user, reason, target, success, deviceId), reason, "");
         }
         else if (_kinds.TryGetValue(key, out var racing))
         {
@@ -86,26 +91,25 @@ public sealed class RefusalAudit : IHostedService, IDisposable
         var suppressed = Interlocked.Read(ref kind.Suppressed);
         return suppressed == 0
             ? Task.CompletedTask
-            : WriteAsync(kind.Code, kind.ClientIp, kind.User, kind.Status,
-                $"{suppressed} more like this within {_window.TotalSeconds:F0} s: {kind.Reason}", kind.Target,
+            : WriteAsync(kind, $"{suppressed} more like this within {_window.TotalSeconds:F0} s: {kind.Reason}",
                 $$"""{"suppressed":{{suppressed}},"window_seconds":{{_window.TotalSeconds:F0}}}""");
     }
 
-    private async Task WriteAsync(string code, string clientIp, string user, StatusCode status, string reason, string target, string details)
+    private async Task WriteAsync(Kind kind, string message, string details)
     {
         try
         {
-            await _log.AppendAsync(new AuditEntry(_time.GetUtcNow(), code, false, user, "", "", "", "", clientIp, reason)
+            await _log.AppendAsync(new AuditEntry(_time.GetUtcNow(), kind.Code, kind.Success, kind.User, kind.DeviceId, "", "", "", kind.ClientIp, message)
             {
-                Status = status.ToString(),
-                Target = target,
+                Status = kind.Success ? "" : kind.Status.ToString(),
+                Target = kind.Target,
                 Details = details,
             });
         }
         catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
         {
-            // A refusal stands whether or not its record could be written; the counter above still has it.
-            _logger.LogError(e, "Could not write the audit record of a refusal ({Code}: {Reason})", code, reason);
+            // The decision stands whether or not its record could be written; the counter above still has it.
+            _logger.LogError(e, "Could not write a sampled audit record ({Code}: {Reason})", kind.Code, message);
         }
     }
 
@@ -132,8 +136,11 @@ public sealed class RefusalAudit : IHostedService, IDisposable
 
     public void Dispose() => _flush?.Dispose();
 
-    private sealed class Kind(DateTimeOffset started, string code, StatusCode status, string clientIp, string user, string reason, string target)
+    private sealed class Kind(DateTimeOffset started, string code, StatusCode status, string clientIp, string user, string reason, string target,
+        bool success, string deviceId)
     {
+        public bool Success { get; } = success;
+        public string DeviceId { get; } = deviceId;
         public DateTimeOffset Started = started;
         public long Suppressed;
         public string Code { get; } = code;

@@ -1,0 +1,53 @@
+using System.Security.Cryptography.X509Certificates;
+using DeviceTrust.Core.Certificates;
+using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Users;
+using DeviceTrust.Gateway.Hosting;
+using DeviceTrust.Gateway.Policy;
+
+namespace DeviceTrust.Gateway.Authentication;
+
+/// <summary>
+/// From a user certificate to the live user it stands for: the name in its subject, then the immutable id and the
+/// credential generation it carries, compared with the user as it is now (docs/decisions/0007). Used for the
+/// caller's own certificate and for certificates others present (a proxy asking about its client).
+/// </summary>
+public sealed class CertificateUsers(IdentityCache identities, ClusterAuthority authority, TimeProvider time)
+{
+    /// <summary>
+    /// The caller behind <paramref name="certificate"/>, or Unauthenticated with the reason. With
+    /// <paramref name="verifyChain"/> the certificate is first checked against the cluster CA (for certificates that
+    /// did not come through our TLS handshake).
+    /// </summary>
+    public async ValueTask<Caller> ResolveAsync(X509Certificate2 certificate, bool verifyChain, string whose = "your")
+    {
+        var now = time.GetUtcNow();
+        if (verifyChain && authority.Ca.ValidateClientCertificate(certificate, now) is { } problem)
+        {
+            throw DeviceTrustException.Unauthenticated($"{whose} certificate is not a valid certificate of this cluster: {problem}");
+        }
+        // Kestrel checked the chain at the handshake, but an HTTP/2 connection can outlive the certificate.
+        if (certificate.NotAfter.ToUniversalTime() <= now.UtcDateTime)
+        {
+            throw DeviceTrustException.Unauthenticated($"{whose} certificate has expired: log in again with dtsh login");
+        }
+        var name = CertificateAuthority.UserOf(certificate);
+        var user = UserName.IsValid(name) ? await identities.GetUserAsync(name!) : null;
+        if (user is null)
+        {
+            throw DeviceTrustException.Unauthenticated($"the user \"{UserName.Printable(name ?? "")}\" of {whose} certificate no longer exists");
+        }
+        var identity = UserIdentity.Read(certificate)
+            ?? throw DeviceTrustException.Unauthenticated($"{whose} certificate carries no user id (it was issued by an older version): log in again with dtsh login");
+        if (identity.UserId != user.Id)
+        {
+            throw DeviceTrustException.Unauthenticated(
+                $"{whose} certificate was issued to an earlier user named \"{user.Name}\", not to the current one: log in again with dtsh login");
+        }
+        if (identity.Generation != user.Generation)
+        {
+            throw DeviceTrustException.Unauthenticated($"{whose} certificate was revoked when {(whose == "your" ? "your" : "the")} account was reset: log in again with dtsh login");
+        }
+        return new Caller(user, certificate, DeviceExtensions.Read(certificate));
+    }
+}
