@@ -69,6 +69,7 @@ builder.Services.AddSingleton<ClientCertificateValidator>();
 builder.Services.AddSingleton<CertificateUsers>();
 builder.Services.AddSingleton<DeviceStates>();
 builder.Services.AddSingleton<AccessChecker>();
+builder.Services.AddSingleton<CertificateIssuer>();
 builder.Services.AddGrpc(grpc =>
 {
     grpc.Interceptors.Add<GatewayInterceptor>();
@@ -125,6 +126,7 @@ app.MapGrpcService<DeviceTrustGrpcService>();
 app.MapGrpcService<AuditGrpcService>();
 app.MapGrpcService<LockGrpcService>();
 app.MapGrpcService<AccessGrpcService>();
+app.MapGrpcService<NodeGrpcService>();
 app.MapGrpcHealthChecksService().AllowAnonymous();
 app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
 RpcContract.Check(((IEndpointRouteBuilder)app).DataSources);

@@ -15,4 +15,6 @@ public static class StateNames
     public const string AssetTag = "asset-tag";
     public const string EnrollToken = "enroll-token";
     public const string Locks = "locks";
+    public const string SshAuthority = "ssh-authority";
+    public const string Nodes = "nodes";
 }

@@ -24,6 +24,7 @@ public sealed class AdminClient : IDisposable
     public AuditService.AuditServiceClient Audit => new(_channel);
     public LockService.LockServiceClient Locks => new(_channel);
     public AccessService.AccessServiceClient Access => new(_channel);
+    public NodeService.NodeServiceClient Nodes => new(_channel);
 
     public static AdminClient Open(ProfileStore store) => new(CurrentProfile.Require(store));
 

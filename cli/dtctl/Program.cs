@@ -4,6 +4,7 @@ using DeviceTrust.Cli.Dtctl.Audit;
 using DeviceTrust.Cli.Dtctl.Config;
 using DeviceTrust.Cli.Dtctl.Devices;
 using DeviceTrust.Cli.Dtctl.Locks;
+using DeviceTrust.Cli.Dtctl.Nodes;
 using DeviceTrust.Cli.Dtctl.Roles;
 using DeviceTrust.Cli.Dtctl.Users;
 using DeviceTrust.Client.Profiles;
@@ -42,6 +43,12 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         LocksAddCommand.Create(store),
         LocksListCommand.Create(store),
         LocksRemoveCommand.Create(store),
+    },
+    new Command("nodes", "Manage SSH nodes")
+    {
+        NodesAddCommand.Create(store),
+        NodesListCommand.Create(store),
+        NodesRemoveCommand.Create(store),
     },
     new Command("access", "Access decisions")
     {

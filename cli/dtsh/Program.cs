@@ -9,6 +9,8 @@ var root = new RootCommand("dtsh: log in to a DeviceTrust cluster from this devi
     LoginCommand.Create(store),
     StatusCommand.Create(store),
     LogoutCommand.Create(store),
+    LsCommand.Create(store),
+    SshCommand.Create(store),
     new Command("device", "This device: enroll, authenticate, inspect")
     {
         DeviceEnrollCommand.Create(store),

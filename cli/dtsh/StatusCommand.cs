@@ -37,6 +37,7 @@ public static class StatusCommand
         text.AppendLine($"  Cluster:            {profile.Cluster}");
         text.AppendLine($"  Roles:              {(profile.Roles.Count == 0 ? "(none)" : string.Join(", ", profile.Roles))}");
         text.AppendLine($"  Valid until:        {profile.ValidUntil:yyyy-MM-dd HH:mm:ss} +0000 UTC [{validity}]");
+        text.AppendLine($"  Logins:             {(profile.SshCertificate is { } ssh ? string.Join(", ", ssh.Principals) : "(none: no SSH certificate)")}");
         text.AppendLine($"  Extensions:         {(extensions.Count == 0 ? "(none)" : string.Join(", ", extensions.Select(e => $"{e.Key}={e.Value}")))}");
         return text.ToString();
     }

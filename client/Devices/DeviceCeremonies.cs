@@ -38,8 +38,8 @@ public static class DeviceCeremonies
         return success.Success?.Device ?? throw DeviceTrustException.FailedPrecondition("the gateway did not confirm the enrollment");
     }
 
-    /// <summary>Returns the DER of the augmented certificate (same key as the channel's client certificate).</summary>
-    public static async Task<byte[]> AuthenticateAsync(GrpcChannel channel, string deviceId, string credentialId, ECDsa key, DeviceCollectedData data,
+    /// <summary>Returns the augmented certificates (same key as the channel's client certificate).</summary>
+    public static async Task<UserCertificates> AuthenticateAsync(GrpcChannel channel, string deviceId, string credentialId, ECDsa key, DeviceCollectedData data,
         CancellationToken cancellationToken)
     {
         using var call = new DeviceTrustService.DeviceTrustServiceClient(channel).AuthenticateDevice(cancellationToken: cancellationToken);
@@ -58,7 +58,7 @@ public static class DeviceCeremonies
         }, cancellationToken);
         var certificates = await NextAsync(call.ResponseStream, cancellationToken);
         await call.RequestStream.CompleteAsync();
-        return certificates.UserCertificates?.X509Der.ToByteArray() ?? throw DeviceTrustException.FailedPrecondition("the gateway sent no certificate");
+        return certificates.UserCertificates ?? throw DeviceTrustException.FailedPrecondition("the gateway sent no certificate");
     }
 
     private static async Task<T> NextAsync<T>(IAsyncStreamReader<T> responses, CancellationToken cancellationToken)

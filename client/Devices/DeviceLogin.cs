@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using DeviceTrust.Client.Connection;
 using DeviceTrust.Client.Profiles;
 using DeviceTrust.Core.Errors;
+using DeviceTrust.Proto.V1;
 
 namespace DeviceTrust.Client.Devices;
 
@@ -12,18 +13,18 @@ public static class DeviceLogin
     {
         var info = credentials.Enrolled ?? throw DeviceTrustException.FailedPrecondition("this device is not enrolled: run dtsh device enroll");
         using var channel = GatewayChannel.ForProfile(profile);
-        byte[] der;
+        UserCertificates issued;
         if (info.Kind == DeviceCredentialStore.TpmKind)
         {
             using var tpm = Tpm.Device.TpmDevice.Open(DeviceCredentialStore.TpmSpec);
-            der = await TpmCeremonies.AuthenticateAsync(channel, info.DeviceId, info.CredentialId, tpm, DeviceDataCollector.Collect(), cancellationToken);
+            issued = await TpmCeremonies.AuthenticateAsync(channel, info.DeviceId, info.CredentialId, tpm, DeviceDataCollector.Collect(), cancellationToken);
         }
         else
         {
             using var key = credentials.LoadKey();
-            der = await DeviceCeremonies.AuthenticateAsync(channel, info.DeviceId, info.CredentialId, key, DeviceDataCollector.Collect(), cancellationToken);
+            issued = await DeviceCeremonies.AuthenticateAsync(channel, info.DeviceId, info.CredentialId, key, DeviceDataCollector.Collect(), cancellationToken);
         }
-        var certificate = X509CertificateLoader.LoadCertificate(der);
+        var certificate = X509CertificateLoader.LoadCertificate(issued.X509Der.Span);
         using var issuedKey = certificate.GetECDsaPublicKey();
         if (issuedKey is null || !issuedKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(profile.Key.ExportSubjectPublicKeyInfo()))
         {
@@ -31,6 +32,8 @@ public static class DeviceLogin
         }
         return new Profile
         {
+            SshCertificate = Login.LoginFlow.SshCertificateFor(profile.Key, issued.SshCertificate),
+            SshHostCa = profile.SshHostCa,
             Proxy = profile.Proxy,
             User = profile.User,
             Cluster = profile.Cluster,

@@ -58,7 +58,7 @@ public static class TpmCeremonies
     /// Quotes with the persisted AK; <paramref name="credentialId"/> is the one recorded at enrollment, so a login
     /// reads neither the EK nor its certificate.
     /// </summary>
-    public static async Task<byte[]> AuthenticateAsync(GrpcChannel channel, string deviceId, string credentialId, TpmDevice tpm, DeviceCollectedData data,
+    public static async Task<UserCertificates> AuthenticateAsync(GrpcChannel channel, string deviceId, string credentialId, TpmDevice tpm, DeviceCollectedData data,
         CancellationToken cancellationToken)
     {
         using var call = new DeviceTrustService.DeviceTrustServiceClient(channel).AuthenticateDevice(cancellationToken: cancellationToken);
@@ -78,7 +78,7 @@ public static class TpmCeremonies
             throw DeviceTrustException.FailedPrecondition("the gateway sent no certificate");
         }
         await call.RequestStream.CompleteAsync();
-        return certificates.X509Der.ToByteArray();
+        return certificates;
     }
 
     /// <summary>The firmware's measurement log, which describes the kernel's TPM (never a software TPM named by DTSH_TPM).</summary>

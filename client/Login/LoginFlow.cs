@@ -62,6 +62,8 @@ public static class LoginFlow
         }
         return new Profile
         {
+            SshCertificate = SshCertificateFor(key, response.SshCertificate),
+            SshHostCa = response.SshHostCa,
             Proxy = GatewayAddress.Normalize(proxy),
             User = response.User,
             Cluster = response.ClusterName,
@@ -71,5 +73,20 @@ public static class LoginFlow
             Certificate = certificate,
             Key = key,
         };
+    }
+
+    /// <summary>The SSH certificate the gateway issued, checked to be a user certificate for our key; null when there is none.</summary>
+    public static Core.Ssh.SshCertificate? SshCertificateFor(ECDsa key, ByteString blob)
+    {
+        if (blob.IsEmpty)
+        {
+            return null;
+        }
+        var certificate = Core.Ssh.SshCertificate.Parse(blob.Span);
+        if (certificate.Type != Core.Ssh.SshCertificateType.User || !certificate.Key.Equals(Core.Ssh.SshPublicKey.FromEcdsa(key)))
+        {
+            throw DeviceTrustException.FailedPrecondition("the gateway issued an SSH certificate for a key that is not ours");
+        }
+        return certificate;
     }
 }

@@ -17,6 +17,12 @@ public sealed class Profile
     public required X509Certificate2 Certificate { get; init; }
     public required ECDsa Key { get; init; }
 
+    /// <summary>The OpenSSH user certificate for <see cref="Key"/>, or null when no role allows an SSH login.</summary>
+    public Core.Ssh.SshCertificate? SshCertificate { get; init; }
+
+    /// <summary>The cluster's SSH host CA (an authorized_keys line), which dtsh ssh trusts for node host keys.</summary>
+    public string SshHostCa { get; init; } = "";
+
     /// <summary>The cluster's device trust mode when this profile logged in.</summary>
     public string DeviceTrustMode { get; init; } = "optional";
 

@@ -7,7 +7,9 @@ namespace DeviceTrust.Client.Profiles;
 
 /// <summary>
 /// The profile folder shared by dtsh and dtctl: <c>~/.dtsh/</c>, or <c>$DTSH_HOME</c>. The folder is 0700 and the
-/// key 0600. Files: profile.json, ca.pem (the trusted cluster CA), key.pem, cert.pem.
+/// key 0600. Files: profile.json, ca.pem (the trusted cluster CA), key.pem, cert.pem, and for SSH key.pem.pub,
+/// ssh-cert.pub (the OpenSSH certificate for key.pem) and known_hosts (the cluster's host CA as an
+/// <c>@cert-authority</c> line).
 /// </summary>
 public sealed class ProfileStore(string directory)
 {
@@ -15,6 +17,9 @@ public sealed class ProfileStore(string directory)
     private const string CaFile = "ca.pem";
     private const string KeyFile = "key.pem";
     private const string CertificateFile = "cert.pem";
+    private const string SshCertificateFile = "ssh-cert.pub";
+    private const string SshPublicKeyFile = "key.pem.pub";
+    private const string KnownHostsFile = "known_hosts";
 
     public string Directory { get; } = directory;
 
@@ -24,6 +29,12 @@ public sealed class ProfileStore(string directory)
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dtsh"));
 
     public bool Exists => File.Exists(Path.Combine(Directory, ProfileFile));
+
+    public string KeyPath => Path.Combine(Directory, KeyFile);
+
+    public string SshCertificatePath => Path.Combine(Directory, SshCertificateFile);
+
+    public string KnownHostsPath => Path.Combine(Directory, KnownHostsFile);
 
     public Profile? Load()
     {
@@ -35,8 +46,11 @@ public sealed class ProfileStore(string directory)
                    ?? throw new InvalidDataException($"{Path.Combine(Directory, ProfileFile)} is empty");
         var key = ECDsa.Create();
         key.ImportFromPem(File.ReadAllText(Path.Combine(Directory, KeyFile)));
+        var ssh = File.Exists(SshCertificatePath) ? Core.Ssh.SshCertificate.ParseLine(File.ReadAllText(SshCertificatePath)) : null;
         return new Profile
         {
+            SshCertificate = ssh,
+            SshHostCa = meta.SshHostCa ?? "",
             Proxy = meta.Proxy,
             User = meta.User,
             Cluster = meta.Cluster,
@@ -66,7 +80,23 @@ public sealed class ProfileStore(string directory)
         SecureFile.WriteAllText(Path.Combine(Directory, KeyFile), profile.Key.ExportPkcs8PrivateKeyPem());
         SecureFile.WriteAllText(Path.Combine(Directory, CertificateFile), profile.Certificate.ExportCertificatePem() + "\n");
         SecureFile.WriteAllText(Path.Combine(Directory, CaFile), profile.Ca.ExportCertificatePem() + "\n");
-        var meta = new ProfileMeta(profile.Proxy, profile.User, profile.Cluster, profile.Roles.ToList(), profile.DeviceTrustMode);
+        // ssh pairs a CertificateFile with its key by public key, and reads the public half of -i FILE from FILE.pub
+        // (not from a PEM private key): without it, it tries the certificate file as a private key and fails.
+        SecureFile.WriteAllText(Path.Combine(Directory, SshPublicKeyFile), Core.Ssh.SshPublicKey.FromEcdsa(profile.Key).ToLine(profile.User) + "\n");
+        if (profile.SshCertificate is { } ssh)
+        {
+            SecureFile.WriteAllText(SshCertificatePath, ssh.ToLine($"{profile.User}@{profile.Cluster}") + "\n");
+        }
+        else
+        {
+            File.Delete(SshCertificatePath);
+        }
+        if (profile.SshHostCa.Length > 0)
+        {
+            // Any host name: dtsh ssh names the node with HostKeyAlias, and the host certificate must list that name.
+            SecureFile.WriteAllText(KnownHostsPath, $"@cert-authority * {profile.SshHostCa}\n");
+        }
+        var meta = new ProfileMeta(profile.Proxy, profile.User, profile.Cluster, profile.Roles.ToList(), profile.DeviceTrustMode, profile.SshHostCa);
         SecureFile.WriteAllText(Path.Combine(Directory, ProfileFile), JsonSerializer.Serialize(meta, Indented));
     }
 
@@ -74,7 +104,7 @@ public sealed class ProfileStore(string directory)
     public bool Delete()
     {
         var existed = Exists;
-        foreach (var file in new[] { KeyFile, CertificateFile, ProfileFile, CaFile })
+        foreach (var file in new[] { KeyFile, CertificateFile, ProfileFile, CaFile, SshCertificateFile, SshPublicKeyFile, KnownHostsFile })
         {
             File.Delete(Path.Combine(Directory, file));
         }
@@ -83,5 +113,5 @@ public sealed class ProfileStore(string directory)
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private sealed record ProfileMeta(string Proxy, string User, string Cluster, List<string> Roles, string? DeviceTrustMode);
+    private sealed record ProfileMeta(string Proxy, string User, string Cluster, List<string> Roles, string? DeviceTrustMode, string? SshHostCa);
 }

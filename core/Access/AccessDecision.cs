@@ -120,6 +120,11 @@ public static class AccessRules
         _ => 2,
     };
 
+    /// <summary>The logins the roles allow on a node with these labels (what dtsh ls shows); "*" means any.</summary>
+    public static IReadOnlyList<string> LoginsOn(IEnumerable<Role> roles, IReadOnlyDictionary<string, string> labels) =>
+        roles.Where(r => MatchesLabels(r, ResourceKind.Ssh, labels)).SelectMany(r => r.Logins).Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal).ToList();
+
     /// <summary>Whether a role's allow rules reach the resource: its labels, and for SSH the login.</summary>
     public static bool Reaches(Role role, AccessResource resource)
     {
@@ -127,7 +132,12 @@ public static class AccessRules
         {
             return false;
         }
-        var wanted = role.LabelsFor(resource.Kind);
+        return MatchesLabels(role, resource.Kind, resource.Labels);
+    }
+
+    private static bool MatchesLabels(Role role, ResourceKind kind, IReadOnlyDictionary<string, string> labels)
+    {
+        var wanted = role.LabelsFor(kind);
         if (wanted.Count == 0)
         {
             return false;
@@ -142,7 +152,7 @@ public static class AccessRules
                 }
                 continue;
             }
-            if (!resource.Labels.TryGetValue(key, out var actual) || !values.Any(v => v == "*" || v == actual))
+            if (!labels.TryGetValue(key, out var actual) || !values.Any(v => v == "*" || v == actual))
             {
                 return false;
             }

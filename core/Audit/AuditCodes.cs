@@ -45,10 +45,19 @@ public static class AuditCodes
     public const string LockList = "lock.list";
     public const string LockDelete = "lock.delete";
 
+    // SSH nodes
+    public const string NodeCreate = "node.create";
+    public const string NodeList = "node.list";
+    public const string NodeDelete = "node.delete";
+    public const string NodeJoin = "node.join";
+    public const string NodeHeartbeat = "node.heartbeat";
+    public const string NodeAuthorize = "node.authorize";
+
     // access decisions
     public const string AccessAllow = "access.allow";
     public const string AccessDeny = "access.deny";
     public const string AccessCheck = "access.check";
+    public const string AccessCheckMine = "access.check_mine";
 
     public const string AuditList = "audit.list";
     public const string ClusterInfo = "cluster.info";

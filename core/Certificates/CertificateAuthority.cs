@@ -108,6 +108,22 @@ public sealed class CertificateAuthority : IDisposable
         return Sign(request, now - ClockSkewAllowance, notAfter);
     }
 
+    /// <summary>
+    /// An SSH node's credential: subject CN = node name, OU = nodes, the node id extension, clientAuth. The gateway
+    /// lets it do nothing but ask about access to that node and report that the node is alive.
+    /// </summary>
+    public X509Certificate2 IssueNodeCertificate(PublicKey publicKey, string nodeName, Guid nodeId, DateTimeOffset now, DateTimeOffset notAfter)
+    {
+        var builder = new X500DistinguishedNameBuilder();
+        builder.AddCommonName(nodeName);
+        builder.AddOrganizationalUnitName("nodes");
+        builder.AddOrganizationName("DeviceTrust");
+        var request = new CertificateRequest(builder.Build(), publicKey, HashAlgorithmName.SHA256);
+        AddLeafExtensions(request, publicKey, ClientAuthOid);
+        request.CertificateExtensions.Add(NodeIdentity.ToX509(nodeId));
+        return Sign(request, now - ClockSkewAllowance, notAfter);
+    }
+
     /// <summary>The gateway's TLS certificate, with a fresh key that never leaves the process.</summary>
     public X509Certificate2 IssueServerCertificate(IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses, DateTimeOffset now, TimeSpan lifetime)
     {

@@ -19,8 +19,8 @@ public static class PresetRoles
     public static IReadOnlyList<Role> All { get; } =
     [
         new(Access, "Access to resources: SSH nodes, apps and databases.",
-            new Dictionary<string, IReadOnlyList<string>>(), ["root"], AllNodes, null) { AppLabels = AllNodes, DbLabels = AllNodes, KubeLabels = AllNodes, DesktopLabels = AllNodes },
-        new(Editor, "Edit cluster configuration: users, roles, locks, devices; check access.",
+            new Dictionary<string, IReadOnlyList<string>> { [Resources.Node] = ["list"] }, ["root"], AllNodes, null) { AppLabels = AllNodes, DbLabels = AllNodes, KubeLabels = AllNodes, DesktopLabels = AllNodes },
+        new(Editor, "Edit cluster configuration: users, roles, locks, devices, nodes; check access.",
             new Dictionary<string, IReadOnlyList<string>>
             {
                 [Resources.User] = ["*"],
@@ -29,6 +29,7 @@ public static class PresetRoles
                 [Resources.Lock] = ["*"],
                 [Resources.Device] = ["*"],
                 [Resources.Access] = ["*"],
+                [Resources.Node] = ["*"],
             }, [], new Dictionary<string, IReadOnlyList<string>>(), null),
         new(Auditor, "Read the audit log.",
             new Dictionary<string, IReadOnlyList<string>> { [Resources.Audit] = ["list", "read"] },
@@ -40,7 +41,7 @@ public static class PresetRoles
             new Dictionary<string, IReadOnlyList<string>> { [Resources.Device] = ["enroll"] },
             [], new Dictionary<string, IReadOnlyList<string>>(), null),
         new(RequireTrustedDevice, "Access to resources, from trusted devices only.",
-            new Dictionary<string, IReadOnlyList<string>>(), ["root"], AllNodes, DeviceTrustMode.Required)
+            new Dictionary<string, IReadOnlyList<string>> { [Resources.Node] = ["list"] }, ["root"], AllNodes, DeviceTrustMode.Required)
         {
             AppLabels = AllNodes, DbLabels = AllNodes, KubeLabels = AllNodes, DesktopLabels = AllNodes,
         },

@@ -13,6 +13,9 @@ public static class Resources
     public const string Lock = "lock";
     public const string Audit = "audit";
 
+    /// <summary>SSH nodes: adding one (a join token), listing, removing.</summary>
+    public const string Node = "node";
+
     /// <summary>Access decisions about others: proxies asking about their clients, administrators asking "what if".</summary>
     public const string Access = "access";
 
@@ -27,5 +30,6 @@ public static class Resources
         [Lock] = Crud,
         [Audit] = ["list", "read"],
         [Access] = ["read"],
+        [Node] = ["list", "create", "delete"],
     }.ToFrozenDictionary(StringComparer.Ordinal);
 }

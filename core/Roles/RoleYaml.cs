@@ -130,7 +130,15 @@ public static class RoleYaml
                 }
                 if (allow.TryGetValue("logins", out var loginsNode))
                 {
-                    logins = StringList(loginsNode, "logins").Select(v => v.Value).ToList();
+                    var listed = StringList(loginsNode, "logins");
+                    foreach (var (login, node) in listed)
+                    {
+                        if (!IsLogin(login))
+                        {
+                            throw Error(node, $"login \"{UserName.Printable(login)}\" is not a Unix user name: use letters, digits, '.', '_' and '-' (at most 32, not starting with '-'), or \"*\" for any");
+                        }
+                    }
+                    logins = listed.Select(v => v.Value).ToList();
                 }
                 foreach (var field in LabelFields)
                 {
@@ -151,6 +159,13 @@ public static class RoleYaml
             DesktopLabels = LabelsOf("desktop_labels"),
         };
     }
+
+    /// <summary>
+    /// A login becomes an SSH certificate principal and a name sshd logs in as, so it is what Unix accepts as a user
+    /// name (POSIX portable characters), or "*" for any.
+    /// </summary>
+    public static bool IsLogin(string login) =>
+        login == "*" || (login.Length is > 0 and <= 32 && login[0] != '-' && login.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'));
 
     /// <summary>The label maps a role's allow section may hold, one per kind of resource.</summary>
     private static readonly string[] LabelFields = ["node_labels", "app_labels", "db_labels", "kube_labels", "desktop_labels"];

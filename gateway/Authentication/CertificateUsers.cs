@@ -32,13 +32,27 @@ public sealed class CertificateUsers(IdentityCache identities, ClusterAuthority 
             throw DeviceTrustException.Unauthenticated($"{whose} certificate has expired: log in again with dtsh login");
         }
         var name = CertificateAuthority.UserOf(certificate);
+        var identity = UserIdentity.Read(certificate);
+        var user = await LiveUserAsync(name, identity, whose);
+        return new Caller(user, certificate, DeviceExtensions.Read(certificate));
+    }
+
+    /// <summary>
+    /// The live user a certificate (X.509 or SSH) names by <paramref name="name"/> and <paramref name="identity"/>, or
+    /// Unauthenticated with the reason: the user must exist, be the same user (id) and not have been reset since
+    /// (generation).
+    /// </summary>
+    public async ValueTask<Grains.Users.UserView> LiveUserAsync(string? name, UserIdentity? identity, string whose)
+    {
         var user = UserName.IsValid(name) ? await identities.GetUserAsync(name!) : null;
         if (user is null)
         {
             throw DeviceTrustException.Unauthenticated($"the user \"{UserName.Printable(name ?? "")}\" of {whose} certificate no longer exists");
         }
-        var identity = UserIdentity.Read(certificate)
-            ?? throw DeviceTrustException.Unauthenticated($"{whose} certificate carries no user id (it was issued by an older version): log in again with dtsh login");
+        if (identity is null)
+        {
+            throw DeviceTrustException.Unauthenticated($"{whose} certificate carries no user id (it was issued by an older version): log in again with dtsh login");
+        }
         if (identity.UserId != user.Id)
         {
             throw DeviceTrustException.Unauthenticated(
@@ -48,6 +62,6 @@ public sealed class CertificateUsers(IdentityCache identities, ClusterAuthority 
         {
             throw DeviceTrustException.Unauthenticated($"{whose} certificate was revoked when {(whose == "your" ? "your" : "the")} account was reset: log in again with dtsh login");
         }
-        return new Caller(user, certificate, DeviceExtensions.Read(certificate));
+        return user;
     }
 }

@@ -53,15 +53,22 @@ public sealed class GatewayInterceptor(
         var http = context.GetHttpContext();
         var metadata = http.GetEndpoint()?.Metadata;
         var anonymous = metadata?.GetMetadata<IAllowAnonymous>() is not null;
+        var nodeOnly = metadata?.GetMetadata<NodeOnlyAttribute>() is not null;
         // Our RPCs all carry a code (checked at start, RpcContract); the framework's health service is anonymous and not audited.
         var audited = metadata?.GetMetadata<AuditedAttribute>()
                       ?? (anonymous ? new AuditedAttribute("") { Reads = true, BySelf = true } : throw new InvalidOperationException($"{context.Method} has no [Audited] code"));
         Caller? caller = null;
+        NodeCaller? node = null;
         AuditRecord? record = null;
         var lockRecorded = false;
         try
         {
-            if (!anonymous)
+            if (nodeOnly)
+            {
+                node = await AuthenticateNodeAsync(http);
+                http.Items[typeof(NodeCaller)] = node;
+            }
+            else if (!anonymous)
             {
                 caller = await AuthenticateAsync(http);
                 http.Items[typeof(Caller)] = caller;
@@ -107,6 +114,10 @@ public sealed class GatewayInterceptor(
                 await refusals.RecordAsync(AuditCodes.RateLimited, ClientAddress.Of(context), caller?.Name ?? "", StatusCode.ResourceExhausted,
                     exhausted.Message);
             }
+            else if (node is not null && e is DeviceTrustException nodeRefused)
+            {
+                await refusals.RecordAsync(audited.Code, ClientAddress.Of(context), node.AuditName, ErrorStatus.Of(nodeRefused.Kind), nodeRefused.Message);
+            }
             else if (caller is not null && !audited.BySelf && !lockRecorded)
             {
                 record ??= audit.Begin(audited.Code, context, caller);
@@ -115,17 +126,45 @@ public sealed class GatewayInterceptor(
             else if (!anonymous && caller is null && e is DeviceTrustException { Kind: ErrorKind.Unauthenticated } refused)
             {
                 await refusals.RecordAsync(AuditCodes.Unauthenticated, ClientAddress.Of(context),
-                    http.Connection.ClientCertificate is { } presented ? CertificateAuthority.UserOf(presented) ?? "" : "", StatusCode.Unauthenticated,
-                    refused.Message);
+                    http.Connection.ClientCertificate is { } presented ? Presenter(presented) : "", StatusCode.Unauthenticated, refused.Message);
             }
             throw ErrorStatus.ToRpc(e, context.CancellationToken);
         }
+    }
+
+    /// <summary>Who a refused certificate says it is, as the audit log names them: a user name, or <c>node:NAME</c>.</summary>
+    private static string Presenter(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) =>
+        (NodeIdentity.IsPresent(certificate) ? "node:" : "") + (CertificateAuthority.UserOf(certificate) ?? "");
+
+    private async Task<NodeCaller> AuthenticateNodeAsync(HttpContext http)
+    {
+        var certificate = http.Connection.ClientCertificate
+            ?? throw DeviceTrustException.Unauthenticated("this call is for SSH nodes: present the node's credential from dtnode join");
+        if (NodeIdentity.Read(certificate) is not { } id)
+        {
+            throw DeviceTrustException.Unauthenticated("this call is for SSH nodes: a user certificate may not make it");
+        }
+        if (certificate.NotAfter.ToUniversalTime() <= time.GetUtcNow().UtcDateTime)
+        {
+            throw DeviceTrustException.Unauthenticated("the node's credential has expired: join the node again");
+        }
+        // Looked up live: a removed node's credential stops working within the snapshot's staleness.
+        var found = (await identities.NodesAsync()).ById(id);
+        if (found is null || found.Name != CertificateAuthority.UserOf(certificate))
+        {
+            throw DeviceTrustException.Unauthenticated("the node of this credential is no longer registered: join it again (dtctl nodes add, dtnode join)");
+        }
+        return new NodeCaller(found, certificate);
     }
 
     private async Task<Caller> AuthenticateAsync(HttpContext http)
     {
         var certificate = http.Connection.ClientCertificate
             ?? throw DeviceTrustException.Unauthenticated("a client certificate is required: log in with dtsh login");
+        if (NodeIdentity.IsPresent(certificate))
+        {
+            throw DeviceTrustException.Unauthenticated("this is an SSH node's credential: it may only report that the node is alive and ask about access to it");
+        }
         // Kestrel checked the chain at the handshake.
         return await certificates.ResolveAsync(certificate, verifyChain: false);
     }

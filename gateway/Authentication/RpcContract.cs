@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Authorization;
 namespace DeviceTrust.Gateway.Authentication;
 
 /// <summary>
-/// Checked when the gateway starts: every RPC of ours says who may call it ([Requires], [AnyUser] or
-/// [AllowAnonymous], exactly one) and under which audit code it is recorded ([Audited]). A new RPC without these
+/// Checked when the gateway starts: every RPC of ours says who may call it ([Requires], [AnyUser], [AllowAnonymous]
+/// or [NodeOnly], exactly one) and under which audit code it is recorded ([Audited]). A new RPC without these
 /// decisions stops the start instead of shipping open or silent.
 /// </summary>
 public static class RpcContract
@@ -24,10 +24,11 @@ public static class RpcContract
                 endpoint.Metadata.GetMetadata<RequiresAttribute>(),
                 endpoint.Metadata.GetMetadata<AnyUserAttribute>(),
                 endpoint.Metadata.GetMetadata<IAllowAnonymous>(),
+                endpoint.Metadata.GetMetadata<NodeOnlyAttribute>(),
             }.Count(d => d is not null);
             if (decisions != 1)
             {
-                problems.Add($"{grpc.Method.FullName} must have exactly one of [Requires], [AnyUser], [AllowAnonymous] (has {decisions})");
+                problems.Add($"{grpc.Method.FullName} must have exactly one of [Requires], [AnyUser], [AllowAnonymous], [NodeOnly] (has {decisions})");
             }
             if (endpoint.Metadata.GetMetadata<AuditedAttribute>() is not { Code.Length: > 0 })
             {

@@ -24,7 +24,7 @@ namespace DeviceTrust.Gateway.Ceremonies;
 /// </summary>
 public sealed class AuthenticationCeremony(
     IGrainFactory grains,
-    ClusterAuthority authority,
+    CertificateIssuer issuer,
     IdentityCache identities,
     AuditRecorder audit,
     SampledAudit refusals,
@@ -101,11 +101,14 @@ public sealed class AuthenticationCeremony(
             record.Describe(authenticated);
             var extensions = new DeviceExtensions(authenticated.Id.ToString(), authenticated.AssetTag, credentialId);
             var notAfter = new DateTimeOffset(caller.Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
-            using var augmented = authority.Ca.IssueUserCertificate(caller.Certificate.PublicKey, caller.Name,
-                new UserIdentity(caller.User.Id, caller.User.Generation), time.GetUtcNow(), notAfter, extensions.ToX509());
+            var issued = await issuer.IssueAsync(caller.User, caller.Certificate.PublicKey, notAfter, extensions);
             await record.SucceededAsync($"device {authenticated.AssetTag}/{authenticated.OsType.ToText()} authenticated for {caller.Name}");
-            await responses.WriteAsync(new AuthenticateDeviceResponse { UserCertificates = new UserCertificates { X509Der = ByteString.CopyFrom(augmented.RawData) } },
-                stream.Cancellation);
+            var certificates = new UserCertificates
+            {
+                X509Der = ByteString.CopyFrom(issued.X509Der),
+                SshCertificate = issued.Ssh is null ? ByteString.Empty : ByteString.CopyFrom(issued.Ssh),
+            };
+            await responses.WriteAsync(new AuthenticateDeviceResponse { UserCertificates = certificates }, stream.Cancellation);
         });
     }
 }

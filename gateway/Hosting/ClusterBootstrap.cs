@@ -3,6 +3,7 @@ using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Secrets;
+using DeviceTrust.Core.Ssh;
 using DeviceTrust.Core.Users;
 using DeviceTrust.Grains.Authorities;
 using DeviceTrust.Grains.Config;
@@ -40,13 +41,28 @@ public sealed class ClusterBootstrap(
         var pkcs8 = masterKey.Decrypt(material.EncryptedPrivateKey, CertificateAuthorityGrain.KeyPurpose(CertificateAuthorityGrain.UserCa));
         try
         {
-            authority.Load(CertificateAuthority.Load(material.CertificateDer, pkcs8), host.ClusterName, gateway, time);
+            authority.Load(CertificateAuthority.Load(material.CertificateDer, pkcs8), await LoadSshCaAsync(SshAuthorityGrain.UserCa),
+                await LoadSshCaAsync(SshAuthorityGrain.HostCa), host.ClusterName, gateway, time);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(pkcs8);
         }
         await BootstrapAdminAsync();
+    }
+
+    private async Task<SshCertificateAuthority> LoadSshCaAsync(string name)
+    {
+        var material = await grains.GetGrain<ISshAuthorityGrain>(name).GetOrCreateAsync();
+        var pkcs8 = masterKey.Decrypt(material.EncryptedPrivateKey, SshAuthorityGrain.KeyPurpose(name));
+        try
+        {
+            return SshCertificateAuthority.Load(pkcs8);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -27,6 +27,12 @@ public sealed class GatewayOptions
     /// <summary>How stale cached users and roles may be on the hot path.</summary>
     public TimeSpan PolicyCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long an SSH node's credential and host certificate from dtnode join are valid; join again to renew.</summary>
+    public TimeSpan NodeCredentialLifetime { get; set; } = TimeSpan.FromDays(365);
+
+    /// <summary>How often nodes report that they are alive; a node unseen for three intervals is shown offline.</summary>
+    public TimeSpan NodeHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a device may take for its first ceremony message, and for the whole ceremony.</summary>
     public TimeSpan CeremonyFirstMessageTimeout { get; set; } = TimeSpan.FromSeconds(10);
     public TimeSpan CeremonyTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -60,6 +66,14 @@ public sealed class GatewayOptions
         if (options.CeremonyFirstMessageTimeout <= TimeSpan.Zero || options.CeremonyTimeout < options.CeremonyFirstMessageTimeout)
         {
             throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:CeremonyFirstMessageTimeout must be positive and at most CeremonyTimeout");
+        }
+        if (options.NodeCredentialLifetime < TimeSpan.FromHours(1))
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:NodeCredentialLifetime must be at least an hour");
+        }
+        if (options.NodeHeartbeatInterval < TimeSpan.FromSeconds(1) || options.NodeHeartbeatInterval > TimeSpan.FromMinutes(10))
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:NodeHeartbeatInterval must be between one second and ten minutes");
         }
         if (options.SampledAuditWindow < TimeSpan.FromSeconds(1))
         {

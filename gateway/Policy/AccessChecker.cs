@@ -1,8 +1,9 @@
 using System.Diagnostics.Metrics;
 using DeviceTrust.Core.Access;
 using DeviceTrust.Core.Audit;
+using DeviceTrust.Core.Certificates;
 using DeviceTrust.Gateway.Audit;
-using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Grains.Users;
 using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Policy;
@@ -30,26 +31,33 @@ public sealed class AccessChecker
             description: "Access decisions, by result and kind of resource");
     }
 
-    /// <summary>The decision for <paramref name="subject"/> (a live user, and the device its certificate names, if any).</summary>
-    public async ValueTask<AccessDecision> DecideAsync(Caller subject, AccessResource resource, string clientIp)
+    /// <summary>The decision for <paramref name="user"/> (live) with the certificate that names <paramref name="claim"/>, if any.</summary>
+    public async ValueTask<AccessDecision> DecideAsync(UserView user, DeviceExtensions? claim, AccessResource resource, string clientIp)
     {
         var now = _time.GetUtcNow();
-        var roles = await _identities.RolesAsync(subject.User.Roles);
+        var roles = await _identities.RolesAsync(user.Roles);
         var config = (await _identities.ConfigAsync()).DeviceTrust;
         DeviceEvidence? device = null;
-        if (subject.Device is { } claim && Guid.TryParseExact(claim.DeviceId, "D", out var deviceId))
+        if (claim is not null && Guid.TryParseExact(claim.DeviceId, "D", out var deviceId))
         {
             device = new DeviceEvidence(claim.DeviceId, claim.AssetTag, claim.CredentialId, await _devices.GetAsync(deviceId));
         }
-        var locks = (await _identities.LocksAsync()).Against(subject.User.Id.ToString(), subject.User.Roles, device?.DeviceId, now);
-        var decision = AccessRules.Decide(new AccessSubject(subject.User.Id.ToString(), subject.User.Name, subject.User.Kind, roles), device,
-            config.Mode, locks, resource, now);
+        var locks = (await _identities.LocksAsync()).Against(user.Id.ToString(), user.Roles, device?.DeviceId, now);
+        var decision = AccessRules.Decide(new AccessSubject(user.Id.ToString(), user.Name, user.Kind, roles), device, config.Mode, locks, resource, now);
         _decisions.Add(1, new KeyValuePair<string, object?>("result", decision.Allowed ? "allow" : "deny"),
             new KeyValuePair<string, object?>("kind", resource.Kind.ToText()));
-        await _audit.RecordAsync(decision.Allowed ? AuditCodes.AccessAllow : AuditCodes.AccessDeny, clientIp, subject.User.Name,
+        await _audit.RecordAsync(decision.Allowed ? AuditCodes.AccessAllow : AuditCodes.AccessDeny, clientIp, user.Name,
             decision.Allowed ? StatusCode.OK : StatusCode.PermissionDenied,
             decision.Allowed ? $"{resource.Describe()} allowed ({decision.Mode.ToString().ToLowerInvariant()}, {decision.ModeSource})" : decision.Reason,
             resource.Kind.ToText() + "/" + resource.Name, decision.Allowed, device?.DeviceId ?? "");
         return decision;
+    }
+
+    /// <summary>A refusal before any decision could be made (a certificate of another CA, an expired one): counted and audited like a deny.</summary>
+    public async ValueTask RefuseAsync(string user, AccessResource resource, string reason, string clientIp, string deviceId = "")
+    {
+        _decisions.Add(1, new KeyValuePair<string, object?>("result", "deny"), new KeyValuePair<string, object?>("kind", resource.Kind.ToText()));
+        await _audit.RecordAsync(AuditCodes.AccessDeny, clientIp, user, StatusCode.PermissionDenied, reason, resource.Kind.ToText() + "/" + resource.Name,
+            false, deviceId);
     }
 }

@@ -3,6 +3,7 @@ using DeviceTrust.Core.Roles;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Grains.Config;
 using DeviceTrust.Grains.Locks;
+using DeviceTrust.Grains.Nodes;
 using DeviceTrust.Grains.Roles;
 using DeviceTrust.Grains.Users;
 
@@ -21,6 +22,7 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
     private volatile RoleTable? _roles;
     private volatile ConfigEntry? _config;
     private volatile LockTable? _locks;
+    private volatile NodeTable? _nodes;
 
     public async ValueTask<UserView?> GetUserAsync(string name)
     {
@@ -69,6 +71,25 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
     public void InvalidateRoles() => _roles = null;
 
     public void InvalidateLocks() => _locks = null;
+
+    public void InvalidateNodes() => _nodes = null;
+
+    /// <summary>The joined nodes, at most <see cref="GatewayOptions.PolicyCacheTtl"/> stale, fetched only when they changed.</summary>
+    public async ValueTask<NodeIndex> NodesAsync()
+    {
+        var now = time.GetUtcNow();
+        var current = _nodes;
+        if (current is not null && now - current.Fetched < options.PolicyCacheTtl)
+        {
+            return current.Index;
+        }
+        var snapshot = await grains.GetGrain<INodeRegistryGrain>(NodeRegistryGrain.Key).GetSnapshotIfChangedAsync(current?.Version ?? -1);
+        var fresh = snapshot is null && current is not null
+            ? current with { Fetched = now }
+            : new NodeTable(new NodeIndex(snapshot!.Nodes), snapshot.Version, now);
+        _nodes = fresh;
+        return fresh.Index;
+    }
 
     /// <summary>The locks in force, at most <see cref="GatewayOptions.PolicyCacheTtl"/> stale, fetched only when they changed.</summary>
     public async ValueTask<LockIndex> LocksAsync()
@@ -126,6 +147,8 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
     private sealed record ConfigEntry(ClusterConfigView View, DateTimeOffset Fetched);
 
     private sealed record LockTable(LockIndex Index, long Version, DateTimeOffset Fetched);
+
+    private sealed record NodeTable(NodeIndex Index, long Version, DateTimeOffset Fetched);
 
     private sealed record RoleTable(IReadOnlyDictionary<string, Role> ByName, long Version, DateTimeOffset Fetched);
 }

@@ -32,6 +32,7 @@ public sealed class AuthGrpcService(
     SampledAudit refusals,
     GatewayOptions options,
     IdentityCache identities,
+    CertificateIssuer issuer,
     AuditRecorder audit,
     TimeProvider time,
     ILogger<AuthGrpcService> log) : AuthService.AuthServiceBase
@@ -193,15 +194,16 @@ public sealed class AuthGrpcService(
     private async Task<LoginResponse> IssueAsync(UserView user, System.Security.Cryptography.X509Certificates.PublicKey publicKey, TimeSpan ttl)
     {
         var mode = (await identities.ConfigAsync()).DeviceTrust.Mode;
-        var now = time.GetUtcNow();
-        using var certificate = authority.Ca.IssueUserCertificate(publicKey, user.Name, new UserIdentity(user.Id, user.Generation), now, now + ttl);
+        var issued = await issuer.IssueAsync(user, publicKey, time.GetUtcNow() + ttl, device: null);
         var response = new LoginResponse
         {
-            CertificateDer = ByteString.CopyFrom(certificate.RawData),
+            CertificateDer = ByteString.CopyFrom(issued.X509Der),
             CaCertificateDer = ByteString.CopyFrom(authority.Ca.Certificate.RawData),
             User = user.Name,
             ClusterName = authority.ClusterName,
             DeviceTrustMode = mode,
+            SshCertificate = issued.Ssh is null ? ByteString.Empty : ByteString.CopyFrom(issued.Ssh),
+            SshHostCa = authority.SshHosts.PublicKey.ToLine($"{authority.ClusterName} host CA"),
         };
         response.Roles.AddRange(user.Roles);
         return response;

@@ -62,6 +62,8 @@ public class RoleYamlTests
     [InlineData("kind: role\nmetadata:\n  name: Bad Name\n", 3, "metadata.name \"Bad Name\" is invalid")]
     [InlineData("kind: user\nmetadata:\n  name: x\n", 1, "kind must be \"role\"")]
     [InlineData("kind: role\nmetadata:\n  name: x\nspec:\n  allow:\n    logins: root\n", 6, "logins must be a list")]
+    [InlineData("kind: role\nmetadata:\n  name: x\nspec:\n  allow:\n    logins: [root, \"a b\"]\n", 6, "login \"a b\" is not a Unix user name")]
+    [InlineData("kind: role\nmetadata:\n  name: x\nspec:\n  allow:\n    logins:\n      - -oProxyCommand\n", 7, "login \"-oProxyCommand\" is not a Unix user name")]
     [InlineData("kind: role\nmetadata: [\n", 3, "")]
     public void Malformed_roles_are_refused_with_the_line_and_the_reason(string yaml, int line, string reason)
     {

@@ -74,8 +74,8 @@ public sealed class AccessTests(SharedGateway shared) : IDisposable
         using (key)
         using (var channel = GatewayChannel.ForProfile(profile))
         {
-            var der = await DeviceCeremonies.AuthenticateAsync(channel, device.Id, "cred", key,
-                new DeviceCollectedData { OsType = OSType.Linux, SerialNumber = device.AssetTag, OsVersion = "12" }, default);
+            var der = (await DeviceCeremonies.AuthenticateAsync(channel, device.Id, "cred", key,
+                new DeviceCollectedData { OsType = OSType.Linux, SerialNumber = device.AssetTag, OsVersion = "12" }, default)).X509Der.ToByteArray();
             var presented = new CheckAccessRequest { X509Der = ByteString.CopyFrom(der), Resource = Node() };
             Assert.True((await Access.CheckAccessAsync(presented)).Allowed);
             var plain = await Access.CheckAccessAsync(new CheckAccessRequest { X509Der = ByteString.CopyFrom(profile.Certificate.RawData), Resource = Node() });

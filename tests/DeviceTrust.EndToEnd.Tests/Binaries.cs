@@ -16,6 +16,14 @@ public static class Binaries
     public static string Dtsh => Output("cli/dtsh", "dtsh.dll");
     public static string Dtctl => Output("cli/dtctl", "dtctl.dll");
 
+    /// <summary>
+    /// The folder of the dtnode build (its apphost and dlls), or with <c>DEVICETRUST_E2E_DTNODE</c> a NativeAOT dtnode
+    /// (<c>dotnet publish cli/dtnode -r linux-x64</c>) to test that instead.
+    /// </summary>
+    public static string DtnodeBuild => Environment.GetEnvironmentVariable("DEVICETRUST_E2E_DTNODE") is { Length: > 0 } aot
+        ? aot
+        : Path.GetDirectoryName(Output("cli/dtnode", "dtnode.dll"))!;
+
     private static string Output(string project, string dll)
     {
         var path = Path.Combine(RepositoryRoot, project, "bin", Configuration, "net10.0", dll);

@@ -321,7 +321,7 @@ public abstract class CeremonyAttacks : IDisposable
     public async Task A_certificate_that_already_carries_device_extensions_is_refused()
     {
         var device = await EnrolledDeviceAsync();
-        var der = await DeviceCeremonies.AuthenticateAsync(Admin, device.Id, "cred-" + device.AssetTag, _key, Data(device.AssetTag), default);
+        var der = (await DeviceCeremonies.AuthenticateAsync(Admin, device.Id, "cred-" + device.AssetTag, _key, Data(device.AssetTag), default)).X509Der.ToByteArray();
         var profile = new ProfileStore(_cluster.Admin.Home).Load()!;
         using var augmented = X509CertificateLoader.LoadCertificate(der);
         Assert.True(augmented.NotAfter <= profile.Certificate.NotAfter);

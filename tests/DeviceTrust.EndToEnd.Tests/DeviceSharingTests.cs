@@ -122,7 +122,7 @@ public sealed class DeviceSharingTests(SharedGateway shared) : IDisposable
             Assert.Contains($"\"users\":{{\"before\":[],\"after\":[\"{carol}\"]}}", update.Details);
             Assert.Contains(carol, (await shared.Admin.Dtctl("devices", "get", "--device-id", device.Id)).Succeeded().StdOut);
 
-            var der = await DeviceCeremonies.AuthenticateAsync(carolChannel, device.Id, "cred-" + device.AssetTag, _deviceKey, Data(device.AssetTag), default);
+            var der = (await DeviceCeremonies.AuthenticateAsync(carolChannel, device.Id, "cred-" + device.AssetTag, _deviceKey, Data(device.AssetTag), default)).X509Der.ToByteArray();
             using (var certificate = X509CertificateLoader.LoadCertificate(der))
             {
                 Assert.Equal(carol, certificate.GetNameInfo(X509NameType.SimpleName, false));

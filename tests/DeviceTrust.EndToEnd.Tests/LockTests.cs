@@ -71,7 +71,7 @@ public sealed class LockTests(SharedGateway shared) : IDisposable
             new CreateDeviceRequest { OsType = OSType.Linux, AssetTag = serial, CreateEnrollToken = true });
         var data = new DeviceCollectedData { OsType = OSType.Linux, SerialNumber = serial, OsVersion = "12" };
         var device = await DeviceCeremonies.EnrollAsync(channel, created.EnrollToken.Token, "cred", key, data, default);
-        var der = await DeviceCeremonies.AuthenticateAsync(channel, device.Id, "cred", key, data, default);
+        var der = (await DeviceCeremonies.AuthenticateAsync(channel, device.Id, "cred", key, data, default)).X509Der.ToByteArray();
         using var augmented = X509CertificateLoader.LoadCertificate(der);
         using var withKey = augmented.CopyWithPrivateKey(profile.Key);
         using var deviceChannel = GatewayChannel.Create(profile.Proxy, profile.Ca, withKey);

@@ -33,6 +33,9 @@ public abstract class GatewayCluster(string name, IReadOnlyDictionary<string, st
     /// <summary>What must happen before the gateway starts (the schema of an external database).</summary>
     protected virtual Task BeforeStartAsync() => Task.CompletedTask;
 
+    /// <summary>What starts once the gateway runs and the admin is logged in (an SSH node, a proxy).</summary>
+    protected virtual Task AfterStartAsync() => Task.CompletedTask;
+
     public async Task InitializeAsync()
     {
         var settings = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>());
@@ -45,6 +48,7 @@ public abstract class GatewayCluster(string name, IReadOnlyDictionary<string, st
         await Gateway.StartAsync();
         Admin = new Cli(_directory["admin-home"]);
         (await Admin.DtshWithInput(AdminPassword + "\n", "login", "--proxy", Gateway.Proxy, "--invite", Gateway.AdminInvitation)).Succeeded();
+        await AfterStartAsync();
     }
 
     /// <summary>A new user with these roles who has accepted the invitation, with their own profile folder.</summary>

@@ -123,6 +123,66 @@ public abstract class ClusterSingletonBehaviour(SiloHarness silo)
     }
 
     [Fact]
+    public async Task A_node_joins_once_with_its_token_before_it_expires_and_its_state_survives_deactivation()
+    {
+        var nodes = _silo.Grains.GetGrain<Nodes.INodeRegistryGrain>("nodes-" + Guid.NewGuid().ToString("N"));
+        var empty = (await nodes.GetSnapshotIfChangedAsync(-1))!;
+        var now = _silo.Clock.GetUtcNow();
+        var secret = SecretToken.New();
+        var labels = new Dictionary<string, string> { ["env"] = "prod" };
+        var pending = await nodes.AddAsync(new Core.Nodes.NodeRecord(Guid.NewGuid(), "web-1", labels, now, "admin", SecretToken.Hash(secret),
+            now.AddMinutes(30), null, "", [], ""));
+        // a pending node is not in the snapshot gateways decide on
+        Assert.Empty((await nodes.GetSnapshotIfChangedAsync(empty.Version))!.Nodes);
+        await Refused(ErrorKind.AlreadyExists, "node web-1 is waiting to join with an earlier token: remove it first with dtctl nodes rm web-1",
+            () => nodes.AddAsync(pending with { Id = Guid.NewGuid() }));
+        var join = new Core.Nodes.NodeJoin("127.0.0.1:22", ["web-1", "127.0.0.1"], "SHA256:x");
+        await Refused(ErrorKind.PermissionDenied, "invalid join token: unknown token", () => nodes.JoinAsync("web-1", SecretToken.Hash(SecretToken.New()), join));
+        await Refused(ErrorKind.PermissionDenied, "invalid join token: unknown token", () => nodes.JoinAsync("web-2", SecretToken.Hash(secret), join));
+        var joined = await nodes.JoinAsync("web-1", SecretToken.Hash(secret), join);
+        Assert.Equal(pending.Id, joined.Id);
+        Assert.True(await nodes.HeartbeatAsync(joined.Id));
+        Assert.False(await nodes.HeartbeatAsync(Guid.NewGuid()));
+        await Refused(ErrorKind.PermissionDenied, "invalid join token: already used (a node joins once: dtctl nodes rm, then dtctl nodes add again)",
+            () => nodes.JoinAsync("web-1", SecretToken.Hash(secret), join));
+
+        await _silo.Cluster.DeactivateAsync(nodes.GetGrainId());
+        var snapshot = (await nodes.GetSnapshotIfChangedAsync(-1))!;
+        var stored = Assert.Single(snapshot.Nodes);
+        Assert.Equal(("web-1", "prod", "127.0.0.1:22", (byte[]?)null), (stored.Name, stored.Labels["env"], stored.Address, stored.JoinTokenHash));
+        // liveness is memory only: unknown after a restart until the next heartbeat
+        Assert.Null(Assert.Single(await nodes.ListAsync()).LastSeen);
+
+        // an unused token that expired holds its name for nothing
+        var late = SecretToken.New();
+        await nodes.AddAsync(pending with { Id = Guid.NewGuid(), Name = "web-3", JoinTokenHash = SecretToken.Hash(late), JoinTokenExpires = now.AddMinutes(1) });
+        _silo.Clock.Advance(TimeSpan.FromMinutes(2));
+        await Refused(ErrorKind.PermissionDenied, "invalid join token: expired (dtctl nodes rm, then dtctl nodes add again)",
+            () => nodes.JoinAsync("web-3", SecretToken.Hash(late), join));
+        await nodes.AddAsync(pending with { Id = Guid.NewGuid(), Name = "web-3", JoinTokenExpires = _silo.Clock.GetUtcNow().AddMinutes(30) });
+
+        Assert.Equal(joined.Id, (await nodes.RemoveAsync("web-1")).Id);
+        Assert.False(await nodes.HeartbeatAsync(joined.Id));
+        await Refused(ErrorKind.NotFound, "node web-1 not found", () => nodes.RemoveAsync("web-1"));
+        Assert.Empty((await nodes.GetSnapshotIfChangedAsync(snapshot.Version))!.Nodes);
+    }
+
+    [Fact]
+    public async Task The_ssh_authorities_are_made_once_and_their_keys_are_stored_encrypted()
+    {
+        var name = "ssh-" + Guid.NewGuid().ToString("N");
+        var first = await _silo.Grains.GetGrain<ISshAuthorityGrain>(name).GetOrCreateAsync();
+        await _silo.Cluster.DeactivateAsync(_silo.Grains.GetGrain<ISshAuthorityGrain>(name).GetGrainId());
+        var again = await _silo.Grains.GetGrain<ISshAuthorityGrain>(name).GetOrCreateAsync();
+        Assert.Equal(first.EncryptedPrivateKey, again.EncryptedPrivateKey);
+        using var ca = Core.Ssh.SshCertificateAuthority.Load(_silo.MasterKey.Decrypt(again.EncryptedPrivateKey, SshAuthorityGrain.KeyPurpose(name)));
+        Assert.Equal(Core.Ssh.SshPublicKey.EcdsaP256, ca.PublicKey.Type);
+        // bound to its purpose: the key of one authority does not open as another's
+        Assert.Equal("cannot decrypt a stored secret: the master key is not the one it was encrypted with",
+            Assert.Throws<DeviceTrustException>(() => _silo.MasterKey.Decrypt(again.EncryptedPrivateKey, SshAuthorityGrain.KeyPurpose("other"))).Message);
+    }
+
+    [Fact]
     public async Task Deleting_an_unknown_role_is_not_found() =>
         await Refused(ErrorKind.NotFound, "role \"nope\" not found", () => Roles.DeleteAsync("nope"));
 

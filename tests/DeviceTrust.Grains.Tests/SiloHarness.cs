@@ -18,12 +18,16 @@ public sealed class SiloHarness : IAsyncDisposable
 {
     public const string ServiceId = "dt-test";
 
-    private SiloHarness(InProcessTestCluster cluster, DeviceTrustHostOptions options, ShiftedClock clock)
+    private SiloHarness(InProcessTestCluster cluster, DeviceTrustHostOptions options, ShiftedClock clock, MasterKey masterKey)
     {
         Cluster = cluster;
         Options = options;
         Clock = clock;
+        MasterKey = masterKey;
     }
+
+    /// <summary>The key the silo encrypts secrets with, to check what it stored.</summary>
+    public MasterKey MasterKey { get; }
 
     public InProcessTestCluster Cluster { get; }
     public DeviceTrustHostOptions Options { get; }
@@ -52,7 +56,7 @@ public sealed class SiloHarness : IAsyncDisposable
         builder.ConfigureClient(client => client.Services.AddSerializer(serializer => serializer.AddDeviceTrustCoreTypes()));
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return new SiloHarness(cluster, options, clock);
+        return new SiloHarness(cluster, options, clock, key);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,17 @@
+namespace DeviceTrust.Grains.Authorities;
+
+/// <summary>
+/// One SSH certificate authority of the cluster, keyed by what it signs (<see cref="SshAuthorityGrain.UserCa"/>,
+/// <see cref="SshAuthorityGrain.HostCa"/>). Like the X.509 CA it creates its key once and hands it out encrypted;
+/// signing happens in the gateway.
+/// </summary>
+[Alias("dt.ISshAuthorityGrain")]
+public interface ISshAuthorityGrain : IGrainWithStringKey
+{
+    [Alias("GetOrCreate")]
+    Task<SshCaMaterial> GetOrCreateAsync();
+}
+
+/// <summary>The CA's PKCS#8 private key, encrypted with the master key.</summary>
+[GenerateSerializer, Immutable, Alias("dt.SshCaMaterial")]
+public sealed record SshCaMaterial([property: Id(0)] byte[] EncryptedPrivateKey);
