@@ -6,6 +6,7 @@ using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Ceremonies;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Gateway.Proxies;
 using DeviceTrust.Gateway.Services;
 using DeviceTrust.Gateway.Validation;
 using DeviceTrust.Silo.Database;
@@ -70,6 +71,7 @@ builder.Services.AddSingleton<CertificateUsers>();
 builder.Services.AddSingleton<DeviceStates>();
 builder.Services.AddSingleton<AccessChecker>();
 builder.Services.AddSingleton<CertificateIssuer>();
+builder.Services.AddSingleton<ProxyAccessEndpoint>();
 builder.Services.AddGrpc(grpc =>
 {
     grpc.Interceptors.Add<GatewayInterceptor>();
@@ -129,6 +131,7 @@ app.MapGrpcService<AccessGrpcService>();
 app.MapGrpcService<NodeGrpcService>();
 app.MapGrpcHealthChecksService().AllowAnonymous();
 app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
+app.MapGet(ProxyAccessEndpoint.Path, (HttpContext http, ProxyAccessEndpoint endpoint) => endpoint.HandleAsync(http));
 RpcContract.Check(((IEndpointRouteBuilder)app).DataSources);
 app.MapGet("/readyz", (ClusterAuthority authority) =>
     authority.IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable)).AllowAnonymous();

@@ -2,7 +2,6 @@ using System.Security.Cryptography.X509Certificates;
 using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Users;
-using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 
 namespace DeviceTrust.Gateway.Authentication;
@@ -12,7 +11,7 @@ namespace DeviceTrust.Gateway.Authentication;
 /// credential generation it carries, compared with the user as it is now (docs/decisions/0007). Used for the
 /// caller's own certificate and for certificates others present (a proxy asking about its client).
 /// </summary>
-public sealed class CertificateUsers(IdentityCache identities, ClusterAuthority authority, TimeProvider time)
+public sealed class CertificateUsers(IdentityCache identities, ClientCertificateValidator validator, TimeProvider time)
 {
     /// <summary>
     /// The caller behind <paramref name="certificate"/>, or Unauthenticated with the reason. With
@@ -22,7 +21,7 @@ public sealed class CertificateUsers(IdentityCache identities, ClusterAuthority 
     public async ValueTask<Caller> ResolveAsync(X509Certificate2 certificate, bool verifyChain, string whose = "your")
     {
         var now = time.GetUtcNow();
-        if (verifyChain && authority.Ca.ValidateClientCertificate(certificate, now) is { } problem)
+        if (verifyChain && validator.Check(certificate) is { } problem)
         {
             throw DeviceTrustException.Unauthenticated($"{whose} certificate is not a valid certificate of this cluster: {problem}");
         }

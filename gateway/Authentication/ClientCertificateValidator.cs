@@ -27,13 +27,7 @@ public sealed class ClientCertificateValidator(ClusterAuthority authority, Sampl
         {
             return false;
         }
-        var now = time.GetUtcNow();
-        var thumbprint = certificate.GetCertHashString(HashAlgorithmName.SHA256);
-        if (_valid.TryGetValue(thumbprint, out var until) && now < until)
-        {
-            return true;
-        }
-        var reason = authority.Ca.ValidateClientCertificate(certificate, now);
+        var reason = Check(certificate);
         if (reason is not null)
         {
             log.LogWarning("Rejected a client certificate (subject {Subject}, issuer {Issuer}): {Reason}",
@@ -43,12 +37,32 @@ public sealed class ClientCertificateValidator(ClusterAuthority authority, Sampl
                 CertificateAuthority.UserOf(certificate) ?? "", StatusCode.Unauthenticated, $"client certificate rejected at the TLS handshake: {reason}");
             return false;
         }
+        return true;
+    }
+
+    /// <summary>
+    /// Why <paramref name="certificate"/> is not a valid client certificate of this cluster now, or null; valid ones
+    /// are remembered by thumbprint (for handshakes and for certificates a proxy forwards).
+    /// </summary>
+    public string? Check(X509Certificate2 certificate)
+    {
+        var now = time.GetUtcNow();
+        var thumbprint = certificate.GetCertHashString(HashAlgorithmName.SHA256);
+        if (_valid.TryGetValue(thumbprint, out var until) && now < until)
+        {
+            return null;
+        }
+        var reason = authority.Ca.ValidateClientCertificate(certificate, now);
+        if (reason is not null)
+        {
+            return reason;
+        }
         if (_valid.Count >= MaxCacheEntries)
         {
             _valid.Clear();
         }
         var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
         _valid[thumbprint] = notAfter < now + CacheTtl ? notAfter : now + CacheTtl;
-        return true;
+        return null;
     }
 }
