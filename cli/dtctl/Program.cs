@@ -18,6 +18,7 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         UsersListCommand.Create(store),
         UsersGetCommand.Create(store),
         UsersUpdateCommand.Create(store),
+        UsersEditCommand.Create(store),
         UsersResetCommand.Create(store),
         UsersRemoveCommand.Create(store),
     },
@@ -26,6 +27,7 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         RolesListCommand.Create(store),
         RolesGetCommand.Create(store),
         RolesCreateCommand.Create(store),
+        RolesEditCommand.Create(store),
         RolesRemoveCommand.Create(store),
     },
     new Command("devices", "Manage the device inventory")

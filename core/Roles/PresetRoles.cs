@@ -2,7 +2,10 @@ using DeviceTrust.Core.Config;
 
 namespace DeviceTrust.Core.Roles;
 
-/// <summary>The roles every cluster starts with. They can be read but not deleted or replaced.</summary>
+/// <summary>
+/// The roles every cluster starts with. They can be edited (<c>dtctl roles edit</c>) but not deleted: deleting an
+/// edited preset role brings back the one shipped here.
+/// </summary>
 public static class PresetRoles
 {
     public const string Access = "access";

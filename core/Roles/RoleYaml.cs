@@ -1,10 +1,11 @@
 using DeviceTrust.Core.Config;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Users;
-using YamlDotNet.Core;
-using YamlDotNet.Core.Events;
+using DeviceTrust.Core.Yaml;
 using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
+
+using static DeviceTrust.Core.Yaml.StrictYaml;
 
 namespace DeviceTrust.Core.Roles;
 
@@ -27,11 +28,9 @@ namespace DeviceTrust.Core.Roles;
 public static class RoleYaml
 {
     public const int MaxBytes = 64 * 1024;
-    private const int MaxListItems = 256;
-    private const int MaxValueLength = 256;
 
     /// <summary>Role documents nest five levels; this leaves room and bounds the tree the YAML loader builds recursively.</summary>
-    public const int MaxDepth = 16;
+    public const int MaxDepth = StrictYaml.MaxDepth;
 
     public static Role Parse(string yaml)
     {
@@ -40,28 +39,7 @@ public static class RoleYaml
         {
             throw DeviceTrustException.InvalidArgument($"the role document is larger than {MaxBytes / 1024} KiB");
         }
-        var stream = new YamlStream();
-        try
-        {
-            // The event parser is a state machine (no recursion), so it can vet the document before the recursive loader
-            // sees it: bounded nesting, and no anchors or aliases, which let a small document expand without bound.
-            CheckShape(yaml);
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            throw Error(e.Start.Line, FirstLine(e.Message));
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
-        {
-            // The YAML library's own inconsistencies on malformed input are still malformed input.
-            throw DeviceTrustException.InvalidArgument($"the role document is not valid YAML: {FirstLine(e.Message)}");
-        }
-        if (stream.Documents.Count != 1)
-        {
-            throw DeviceTrustException.InvalidArgument($"expected exactly one YAML document, found {stream.Documents.Count}");
-        }
-        var root = AsMapping(stream.Documents[0].RootNode, "the document");
+        var root = AsMapping(StrictYaml.Load(yaml, "role documents"), "the document");
         var fields = Fields(root, "the document", "kind", "version", "metadata", "spec");
         var kind = Scalar(Required(fields, root, "kind"), "kind");
         if (kind != "role")
@@ -224,82 +202,5 @@ public static class RoleYaml
             ["spec"] = spec,
         };
         return new SerializerBuilder().Build().Serialize(document);
-    }
-
-    private static void CheckShape(string yaml)
-    {
-        var parser = new Parser(new StringReader(yaml));
-        var depth = 0;
-        while (parser.MoveNext())
-        {
-            switch (parser.Current)
-            {
-                case AnchorAlias alias:
-                    throw Error(alias.Start.Line, $"aliases (*{alias.Value}) are not allowed in role documents: write the value out");
-                case NodeEvent { Anchor.IsEmpty: false } anchored:
-                    throw Error(anchored.Start.Line, $"anchors (&{anchored.Anchor}) are not allowed in role documents");
-                case NodeEvent { Tag.IsEmpty: false } tagged:
-                    throw Error(tagged.Start.Line, $"tags ({tagged.Tag}) are not allowed in role documents");
-                case SequenceStart or MappingStart when ++depth > MaxDepth:
-                    throw Error(parser.Current.Start.Line, $"the document nests deeper than {MaxDepth} levels");
-                case SequenceEnd or MappingEnd:
-                    depth--;
-                    break;
-            }
-        }
-    }
-
-    private static DeviceTrustException Error(YamlNode node, string reason) => Error(node.Start.Line, reason);
-
-    private static DeviceTrustException Error(long line, string reason) =>
-        DeviceTrustException.InvalidArgument($"line {line}: {reason}");
-
-    private static string FirstLine(string message) => message.Split('\n')[0].Trim();
-
-    private static YamlMappingNode AsMapping(YamlNode node, string what) =>
-        node as YamlMappingNode ?? throw Error(node, $"{what} must be a mapping (key: value)");
-
-    private static Dictionary<string, YamlNode> Fields(YamlMappingNode mapping, string what, params string[] allowed)
-    {
-        var fields = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
-        foreach (var (keyNode, value) in mapping.Children)
-        {
-            var key = Scalar(keyNode, "a field name");
-            if (!allowed.Contains(key))
-            {
-                throw Error(keyNode, $"unknown field \"{key}\" in {what}: expected {string.Join(", ", allowed)}");
-            }
-            fields[key] = value;
-        }
-        return fields;
-    }
-
-    private static YamlNode Required(Dictionary<string, YamlNode> fields, YamlNode parent, string key) =>
-        fields.TryGetValue(key, out var node) ? node : throw Error(parent, $"field \"{key}\" is required");
-
-    private static string Scalar(YamlNode node, string what)
-    {
-        if (node is not YamlScalarNode { Value: { } value })
-        {
-            throw Error(node, $"{what} must be a single value");
-        }
-        if (value.Length > MaxValueLength)
-        {
-            throw Error(node, $"{what} is longer than {MaxValueLength} characters");
-        }
-        return value;
-    }
-
-    private static List<(string Value, YamlNode Node)> StringList(YamlNode node, string what)
-    {
-        if (node is not YamlSequenceNode sequence)
-        {
-            throw Error(node, $"{what} must be a list, e.g. [a, b]");
-        }
-        if (sequence.Children.Count > MaxListItems)
-        {
-            throw Error(node, $"{what} has more than {MaxListItems} items");
-        }
-        return sequence.Children.Select(c => (Scalar(c, what), c)).ToList();
     }
 }

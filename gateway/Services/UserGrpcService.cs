@@ -84,6 +84,12 @@ public sealed class UserGrpcService(
     {
         var (audit, name) = Subject(context, request.Name);
         var roles = ProtoMapping.RoleNames(request.SetRoles);
+        if (name == Caller.Of(context).Name && !RoleSet.Allows(await identities.RolesAsync(roles), Resources.User, "update"))
+        {
+            // Otherwise one slip in dtctl users edit leaves the caller unable to undo it.
+            throw DeviceTrustException.PermissionDenied(
+                "these roles would take away your own right to change users' roles; ask another administrator to make this change");
+        }
         var change = await grains.GetGrain<IUserGrain>(name).SetRolesAsync(roles);
         identities.InvalidateUser(name);
         audit.Detail("user_id", change.After.Id).Change("roles", change.Before.Roles, change.After.Roles);

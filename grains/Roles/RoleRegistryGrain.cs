@@ -27,10 +27,12 @@ public sealed class RoleRegistryGrain(
     private static readonly IReadOnlyList<RoleDocument> Presets =
         PresetRoles.All.Select(r => new RoleDocument(r.Name, RoleYaml.Write(r), Preset: true)).ToList();
 
+    /// <summary>Every role: the presets (as edited, when they were) and the custom roles.</summary>
     public Task<RoleSnapshot> GetSnapshotAsync() =>
         Task.FromResult(new RoleSnapshot(
             state.State.Version,
-            Presets.Concat(state.State.Custom.Select(c => new RoleDocument(c.Key, c.Value, Preset: false)))
+            Presets.Select(p => state.State.Custom.TryGetValue(p.Name, out var edited) ? p with { Yaml = edited } : p)
+                .Concat(state.State.Custom.Where(c => !PresetRoles.IsPreset(c.Key)).Select(c => new RoleDocument(c.Key, c.Value, Preset: false)))
                 .OrderBy(r => r.Name, StringComparer.Ordinal).ToList()));
 
     public async Task<RoleSnapshot?> GetSnapshotIfChangedAsync(long knownVersion) =>
@@ -39,11 +41,9 @@ public sealed class RoleRegistryGrain(
     public async Task<RoleWrite> CreateAsync(string yaml, bool overwrite)
     {
         var role = RoleYaml.Parse(yaml);
-        if (PresetRoles.IsPreset(role.Name))
-        {
-            throw DeviceTrustException.FailedPrecondition($"role \"{role.Name}\" is a preset role and cannot be replaced");
-        }
-        if (!overwrite && state.State.Custom.ContainsKey(role.Name))
+        var preset = PresetRoles.IsPreset(role.Name);
+        // A preset role always exists, so it can be edited (replaced) but not created again.
+        if (!overwrite && (preset || state.State.Custom.ContainsKey(role.Name)))
         {
             throw DeviceTrustException.AlreadyExists($"role \"{role.Name}\" already exists (use --force to replace it)");
         }
@@ -69,19 +69,20 @@ public sealed class RoleRegistryGrain(
         {
             throw DeviceTrustException.FailedPrecondition($"the custom roles would take {total} bytes, more than {MaxTotalBytes / 1024} KiB in all: delete or shorten some");
         }
-        var replaced = state.State.Custom.GetValueOrDefault(role.Name);
+        var replaced = state.State.Custom.GetValueOrDefault(role.Name) ?? (preset ? Presets.Single(p => p.Name == role.Name).Yaml : null);
         state.State.Custom[role.Name] = canonical;
         state.State.Version++;
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
-        return new RoleWrite(new RoleDocument(role.Name, canonical, Preset: false), replaced);
+        return new RoleWrite(new RoleDocument(role.Name, canonical, preset), replaced);
     }
 
     public async Task<string> DeleteAsync(string name)
     {
-        if (PresetRoles.IsPreset(name))
+        if (PresetRoles.IsPreset(name) && !state.State.Custom.ContainsKey(name))
         {
             throw DeviceTrustException.FailedPrecondition($"role \"{name}\" is a preset role and cannot be deleted");
         }
+        // Deleting an edited preset role undoes the edit: the preset as shipped is back.
         if (!state.State.Custom.Remove(name, out var removed))
         {
             throw DeviceTrustException.NotFound($"role \"{UserName.Printable(name)}\" not found");

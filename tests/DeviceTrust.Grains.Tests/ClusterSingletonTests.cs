@@ -1,5 +1,6 @@
 using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Grains.Authorities;
 using DeviceTrust.Grains.Config;
@@ -54,13 +55,29 @@ public abstract class ClusterSingletonBehaviour(SiloHarness silo)
     }
 
     [Fact]
-    public async Task Preset_roles_cannot_be_replaced_or_deleted()
+    public async Task Preset_roles_can_be_edited_and_reset_but_not_created_again_or_deleted()
     {
-        var before = await Roles.GetSnapshotAsync();
-        await Refused(ErrorKind.FailedPrecondition, "role \"editor\" is a preset role and cannot be replaced",
-            () => Roles.CreateAsync("kind: role\nmetadata: {name: editor}\n", overwrite: true));
-        await Refused(ErrorKind.FailedPrecondition, "role \"editor\" is a preset role and cannot be deleted", () => Roles.DeleteAsync("editor"));
-        Assert.Equal(before.Version, (await Roles.GetSnapshotAsync()).Version);
+        var roles = _silo.Grains.GetGrain<IRoleRegistryGrain>("edit-" + Guid.NewGuid().ToString("N"));
+        var before = await roles.GetSnapshotAsync();
+        var shipped = before.Roles.Single(r => r.Name == "access");
+        await Refused(ErrorKind.AlreadyExists, "role \"access\" already exists (use --force to replace it)",
+            () => roles.CreateAsync("kind: role\nmetadata: {name: access}\n", overwrite: false));
+        await Refused(ErrorKind.FailedPrecondition, "role \"editor\" is a preset role and cannot be deleted", () => roles.DeleteAsync("editor"));
+        Assert.Equal(before.Version, (await roles.GetSnapshotAsync()).Version);
+
+        var edited = shipped.Yaml.Replace("spec:\n", "spec:\n  options:\n    device_trust_mode: required\n", StringComparison.Ordinal);
+        var write = await roles.CreateAsync(edited, overwrite: true);
+        Assert.Equal(shipped.Yaml, write.Replaced);
+        Assert.True(write.Document.Preset);
+        await _silo.Cluster.DeactivateAsync(roles.GetGrainId());
+        var now = (await roles.GetSnapshotAsync()).Roles.Single(r => r.Name == "access");
+        Assert.Equal((true, Core.Config.DeviceTrustMode.Required), (now.Preset, RoleYaml.Parse(now.Yaml).DeviceTrustMode));
+        Assert.Single((await roles.GetSnapshotAsync()).Roles, r => r.Name == "access");
+
+        // deleting the edit brings the preset back as shipped
+        await roles.DeleteAsync("access");
+        Assert.Equal(shipped, (await roles.GetSnapshotAsync()).Roles.Single(r => r.Name == "access"));
+        await Refused(ErrorKind.FailedPrecondition, "role \"access\" is a preset role and cannot be deleted", () => roles.DeleteAsync("access"));
     }
 
     [Fact]
