@@ -7,5 +7,7 @@ var root = new RootCommand("DeviceTrust fleet simulator: real clients, real cere
     LoginFloodScenario.Create(),
     CeremonyScenario.Create(),
     QuoteVerifyBenchmark.Create(),
+    AccessAppScenario.Create(),
+    DeviceTrust.LoadTest.Benchmarks.BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

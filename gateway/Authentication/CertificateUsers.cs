@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Errors;
@@ -13,6 +14,15 @@ namespace DeviceTrust.Gateway.Authentication;
 /// </summary>
 public sealed class CertificateUsers(IdentityCache identities, ClientCertificateValidator validator, TimeProvider time)
 {
+    /// <summary>What a certificate says, read once per certificate object (its bytes never change).</summary>
+    private sealed record Claims(string? Name, UserIdentity? Identity, DeviceExtensions? Device, DateTime NotAfterUtc);
+
+    /// <summary>
+    /// Per certificate object: the one Kestrel holds for a connection, or the one the proxy endpoint parsed from a
+    /// forwarded header and keeps; reading the subject and three extensions each request cost more than the decision.
+    /// </summary>
+    private readonly ConditionalWeakTable<X509Certificate2, Claims> _claims = new();
+
     /// <summary>
     /// The caller behind <paramref name="certificate"/>, or Unauthenticated with the reason. With
     /// <paramref name="verifyChain"/> the certificate is first checked against the cluster CA (for certificates that
@@ -26,14 +36,14 @@ public sealed class CertificateUsers(IdentityCache identities, ClientCertificate
             throw DeviceTrustException.Unauthenticated($"{whose} certificate is not a valid certificate of this cluster: {problem}");
         }
         // Kestrel checked the chain at the handshake, but an HTTP/2 connection can outlive the certificate.
-        if (certificate.NotAfter.ToUniversalTime() <= now.UtcDateTime)
+        var claims = _claims.GetValue(certificate, static c => new Claims(CertificateAuthority.UserOf(c), UserIdentity.Read(c), DeviceExtensions.Read(c),
+            c.NotAfter.ToUniversalTime()));
+        if (claims.NotAfterUtc <= now.UtcDateTime)
         {
             throw DeviceTrustException.Unauthenticated($"{whose} certificate has expired: log in again with dtsh login");
         }
-        var name = CertificateAuthority.UserOf(certificate);
-        var identity = UserIdentity.Read(certificate);
-        var user = await LiveUserAsync(name, identity, whose);
-        return new Caller(user, certificate, DeviceExtensions.Read(certificate));
+        var user = await LiveUserAsync(claims.Name, claims.Identity, whose);
+        return new Caller(user, certificate, claims.Device);
     }
 
     /// <summary>

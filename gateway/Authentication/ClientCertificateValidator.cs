@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using DeviceTrust.Core.Audit;
@@ -20,6 +21,9 @@ public sealed class ClientCertificateValidator(ClusterAuthority authority, Sampl
     private static readonly TimeSpan CacheTtl = TimeSpan.FromMinutes(5);
     private const int MaxCacheEntries = 50_000;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _valid = new(StringComparer.Ordinal);
+
+    /// <summary>Thumbprints per certificate object, so a certificate checked on every request is hashed once.</summary>
+    private readonly ConditionalWeakTable<X509Certificate2, string> _thumbprints = new();
 
     public bool Validate(X509Certificate2 certificate)
     {
@@ -47,7 +51,7 @@ public sealed class ClientCertificateValidator(ClusterAuthority authority, Sampl
     public string? Check(X509Certificate2 certificate)
     {
         var now = time.GetUtcNow();
-        var thumbprint = certificate.GetCertHashString(HashAlgorithmName.SHA256);
+        var thumbprint = _thumbprints.GetValue(certificate, static c => c.GetCertHashString(HashAlgorithmName.SHA256));
         if (_valid.TryGetValue(thumbprint, out var until) && now < until)
         {
             return null;
