@@ -6,6 +6,7 @@ using DeviceTrust.Client.Connection;
 using DeviceTrust.Client.Profiles;
 using DeviceTrust.Core.Ssh;
 using DeviceTrust.Proto.V1;
+using DeviceTrust.Testing;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -169,6 +170,23 @@ public sealed class SshNodeTests(SshNodeCluster cluster) : IClassFixture<SshNode
         AuditTrail.IsRefusal(denied, StatusCode.PermissionDenied, reason);
         Assert.Equal("deny\tmalformed question: expected authorize, login, certificate type and certificate\n", await AskAgentAsync("hello\n"));
         Assert.StartsWith("deny\tmalformed question: the certificate", await AskAgentAsync($"authorize\troot\t{forged.CertificateType}\tAAAA\n"));
+    }
+
+    [Fact]
+    public async Task Only_sshds_principals_user_and_root_may_ask_the_agent()
+    {
+        var (_, cli, _) = await cluster.NewUserAsync("access");
+        var certificate = new ProfileStore(cli.Home).Load()!.SshCertificate!;
+        string[] ask = ["authorize-principals", "--socket", cluster.Socket, "root", certificate.CertificateType, Convert.ToBase64String(certificate.Blob)];
+        // what sshd runs, as its AuthorizedPrincipalsCommandUser (nobody)
+        var allowed = await ProcessRunner.RunAsync("runuser", ["-u", "nobody", "--", cluster.Dtnode.Executable, .. ask]);
+        Assert.True(allowed.ExitCode == 0, allowed.ToString());
+        Assert.Equal("root\n", allowed.StdOut);
+        // another local account (daemon, uid 1) gets nothing: the agent checks the peer's uid (SO_PEERCRED)
+        var other = await ProcessRunner.RunAsync("runuser", ["-u", "daemon", "--", cluster.Dtnode.Executable, .. ask]);
+        Assert.Equal("", other.StdOut);
+        Assert.Contains("dtnode: root denied: the node agent did not answer", other.StdErr);
+        Assert.Contains("refused a connection from uid 1: only root and nobody may ask", cluster.Agent.Output);
     }
 
     [Fact]

@@ -34,6 +34,13 @@ public sealed class WebAppProxyTests(WebAppProxyCluster cluster) : IClassFixture
     }
 
     [Fact]
+    public void The_readme_shows_the_nginx_configuration_these_tests_run()
+    {
+        var readme = File.ReadAllText(Path.Combine(Binaries.RepositoryRoot, "README.md"));
+        Assert.Contains("```nginx\n" + WebAppProxyCluster.ExampleConfig + "```\n", readme, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Allowed_then_a_trusted_device_required_then_enrolled_locked_unlocked_and_unenrolled()
     {
         var (bob, cli, password) = await cluster.NewUserAsync("access");
