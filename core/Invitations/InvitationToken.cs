@@ -1,6 +1,3 @@
-using System.Text;
-using DeviceTrust.Core.Certificates;
-using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Core.Users;
 
@@ -14,34 +11,15 @@ namespace DeviceTrust.Core.Invitations;
 public sealed record InvitationToken(string User, string Secret, string CaPin)
 {
     private const string Prefix = "dtinv1.";
-    private const int MaxLength = 512;
 
     public override string ToString() => Encode();
 
-    public string Encode() => Prefix + Base64Url.Encode(Encoding.UTF8.GetBytes($"{User}\n{Secret}\n{CaPin}"));
+    public string Encode() => PinnedSecretToken.Encode(Prefix, User, Secret, CaPin);
 
     public static InvitationToken Decode(string? text)
     {
-        const string Invalid = "the invitation token is malformed: copy the whole token printed by dtctl users add";
-        if (text is null || text.Length > MaxLength || !text.StartsWith(Prefix, StringComparison.Ordinal)
-            || !Base64Url.TryDecode(text[Prefix.Length..], out var bytes))
-        {
-            throw DeviceTrustException.InvalidArgument(Invalid);
-        }
-        string[] parts;
-        try
-        {
-            parts = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes).Split('\n');
-        }
-        catch (DecoderFallbackException)
-        {
-            throw DeviceTrustException.InvalidArgument(Invalid);
-        }
-        if (parts.Length != 3 || !UserName.IsValid(parts[0]) || !SecretToken.LooksValid(parts[1]))
-        {
-            throw DeviceTrustException.InvalidArgument(Invalid);
-        }
-        Certificates.CaPin.Parse(parts[2]);
-        return new InvitationToken(parts[0], parts[1], parts[2]);
+        var (user, secret, pin) = PinnedSecretToken.Decode(text, Prefix, UserName.IsValid,
+            "the invitation token is malformed: copy the whole token printed by dtctl users add");
+        return new InvitationToken(user, secret, pin);
     }
 }

@@ -1,5 +1,3 @@
-using System.Text;
-using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Secrets;
 
 namespace DeviceTrust.Core.Nodes;
@@ -12,34 +10,15 @@ namespace DeviceTrust.Core.Nodes;
 public sealed record NodeJoinToken(string Node, string Secret, string CaPin)
 {
     private const string Prefix = "dtjoin1.";
-    private const int MaxLength = 512;
 
     public override string ToString() => Encode();
 
-    public string Encode() => Prefix + Base64Url.Encode(Encoding.UTF8.GetBytes($"{Node}\n{Secret}\n{CaPin}"));
+    public string Encode() => PinnedSecretToken.Encode(Prefix, Node, Secret, CaPin);
 
     public static NodeJoinToken Decode(string? text)
     {
-        const string Invalid = "the join token is malformed: copy the whole token printed by dtctl nodes add";
-        if (text is null || text.Length > MaxLength || !text.StartsWith(Prefix, StringComparison.Ordinal)
-            || !Base64Url.TryDecode(text[Prefix.Length..], out var bytes))
-        {
-            throw DeviceTrustException.InvalidArgument(Invalid);
-        }
-        string[] parts;
-        try
-        {
-            parts = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes).Split('\n');
-        }
-        catch (DecoderFallbackException)
-        {
-            throw DeviceTrustException.InvalidArgument(Invalid);
-        }
-        if (parts.Length != 3 || !NodeName.IsValid(parts[0]) || !SecretToken.LooksValid(parts[1]))
-        {
-            throw DeviceTrustException.InvalidArgument(Invalid);
-        }
-        Certificates.CaPin.Parse(parts[2]);
-        return new NodeJoinToken(parts[0], parts[1], parts[2]);
+        var (node, secret, pin) = PinnedSecretToken.Decode(text, Prefix, NodeName.IsValid,
+            "the join token is malformed: copy the whole token printed by dtctl nodes add");
+        return new NodeJoinToken(node, secret, pin);
     }
 }
