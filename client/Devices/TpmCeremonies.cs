@@ -2,6 +2,7 @@ using DeviceTrust.Core.Errors;
 using DeviceTrust.Proto.V1;
 using DeviceTrust.Tpm.Codec;
 using DeviceTrust.Tpm.Device;
+using DeviceTrust.Tpm.EventLog;
 using DeviceTrust.Tpm.Structures;
 using DeviceTrust.Tpm.Verification;
 using Google.Protobuf;
@@ -15,8 +16,33 @@ namespace DeviceTrust.Client.Devices;
 /// </summary>
 public static class TpmCeremonies
 {
-    /// <summary>What the device quotes: the SHA-256 bank's boot PCRs.</summary>
+    /// <summary>What the device quotes at least: the SHA-256 bank's boot PCRs (what the cluster requires).</summary>
     public static readonly IReadOnlyList<PcrBank> QuotedPcrs = [new PcrBank(TpmAlg.Sha256, [0, 1, 2, 3, 4, 5, 6, 7])];
+
+    /// <summary>
+    /// The PCRs to quote with <paramref name="eventLog"/>: the boot PCRs, and every PCR the log measures (the cluster
+    /// refuses log entries it cannot check), in the SHA-256 bank or, for a legacy SHA-1 log, in the SHA-1 bank too.
+    /// A log we cannot read goes as it is with the boot PCRs: the cluster says what is wrong with it.
+    /// </summary>
+    public static IReadOnlyList<PcrBank> PcrsFor(ReadOnlySpan<byte> eventLog)
+    {
+        if (eventLog.IsEmpty)
+        {
+            return QuotedPcrs;
+        }
+        TcgEventLog log;
+        try
+        {
+            log = TcgEventLog.Parse(eventLog);
+        }
+        catch (TpmFormatException)
+        {
+            return QuotedPcrs;
+        }
+        var measured = log.MeasuredPcrs;
+        var sha256 = new PcrBank(TpmAlg.Sha256, [.. QuotedPcrs[0].Pcrs.Union(log.Banks.ContainsKey(TpmAlg.Sha256) ? measured : []).Order()]);
+        return log.Banks.ContainsKey(TpmAlg.Sha256) || measured.Count == 0 ? [sha256] : [sha256, new PcrBank(TpmAlg.Sha1, [.. measured.Order()])];
+    }
 
     public static async Task<Device> EnrollAsync(GrpcChannel channel, string token, TpmDevice tpm, DeviceCollectedData data, CancellationToken cancellationToken)
     {
@@ -44,7 +70,7 @@ public static class TpmCeremonies
         }
         var secret = tpm.ActivateCredential(ek, challenge.EncryptedCredential.CredentialBlob.ToByteArray(), challenge.EncryptedCredential.Secret.ToByteArray());
         var response = new TPMEnrollChallengeResponse { Solution = ByteString.CopyFrom(secret), EventLog = EventLog(DeviceCredentialStore.TpmSpec) };
-        AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), response.Quotes, response.Pcrs);
+        AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), response.EventLog, response.Quotes, response.Pcrs);
         await call.RequestStream.WriteAsync(new EnrollDeviceRequest { TpmChallengeResponse = response }, cancellationToken);
         if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.Success is not { } success)
         {
@@ -71,7 +97,7 @@ public static class TpmCeremonies
             throw DeviceTrustException.FailedPrecondition("the gateway did not send a TPM challenge");
         }
         var response = new TPMAuthenticateDeviceChallengeResponse { EventLog = EventLog(DeviceCredentialStore.TpmSpec) };
-        AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), response.Quotes, response.Pcrs);
+        AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), response.EventLog, response.Quotes, response.Pcrs);
         await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = response }, cancellationToken);
         if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.UserCertificates is not { } certificates)
         {
@@ -101,10 +127,10 @@ public static class TpmCeremonies
         }
     }
 
-    private static void AddQuote(TpmDevice tpm, byte[] nonce, Google.Protobuf.Collections.RepeatedField<TPMQuote> quotes,
+    private static void AddQuote(TpmDevice tpm, byte[] nonce, ByteString eventLog, Google.Protobuf.Collections.RepeatedField<TPMQuote> quotes,
         Google.Protobuf.Collections.RepeatedField<TPMPCR> pcrs)
     {
-        var (attest, signature, values) = tpm.Quote(nonce, QuotedPcrs);
+        var (attest, signature, values) = tpm.Quote(nonce, PcrsFor(eventLog.Span));
         quotes.Add(new TPMQuote { Quote = ByteString.CopyFrom(attest), Signature = ByteString.CopyFrom(signature) });
         pcrs.AddRange(values.Select(v => new TPMPCR { Index = v.Index, Digest = ByteString.CopyFrom(v.Digest), DigestAlg = v.Hash }));
     }

@@ -46,9 +46,9 @@ public sealed class TpmAttackTests(TpmCluster cluster) : IClassFixture<TpmCluste
         return (call, call.ResponseStream.Current.TpmChallenge.AttestationNonce.ToByteArray());
     }
 
-    private static TPMAuthenticateDeviceChallengeResponse Answer(TpmDevice tpm, byte[] nonce)
+    private static TPMAuthenticateDeviceChallengeResponse Answer(TpmDevice tpm, byte[] nonce, IReadOnlyList<PcrBank>? selection = null)
     {
-        var (attest, signature, pcrs) = tpm.Quote(nonce, TpmCeremonies.QuotedPcrs);
+        var (attest, signature, pcrs) = tpm.Quote(nonce, selection ?? TpmCeremonies.QuotedPcrs);
         var answer = new TPMAuthenticateDeviceChallengeResponse();
         answer.Quotes.Add(new TPMQuote { Quote = ByteString.CopyFrom(attest), Signature = ByteString.CopyFrom(signature) });
         answer.Pcrs.AddRange(pcrs.Select(p => new TPMPCR { Index = p.Index, Digest = ByteString.CopyFrom(p.Digest), DigestAlg = p.Hash }));
@@ -93,6 +93,39 @@ public sealed class TpmAttackTests(TpmCluster cluster) : IClassFixture<TpmCluste
             await pending.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = Answer(tpm, pendingNonce) });
             Assert.True(await pending.ResponseStream.MoveNext());
             Assert.NotEmpty(pending.ResponseStream.Current.UserCertificates.X509Der);
+        }
+    }
+
+    [Fact]
+    public async Task A_quote_over_too_few_pcrs_or_with_log_entries_it_does_not_cover_is_refused_and_extra_banks_are_ignored()
+    {
+        using var tpm = TpmDevice.Open(cluster.Tpm.Tcti);
+        var (device, credential) = await EnrolledTpmDeviceAsync(tpm);
+        var (fewer, fewerNonce) = await BeginAsync(device, credential);
+        using (fewer)
+        {
+            await RefusedAsync(fewer, Answer(tpm, fewerNonce, [new PcrBank(Tpm.Codec.TpmAlg.Sha256, [0, 1, 2, 3])]), device, StatusCode.PermissionDenied,
+                "the quote does not cover PCR SHA256:4; the cluster requires SHA256:0-7");
+        }
+        // an event log with an entry for PCR 14, which the quote leaves out (the real client quotes what its log measures)
+        var (uncovered, uncheckedNonce) = await BeginAsync(device, credential);
+        using (uncovered)
+        {
+            var answer = Answer(tpm, uncheckedNonce);
+            answer.EventLog = ByteString.CopyFrom(EventLogBytes.Agile((0, "firmware"), (14, "shim MOK list")));
+            await RefusedAsync(uncovered, answer, device, StatusCode.PermissionDenied,
+                "the event log measures PCR 14, which the quote does not cover: its entries could not be checked");
+        }
+        // values of another bank and of PCRs the quote does not cover are dropped, not a reason to refuse
+        var (extra, extraNonce) = await BeginAsync(device, credential);
+        using (extra)
+        {
+            var answer = Answer(tpm, extraNonce);
+            answer.Pcrs.Add(new TPMPCR { Index = 0, DigestAlg = Tpm.Codec.TpmAlg.Sha1, Digest = ByteString.CopyFrom(new byte[20]) });
+            answer.Pcrs.Add(new TPMPCR { Index = 12, DigestAlg = Tpm.Codec.TpmAlg.Sha256, Digest = ByteString.CopyFrom(new byte[32]) });
+            await extra.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = answer });
+            Assert.True(await extra.ResponseStream.MoveNext());
+            Assert.NotEmpty(extra.ResponseStream.Current.UserCertificates.X509Der);
         }
     }
 
@@ -195,5 +228,24 @@ public sealed class TpmAttackTests(TpmCluster cluster) : IClassFixture<TpmCluste
         Assert.Equal(DeviceEnrollStatus.NotEnrolled, (await Devices.GetDeviceAsync(new GetDeviceRequest { DeviceId = created.Id })).EnrollStatus);
         // the refusals at init spent nothing: the first token still enrolls the device
         Assert.Equal(DeviceEnrollStatus.Enrolled, (await TpmCeremonies.EnrollAsync(_admin, created.EnrollToken.Token, tpm, Data(serial), default)).EnrollStatus);
+    }
+}
+
+/// <summary>Crypto-agile event logs (SHA-256 bank only) as firmware writes them, for evidence tests.</summary>
+internal static class EventLogBytes
+{
+    public static byte[] Agile(params (int Pcr, string Text)[] events)
+    {
+        byte[] spec = [.. System.Text.Encoding.ASCII.GetBytes("Spec ID Event03\0"), 0, 0, 0, 0, 0, 2, 0, 2, .. BitConverter.GetBytes(1u),
+            .. BitConverter.GetBytes(Tpm.Codec.TpmAlg.Sha256), .. BitConverter.GetBytes((ushort)32), 0];
+        List<byte> log = [.. BitConverter.GetBytes(0u), .. BitConverter.GetBytes(Tpm.EventLog.TcgEventLog.EvNoAction), .. new byte[20],
+            .. BitConverter.GetBytes((uint)spec.Length), .. spec];
+        foreach (var (pcr, text) in events)
+        {
+            var data = System.Text.Encoding.ASCII.GetBytes(text);
+            log.AddRange([.. BitConverter.GetBytes((uint)pcr), .. BitConverter.GetBytes(1u), .. BitConverter.GetBytes(1u),
+                .. BitConverter.GetBytes(Tpm.Codec.TpmAlg.Sha256), .. Tpm.Codec.TpmAlg.Hash(Tpm.Codec.TpmAlg.Sha256, data), .. BitConverter.GetBytes((uint)data.Length), .. data]);
+        }
+        return [.. log];
     }
 }

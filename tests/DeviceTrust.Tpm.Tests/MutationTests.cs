@@ -75,12 +75,33 @@ public class MutationTests
     }
 
     [Fact]
-    public void A_reported_pcr_the_quote_does_not_cover_is_refused()
+    public void Reported_pcrs_the_quote_does_not_cover_are_dropped_not_trusted()
     {
-        var pcrs = Fixture.Pcrs("rsa/quote-1.pcrs");
-        pcrs.Add(new PcrValue(TpmAlg.Sha256, 10, new byte[32]));
-        Assert.Equal("PCR SHA256:10 was reported but is not covered by the quote", Refusal(pcrs: pcrs));
+        // devices report what they read: several banks, more PCRs; only what the quote covers counts
+        var quoted = Fixture.Pcrs("rsa/quote-1.pcrs");
+        var reported = quoted.Concat(quoted.Select(p => p with { Hash = TpmAlg.Sha1, Digest = p.Digest[..20] }))
+            .Append(new PcrValue(TpmAlg.Sha256, 10, new byte[32])).ToList();
+        var verified = QuoteVerifier.VerifyCovered(Fixture.Public("rsa/ak.pub"), Fixture.Bytes("rsa/quote-1.attest"), Fixture.Bytes("rsa/quote-1.sig"),
+            Fixture.Bytes("rsa/quote-1.nonce"), reported, QuotePolicy.Default, Fixture.Bytes("rsa/ak.qname"));
+        Assert.Equal(quoted.Select(p => (p.Hash, p.Index, Convert.ToHexString(p.Digest))), verified.Pcrs.Select(p => (p.Hash, p.Index, Convert.ToHexString(p.Digest))));
     }
+
+    [Fact]
+    public void A_quote_over_fewer_pcrs_than_the_policy_requires_or_over_an_empty_bank_is_refused()
+    {
+        using var key = RSA.Create(2048);
+        var fewer = Resign(key, Fixture.Bytes("rsa/quote-1.attest"), a => a[QuoteInfoOffset + 4 + 2 + 1] = 0x7F);
+        Assert.Equal("the quote does not cover PCR SHA256:7; the cluster requires SHA256:0-7", PolicyRefusal(fewer, QuotePolicy.Default));
+        var empty = Resign(key, Fixture.Bytes("rsa/quote-1.attest"), a => a[QuoteInfoOffset + 4 + 2 + 1] = 0x00);
+        Assert.Equal("the quote selects bank SHA256 but no PCR in it", PolicyRefusal(empty, QuotePolicy.None));
+        var stricter = new QuotePolicy([new PcrBank(TpmAlg.Sha256, [0, 1, 2, 3, 4, 5, 6, 7, 9]), new PcrBank(TpmAlg.Sha1, [0])]);
+        Assert.Equal("the quote does not cover PCR SHA256:9; the cluster requires SHA256:0-7,9 and SHA1:0",
+            PolicyRefusal((Fixture.Public("rsa/ak.pub"), Fixture.Bytes("rsa/quote-1.attest"), Fixture.Bytes("rsa/quote-1.sig")), stricter));
+    }
+
+    private static string PolicyRefusal((TpmPublic Ak, byte[] Attest, byte[] Sig) quote, QuotePolicy policy) =>
+        Assert.Throws<TpmVerificationException>(() => QuoteVerifier.VerifyCovered(quote.Ak, quote.Attest, quote.Sig, Fixture.Bytes("rsa/quote-1.nonce"),
+            Fixture.Pcrs("rsa/quote-1.pcrs"), policy)).Message;
 
     [Fact]
     public void Pcr_values_in_another_bank_are_refused()
@@ -99,10 +120,10 @@ public class MutationTests
     [Fact]
     public void A_changed_pcr_selection_is_refused_even_with_a_valid_signature()
     {
-        // the verifier's own check, independent of the signature: a re-signed quote selecting fewer PCRs than reported
+        // the verifier's own check, independent of the signature: a re-signed quote selecting fewer PCRs than its digest covers
         using var key = RSA.Create(2048);
         var (ak, attest, sig) = Resign(key, Fixture.Bytes("rsa/quote-1.attest"), a => a[QuoteInfoOffset + 4 + 2 + 1] = 0x7F);
-        Assert.Equal("PCR SHA256:7 was reported but is not covered by the quote", Refusal(attest: attest, sig: sig, ak: ak, qualifiedSigner: null));
+        Assert.Equal("PCR digest does not match the reported PCR values", Refusal(attest: attest, sig: sig, ak: ak, qualifiedSigner: null));
     }
 
     [Fact]

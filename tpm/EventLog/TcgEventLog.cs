@@ -5,29 +5,45 @@ using DeviceTrust.Tpm.Verification;
 
 namespace DeviceTrust.Tpm.EventLog;
 
-/// <summary>One measurement: which PCR, what kind of event, the digest per bank, the event data.</summary>
-public sealed record TcgEvent(int Pcr, uint Type, IReadOnlyDictionary<ushort, byte[]> Digests, byte[] Data);
+/// <summary>
+/// One measurement: which PCR, what kind of event, the digest per bank, the event data. EV_NO_ACTION events measure
+/// nothing and may carry any index (Windows logs put one at 0xFFFFFFFF): theirs is <see cref="NoPcr"/> when it is not 0–23.
+/// </summary>
+public sealed record TcgEvent(int Pcr, uint Type, IReadOnlyDictionary<ushort, byte[]> Digests, byte[] Data)
+{
+    public const int NoPcr = -1;
+}
 
 /// <summary>
-/// A TCG PC Client event log in the crypto-agile format (PC Client Platform Firmware Profile, "Event Logging"):
-/// a first SHA-1-format event carrying the "Spec ID Event03" header that lists the banks and digest sizes, then
-/// TCG_PCR_EVENT2 records. Little-endian, unlike the TPM's own structures. Parsing is strict (sizes, banks, trailing
-/// bytes); <see cref="Replay"/> recomputes the PCRs and <see cref="Verify"/> compares them with what was quoted.
+/// A TCG PC Client event log (PC Client Platform Firmware Profile, "Event Logging"), in either format: crypto-agile
+/// — a first SHA-1-format event carrying the "Spec ID Event03" header that lists the banks and digest sizes, then
+/// TCG_PCR_EVENT2 records — or the legacy SHA-1 format of TPM 1.2-era firmware and many TPM 2.0 machines still
+/// (TCG_PCClientPCREvent records only: index, type, SHA-1 digest, data), which replays against the SHA-1 bank.
+/// Little-endian, unlike the TPM's own structures. Parsing is strict (sizes, banks, trailing bytes);
+/// <see cref="Replay"/> recomputes the PCRs and <see cref="Verify"/> compares them with what was quoted.
 /// </summary>
 public sealed class TcgEventLog
 {
     public const uint EvNoAction = 0x00000003;
+    private const int Sha1Size = 20;
     public const int MaxBytes = 512 * 1024;
     private const int MaxEventData = 64 * 1024;
     private static readonly byte[] SpecIdSignature = Encoding.ASCII.GetBytes("Spec ID Event03\0");
     private static readonly byte[] StartupLocalitySignature = Encoding.ASCII.GetBytes("StartupLocality\0");
 
-    private TcgEventLog(IReadOnlyDictionary<ushort, int> banks, IReadOnlyList<TcgEvent> events, byte startupLocality)
+    private TcgEventLog(IReadOnlyDictionary<ushort, int> banks, IReadOnlyList<TcgEvent> events, byte startupLocality, bool legacy)
     {
         Banks = banks;
         Events = events;
         StartupLocality = startupLocality;
+        IsLegacy = legacy;
     }
+
+    /// <summary>A SHA-1-only log (no Spec ID Event03 header): it can only be checked against the SHA-1 bank.</summary>
+    public bool IsLegacy { get; }
+
+    /// <summary>The PCRs the log's events extend (EV_NO_ACTION events extend nothing).</summary>
+    public IReadOnlySet<int> MeasuredPcrs => Events.Where(e => e.Type != EvNoAction).Select(e => e.Pcr).ToHashSet();
 
     /// <summary>The banks the log records, with their digest sizes (from the Spec ID event).</summary>
     public IReadOnlyDictionary<ushort, int> Banks { get; }
@@ -40,27 +56,36 @@ public sealed class TcgEventLog
         {
             throw new TpmFormatException($"event log is larger than {MaxBytes} bytes");
         }
+        if (log.IsEmpty)
+        {
+            throw new TpmFormatException("event log is empty");
+        }
         var reader = new LittleEndianReader(log);
-        // the first event: SHA-1 format, EV_NO_ACTION, the Spec ID header
+        // the first event is always in the SHA-1 format; in a crypto-agile log it is EV_NO_ACTION with the Spec ID header
         var firstPcr = reader.U32("first event pcrIndex");
         var firstType = reader.U32("first event type");
-        reader.Bytes(20, "first event digest");
-        var header = reader.Bytes((int)reader.U32("first event size", MaxEventData), "Spec ID event");
-        if (firstPcr != 0 || firstType != EvNoAction || header.Length < 16 || !header[..16].SequenceEqual(SpecIdSignature))
-        {
-            throw new TpmFormatException("event log does not start with a \"Spec ID Event03\" header: not a crypto-agile log");
-        }
-        var banks = ParseSpecId(header);
+        reader.Bytes(Sha1Size, "first event digest");
+        var header = reader.Bytes((int)reader.U32("first event size", MaxEventData), "first event data");
         var events = new List<TcgEvent>();
         byte locality = 0;
+        if (firstPcr != 0 || firstType != EvNoAction || header.Length < 16 || !header[..16].SequenceEqual(SpecIdSignature))
+        {
+            // legacy: every record is TCG_PCClientPCREvent, the first one included
+            reader = new LittleEndianReader(log);
+            var sha1 = new Dictionary<ushort, int> { [TpmAlg.Sha1] = Sha1Size };
+            while (reader.Remaining > 0)
+            {
+                var (pcr, type) = Header(ref reader, events.Count);
+                var digest = reader.Bytes(Sha1Size, "digest").ToArray();
+                var data = reader.Bytes((int)reader.U32("event size", MaxEventData), "event data").ToArray();
+                locality = Add(events, pcr, type, new Dictionary<ushort, byte[]> { [TpmAlg.Sha1] = digest }, data, locality);
+            }
+            return new TcgEventLog(sha1, events, locality, legacy: true);
+        }
+        var banks = ParseSpecId(header);
         while (reader.Remaining > 0)
         {
-            var pcr = reader.U32("pcrIndex");
-            if (pcr > 23)
-            {
-                throw new TpmFormatException($"event {events.Count + 1}: PCR index {pcr} is out of range");
-            }
-            var type = reader.U32("eventType");
+            var (pcr, type) = Header(ref reader, events.Count);
             var count = reader.U32("digest count", (uint)banks.Count);
             var digests = new Dictionary<ushort, byte[]>();
             for (var i = 0; i < count; i++)
@@ -76,13 +101,27 @@ public sealed class TcgEventLog
                 }
             }
             var data = reader.Bytes((int)reader.U32("event size", MaxEventData), "event data").ToArray();
-            if (type == EvNoAction && data.Length == 17 && data.AsSpan(0, 16).SequenceEqual(StartupLocalitySignature))
-            {
-                locality = data[16];
-            }
-            events.Add(new TcgEvent((int)pcr, type, digests, data));
+            locality = Add(events, pcr, type, digests, data, locality);
         }
-        return new TcgEventLog(banks, events, locality);
+        return new TcgEventLog(banks, events, locality, legacy: false);
+    }
+
+    /// <summary>An event's index and type: a measuring event must name PCR 0–23; EV_NO_ACTION may name any.</summary>
+    private static (int Pcr, uint Type) Header(ref LittleEndianReader reader, int count)
+    {
+        var pcr = reader.U32("pcrIndex");
+        var type = reader.U32("eventType");
+        if (pcr <= 23)
+        {
+            return ((int)pcr, type);
+        }
+        return type == EvNoAction ? (TcgEvent.NoPcr, type) : throw new TpmFormatException($"event {count + 1}: PCR index {pcr} is out of range");
+    }
+
+    private static byte Add(List<TcgEvent> events, int pcr, uint type, Dictionary<ushort, byte[]> digests, byte[] data, byte locality)
+    {
+        events.Add(new TcgEvent(pcr, type, digests, data));
+        return type == EvNoAction && data.Length == 17 && data.AsSpan(0, 16).SequenceEqual(StartupLocalitySignature) ? data[16] : locality;
     }
 
     /// <summary>The PCR values the log leads to, per (bank, index). EV_NO_ACTION events are not measured.</summary>
@@ -108,14 +147,26 @@ public sealed class TcgEventLog
     }
 
     /// <summary>
-    /// Every reported PCR the log measures must equal the log's replay: then the events describe what the quote
-    /// signed. Throws with the first PCR that does not.
+    /// Checks the log against the PCR values a quote covered: every PCR the log measures must be covered in a bank
+    /// the log records (no entry goes unchecked: quote that PCR too), and every covered PCR the log measures must
+    /// equal the log's replay, so the events describe what the quote signed. Throws with the first that fails.
     /// </summary>
-    public void Verify(IReadOnlyList<PcrValue> reported)
+    public void Verify(IReadOnlyList<PcrValue> quoted)
     {
+        var checkable = quoted.Where(p => Banks.ContainsKey(p.Hash)).ToList();
+        if (checkable.Count == 0)
+        {
+            throw new TpmVerificationException(IsLegacy
+                ? "the event log is a SHA-1 (legacy) log, and the quote covers no SHA-1 PCR it could be checked against: quote the SHA-1 bank too"
+                : $"the event log records banks {string.Join(", ", Banks.Keys.Select(TpmAlg.Name))}, none of which the quote covers");
+        }
+        if (MeasuredPcrs.Order().FirstOrDefault(i => checkable.All(p => p.Index != i), TcgEvent.NoPcr) is var unverified and not TcgEvent.NoPcr)
+        {
+            throw new TpmVerificationException($"the event log measures PCR {unverified}, which the quote does not cover: its entries could not be checked");
+        }
         var replayed = Replay();
         var compared = 0;
-        foreach (var pcr in reported)
+        foreach (var pcr in checkable)
         {
             if (replayed.TryGetValue((pcr.Hash, pcr.Index), out var value))
             {

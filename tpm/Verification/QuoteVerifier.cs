@@ -7,15 +7,24 @@ namespace DeviceTrust.Tpm.Verification;
 /// <summary>A PCR value the device reports: bank hash, index, digest.</summary>
 public sealed record PcrValue(ushort Hash, int Index, byte[] Digest);
 
+/// <summary>A verified quote and the reported PCR values it covers (only those are trusted).</summary>
+public sealed record VerifiedQuote(TpmAttest Quote, IReadOnlyList<PcrValue> Pcrs);
+
 /// <summary>
 /// Quote verification (TPM-NOTES §2.6): the signature by the stored AK with its own scheme, a TPM-generated quote,
-/// the server's nonce (constant time), the PCR digest recomputed from the reported values with every reported PCR
-/// covered, and, when known, the signer's qualified name.
+/// the server's nonce (constant time), the PCR digest recomputed from the reported values, the PCRs the policy
+/// requires covered (<see cref="Verify"/>: none; devices are held to <see cref="QuotePolicy.Default"/> by
+/// <see cref="QuoteEvidence"/>), and, when known, the signer's qualified name. Reported values the quote does not cover (another
+/// bank, another PCR: devices report what they read) are dropped, never trusted.
 /// </summary>
 public static class QuoteVerifier
 {
     public static TpmAttest Verify(TpmPublic ak, ReadOnlySpan<byte> attestation, ReadOnlySpan<byte> signature, ReadOnlySpan<byte> nonce,
-        IReadOnlyList<PcrValue> pcrs, ReadOnlySpan<byte> expectedQualifiedSigner = default)
+        IReadOnlyList<PcrValue> pcrs, ReadOnlySpan<byte> expectedQualifiedSigner = default) =>
+        VerifyCovered(ak, attestation, signature, nonce, pcrs, QuotePolicy.None, expectedQualifiedSigner).Quote;
+
+    public static VerifiedQuote VerifyCovered(TpmPublic ak, ReadOnlySpan<byte> attestation, ReadOnlySpan<byte> signature, ReadOnlySpan<byte> nonce,
+        IReadOnlyList<PcrValue> pcrs, QuotePolicy policy, ReadOnlySpan<byte> expectedQualifiedSigner = default)
     {
         var sig = ParseSignature(signature);
         if (sig.SigAlg != ak.Scheme || sig.Hash != ak.SchemeHash)
@@ -48,7 +57,8 @@ public static class QuoteVerifier
                 throw new TpmVerificationException($"PCR {TpmAlg.Name(pcr.Hash)}:{pcr.Index} is reported twice or with a wrong size");
             }
         }
-        var covered = new HashSet<(ushort, int)>();
+        policy.Check(quote.PcrSelect);
+        var covered = new List<PcrValue>();
         var concatenated = new List<byte>();
         foreach (var bank in quote.PcrSelect)
         {
@@ -58,20 +68,15 @@ public static class QuoteVerifier
                 {
                     throw new TpmVerificationException($"PCR {TpmAlg.Name(bank.Hash)}:{index} is quoted but its value was not reported");
                 }
-                covered.Add((bank.Hash, index));
+                covered.Add(new PcrValue(bank.Hash, index, value));
                 concatenated.AddRange(value);
             }
-        }
-        var uncovered = byKey.Keys.FirstOrDefault(k => !covered.Contains(k));
-        if (byKey.Count != covered.Count)
-        {
-            throw new TpmVerificationException($"PCR {TpmAlg.Name(uncovered.Item1)}:{uncovered.Item2} was reported but is not covered by the quote");
         }
         if (!CryptographicOperations.FixedTimeEquals(TpmAlg.Hash(sig.Hash, concatenated.ToArray()), quote.PcrDigest))
         {
             throw new TpmVerificationException("PCR digest does not match the reported PCR values");
         }
-        return quote;
+        return new VerifiedQuote(quote, covered);
     }
 
     internal static TpmSignature ParseSignature(ReadOnlySpan<byte> signature)
