@@ -22,7 +22,11 @@ public enum DeviceSource
 }
 
 /// <summary>The credential a device proved possession of at enrollment.</summary>
-public sealed record DeviceCredential(string Id, byte[] PublicKeyDer, AttestationType AttestationType, string TpmEkCertSerial, byte[] TpmAkPublic);
+public sealed record DeviceCredential(string Id, byte[] PublicKeyDer, AttestationType AttestationType, string TpmEkCertSerial, byte[] TpmAkPublic)
+{
+    /// <summary>The AK signs under the EK (its quotes' qualified signer says so): its quotes' boot counters are not obfuscated.</summary>
+    public bool TpmCountersOrdered { get; init; }
+}
 
 /// <summary>A user by immutable id, with the name they had when recorded (for people to read; the id decides).</summary>
 public sealed record DeviceUser(string Id, string Name);
@@ -61,6 +65,9 @@ public sealed record DeviceRecord(
 
     /// <summary>Who else may authenticate with this device, added by an administrator (several people can share one).</summary>
     public IReadOnlyList<DeviceUser> Users { get; init; } = [];
+
+    /// <summary>The clock of the last quote this TPM device proved itself with (clone and rollback detection).</summary>
+    public TpmClock? LastTpmClock { get; init; }
 
     [System.Text.Json.Serialization.JsonIgnore]
     public string AssetTagKey => AssetTags.Key(OsType, AssetTag);

@@ -61,15 +61,16 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
         AttestationPolicy.EnsureAtLeast(type, policy.MinimumAttestation);
         var secret = RandomNumberGenerator.GetBytes(32);
         var made = CredentialMaker.Make(ek, ak.Name(), secret);
-        return Task.FromResult(new TpmEnrollmentPlan(made.IdObject, made.EncryptedSecret, secret, type, serial, ak.SubjectPublicKeyInfo()));
+        var underEk = QuoteVerifier.QualifiedName(ak.NameAlg, QuoteVerifier.QualifiedName(ek.NameAlg, QuoteVerifier.EndorsementHierarchy, ek.Name()), ak.Name());
+        return Task.FromResult(new TpmEnrollmentPlan(made.IdObject, made.EncryptedSecret, secret, type, serial, ak.SubjectPublicKeyInfo(), underEk));
     }
 
-    public Task VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce)
+    public Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce)
     {
         var ak = Parse(akPublic, "attestation key");
-        Refuse(() => QuoteEvidence.Verify(ak, evidence.Attest, evidence.Signature, nonce,
+        var quote = Refuse(() => QuoteEvidence.Verify(ak, evidence.Attest, evidence.Signature, nonce,
             evidence.Pcrs.Select(p => new PcrValue(p.Hash, p.Index, p.Digest)).ToList(), evidence.EventLog));
-        return Task.CompletedTask;
+        return Task.FromResult(new TpmQuoteFacts(new TpmClock(quote.Clock, quote.ResetCount, quote.RestartCount), quote.QualifiedSigner));
     }
 
     private static TpmPublic Parse(byte[] sized, string what)

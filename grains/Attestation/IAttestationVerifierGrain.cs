@@ -15,7 +15,7 @@ public interface IAttestationVerifierGrain : IGrainWithIntegerKey
 
     /// <summary>Verifies a quote by the AK over the nonce and the reported PCRs; throws with the reason otherwise.</summary>
     [Alias("VerifyQuote")]
-    Task VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce);
+    Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce);
 }
 
 /// <summary>What a TPM device offers at enrollment: its EK (certificate, or public area without one) and its AK's public area.</summary>
@@ -43,7 +43,12 @@ public sealed record TpmEnrollmentPlan(
     [property: Id(2)] byte[] Secret,
     [property: Id(3)] AttestationType AttestationType,
     [property: Id(4)] string EkCertificateSerial,
-    [property: Id(5)] byte[] AkSubjectPublicKeyInfo);
+    [property: Id(5)] byte[] AkSubjectPublicKeyInfo,
+    [property: Id(6)] byte[] AkQualifiedNameUnderEk);
+
+/// <summary>What a verified quote says about the TPM beyond the PCRs: its clock and who signed it (qualified name).</summary>
+[GenerateSerializer, Immutable, Alias("dt.TpmQuoteFacts")]
+public sealed record TpmQuoteFacts([property: Id(0)] TpmClock Clock, [property: Id(1)] byte[] QualifiedSigner);
 
 /// <summary>A quote, the PCR values it covers and the event log (empty when none), as the device sent them.</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmQuoteEvidence")]

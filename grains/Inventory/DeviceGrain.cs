@@ -113,10 +113,13 @@ public sealed class DeviceGrain(
         {
             throw DeviceTrustException.PermissionDenied("credential activation failed: the TPM did not recover the secret (the AK is not in the TPM that holds the EK)");
         }
-        await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(tpm.AkPublic, quote, pending.Challenge);
+        var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(tpm.AkPublic, quote, pending.Challenge);
         // The AK and the EK identity are stored together, in one write (the lesson of Keylime's CVE-2022-1053).
         return await SaveEnrolledAsync(pending, now,
-            new DeviceCredential(pending.CredentialId, tpm.Plan.AkSubjectPublicKeyInfo, tpm.Plan.AttestationType, tpm.Plan.EkCertificateSerial, tpm.AkPublic));
+            new DeviceCredential(pending.CredentialId, tpm.Plan.AkSubjectPublicKeyInfo, tpm.Plan.AttestationType, tpm.Plan.EkCertificateSerial, tpm.AkPublic)
+            {
+                TpmCountersOrdered = facts.QualifiedSigner.AsSpan().SequenceEqual(tpm.Plan.AkQualifiedNameUnderEk),
+            }, facts.Clock);
     }
 
     public async Task<DeviceRecord> CompleteEnrollmentAsync(Guid ceremony, byte[] signature)
@@ -156,8 +159,10 @@ public sealed class DeviceGrain(
         {
             throw DeviceTrustException.FailedPrecondition("this device enrolled a key, not a TPM: answer with a signature");
         }
-        await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(device.Credential.TpmAkPublic, quote, pending.Challenge);
-        await SaveAsync(device with { CollectedData = device.WithAuthentication(pending.Data.RecordedAt(now)), UpdateTime = now });
+        var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(device.Credential.TpmAkPublic, quote, pending.Challenge);
+        // read again after the await: another ceremony of this device may have completed in between
+        TpmClock.EnsureForward(Device.LastTpmClock, facts.Clock, Device.Credential?.TpmCountersOrdered ?? false);
+        await SaveAsync(Device with { CollectedData = Device.WithAuthentication(pending.Data.RecordedAt(now)), UpdateTime = now, LastTpmClock = facts.Clock });
         return Device;
     }
 
@@ -187,10 +192,11 @@ public sealed class DeviceGrain(
     }
 
     /// <summary>The enrollment record: credential, owner (by id) and the data checked at init, in one write.</summary>
-    private async Task<DeviceRecord> SaveEnrolledAsync(PendingCeremony pending, DateTimeOffset now, DeviceCredential credential)
+    private async Task<DeviceRecord> SaveEnrolledAsync(PendingCeremony pending, DateTimeOffset now, DeviceCredential credential, TpmClock? clock = null)
     {
         await SaveAsync(Device with
         {
+            LastTpmClock = clock,
             EnrollStatus = EnrollStatus.Enrolled,
             Credential = credential,
             Owner = pending.User.Name,

@@ -130,6 +130,68 @@ public sealed class TpmAttackTests(TpmCluster cluster) : IClassFixture<TpmCluste
     }
 
     [Fact]
+    public async Task A_copy_of_a_tpms_state_is_refused_as_a_possible_clone_once_the_original_has_answered()
+    {
+        await using var original = await SoftwareTpm.StartAsync();
+        (Device Device, string Credential) enrolled;
+        using (var tpm = TpmDevice.Open(original.Tcti))
+        {
+            enrolled = await EnrolledTpmDeviceAsync(tpm);
+        }
+        await using var copy = await original.CloneAsync();
+        // the original keeps running and proves itself (its clock moves on)
+        using (var tpm = TpmDevice.Open(original.Tcti))
+        {
+            await AuthenticatedAsync(tpm, enrolled.Device, enrolled.Credential);
+            await Task.Delay(1500);
+            await AuthenticatedAsync(tpm, enrolled.Device, enrolled.Credential);
+        }
+        // the copy has the same AK and answers every challenge correctly, but its clock is behind the original's
+        using var clone = TpmDevice.Open(copy.Tcti);
+        var before = (await Devices.GetDeviceAsync(new GetDeviceRequest { DeviceId = enrolled.Device.Id })).CollectedData.Count;
+        var (call, nonce) = await BeginAsync(enrolled.Device, enrolled.Credential);
+        using (call)
+        {
+            await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = Answer(clone, nonce) });
+            var refused = await Refusals.Of(() => call.ResponseStream.MoveNext());
+            Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+            Assert.StartsWith("possible clone: the TPM's clock went back from ", refused.Status.Detail);
+            Assert.EndsWith(" ms within one boot (another copy of this TPM's state has answered before)", refused.Status.Detail);
+            AuditTrail.IsRefusal(await AuditTrail.LastAsync(_admin, "device.authenticate", e => e.DeviceId == enrolled.Device.Id), StatusCode.PermissionDenied,
+                refused.Status.Detail);
+        }
+        Assert.Equal(before, (await Devices.GetDeviceAsync(new GetDeviceRequest { DeviceId = enrolled.Device.Id })).CollectedData.Count);
+        // the original reboots and is still itself; then the copy's boot counters are behind (an AK under the EK:
+        // the counters are not obfuscated, so going back is refused too)
+        await original.RestartAsync();
+        using (var tpm = TpmDevice.Open(original.Tcti))
+        {
+            await AuthenticatedAsync(tpm, enrolled.Device, enrolled.Credential);
+        }
+        var (late, lateNonce) = await BeginAsync(enrolled.Device, enrolled.Credential);
+        using (late)
+        {
+            await late.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = Answer(clone, lateNonce) });
+            var refused = await Refusals.Of(() => late.ResponseStream.MoveNext());
+            Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+            Assert.Matches(@"^possible clone or rollback: the TPM's boot counters went back \(reset (\d+) → (\d+), restart 0 → 0\)$", refused.Status.Detail);
+            AuditTrail.IsRefusal(await AuditTrail.LastAsync(_admin, "device.authenticate", e => e.DeviceId == enrolled.Device.Id), StatusCode.PermissionDenied,
+                refused.Status.Detail);
+        }
+    }
+
+    private async Task AuthenticatedAsync(TpmDevice tpm, Device device, string credential)
+    {
+        var (call, nonce) = await BeginAsync(device, credential);
+        using (call)
+        {
+            await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = Answer(tpm, nonce) });
+            Assert.True(await call.ResponseStream.MoveNext());
+            Assert.NotEmpty(call.ResponseStream.Current.UserCertificates.X509Der);
+        }
+    }
+
+    [Fact]
     public async Task Another_tpms_quote_over_the_right_nonce_is_refused()
     {
         using var tpm = TpmDevice.Open(cluster.Tpm.Tcti);

@@ -56,13 +56,24 @@ public sealed class AttestationVerifierGrainTests(SqliteClusterFixture fixture) 
     [Fact]
     public async Task Golden_quotes_verify_and_a_foreign_nonce_does_not()
     {
-        var pcrs = File.ReadAllLines(Path.Combine(Fixtures, "ecc/quote-2.pcrs")).Where(l => l.Length > 0).Select(l => l.Split(' '))
-            .Select(p => new TpmPcr(p[0] == "sha1" ? (ushort)0x0004 : (ushort)0x000B, int.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture), Convert.FromHexString(p[2])))
-            .ToList();
-        var evidence = new TpmQuoteEvidence(Bytes("ecc/quote-2.attest"), Bytes("ecc/quote-2.sig"), pcrs, []);
-        await Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), evidence, Bytes("ecc/quote-2.nonce"));
+        var evidence = Evidence("ecc/quote-1");
+        var facts = await Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), evidence, Bytes("ecc/quote-1.nonce"));
+        Assert.True(facts.Clock.Clock > 0);
+        Assert.Equal(Bytes("ecc/ak.qname"), facts.QualifiedSigner);
         var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), evidence, new byte[20]));
         Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
         Assert.Equal("quote nonce does not match the challenge", error.Message);
+        // quote-2 is genuine but covers only SHA-256 PCRs 0, 4, 7, 16 and 23: not what a device must prove
+        var partial = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), Evidence("ecc/quote-2"), Bytes("ecc/quote-2.nonce")));
+        Assert.Equal(ErrorKind.PermissionDenied, partial.Kind);
+        Assert.Equal("the quote does not cover PCR SHA256:1; the cluster requires SHA256:0-7", partial.Message);
+    }
+
+    private static TpmQuoteEvidence Evidence(string quote)
+    {
+        var pcrs = File.ReadAllLines(Path.Combine(Fixtures, quote + ".pcrs")).Where(l => l.Length > 0).Select(l => l.Split(' '))
+            .Select(p => new TpmPcr(p[0] == "sha1" ? (ushort)0x0004 : (ushort)0x000B, int.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture), Convert.FromHexString(p[2])))
+            .ToList();
+        return new TpmQuoteEvidence(Bytes(quote + ".attest"), Bytes(quote + ".sig"), pcrs, []);
     }
 }

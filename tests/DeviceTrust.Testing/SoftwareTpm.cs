@@ -31,21 +31,50 @@ public sealed class SoftwareTpm : IAsyncDisposable
         }
         var tpm = new SoftwareTpm();
         await tpm.ShellAsync("st_manufacture \"$D\"");
-        // swtpm takes the port and the next one (control). Other fixtures, in this process or a parallel test
-        // assembly, pick ports at the same moment, so a pair that was free can be taken before swtpm binds it: retry.
+        await tpm.ServeAsync();
+        return tpm;
+    }
+
+    /// <summary>
+    /// A copy of this TPM's state, as an attacker who copied a (software or virtual) TPM would have: this TPM is shut
+    /// down in order (its clock saved), its state copied into a new swtpm, and both started again (on new ports).
+    /// </summary>
+    public async Task<SoftwareTpm> CloneAsync()
+    {
+        await ShellAsync("st_stop \"$D\" \"$P\"");
+        var clone = new SoftwareTpm();
+        await ProcessRunner.RunAsync("cp", ["-a", Path.Combine(Directory, "state"), Path.Combine(Directory, "ca"), Path.Combine(Directory, "ekcerts"), clone.Directory]);
+        await ServeAsync();
+        await clone.ServeAsync();
+        return clone;
+    }
+
+    /// <summary>An orderly shutdown and a new start (TPM Reset: the reset count goes up), on a new port.</summary>
+    public async Task RestartAsync()
+    {
+        await ShellAsync("st_stop \"$D\" \"$P\"");
+        await ServeAsync();
+    }
+
+    /// <summary>
+    /// swtpm takes the port and the next one (control). Other fixtures, in this process or a parallel test assembly,
+    /// pick ports at the same moment, so a pair that was free can be taken before swtpm binds it: retry.
+    /// </summary>
+    private async Task ServeAsync()
+    {
         for (var attempt = 1; ; attempt++)
         {
-            tpm.Port = FreePairStart();
-            var started = await tpm.TryShellAsync("st_start \"$D\" \"$P\"");
+            Port = FreePairStart();
+            var started = await TryShellAsync("st_start \"$D\" \"$P\"");
             if (started.ExitCode == 0)
             {
-                ChildProcessGuard.Watch(int.Parse(File.ReadAllText(Path.Combine(tpm.Directory, "swtpm.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture));
-                return tpm;
+                ChildProcessGuard.Watch(int.Parse(File.ReadAllText(Path.Combine(Directory, "swtpm.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture));
+                return;
             }
-            await tpm.TryShellAsync("st_stop \"$D\" \"$P\"");
+            await TryShellAsync("st_stop \"$D\" \"$P\"");
             if (attempt == 5)
             {
-                var log = Path.Combine(tpm.Directory, "swtpm.log");
+                var log = Path.Combine(Directory, "swtpm.log");
                 throw new InvalidOperationException($"swtpm did not start after {attempt} attempts: {started}\n{(File.Exists(log) ? File.ReadAllText(log) : "")}");
             }
         }
