@@ -59,8 +59,13 @@ public sealed record TpmSignature(ushort SigAlg, ushort Hash, byte[] Rsa, byte[]
                     {
                         return false;
                     }
+                    if (SigAlg == TpmAlg.RsaPss)
+                    {
+                        // any salt length: FIPS TPMs use the digest's, others the largest that fits
+                        return Verification.RsaPss.Verify(key.Modulus, key.Exponent, Hash, message, Rsa);
+                    }
                     using var rsa = key.ToRsa();
-                    return rsa.VerifyData(message, Rsa, hash, SigAlg == TpmAlg.RsaSsa ? RSASignaturePadding.Pkcs1 : RSASignaturePadding.Pss);
+                    return rsa.VerifyData(message, Rsa, hash, RSASignaturePadding.Pkcs1);
                 }
             case TpmAlg.EcDsa when key.IsEcc:
                 {
