@@ -96,7 +96,8 @@ public sealed class AuthenticationCeremony(
                     throw DeviceTrustException.InvalidArgument($"expected tpm_challenge_response, not {EnrollmentCeremony.Describe(second.PayloadCase)}");
                 }
                 var answer = second.TpmChallengeResponse;
-                authenticated = await device.CompleteTpmAuthenticationAsync(challenge.Ceremony, TpmEvidence.Quote(answer.Quotes, answer.Pcrs, answer.EventLog));
+                authenticated = await device.CompleteTpmAuthenticationAsync(challenge.Ceremony, TpmEvidence.Quote(answer.Quotes, answer.Pcrs, answer.EventLog),
+                    policy.AllowSha1Signatures);
             }
             record.Describe(authenticated);
             var extensions = new DeviceExtensions(authenticated.Id.ToString(), authenticated.AssetTag, credentialId);

@@ -75,7 +75,7 @@ public static class TpmEvidence
 
     /// <summary>The cluster's rules for device credentials, from one cached read of its configuration.</summary>
     public static TpmPolicy Policy(DeviceTrustSettings config) =>
-        new(config.EkCertAllowedCas, AttestationPolicy.Parse(config.MinAttestation));
+        new(config.EkCertAllowedCas, AttestationPolicy.Parse(config.MinAttestation), config.AllowSha1Signatures);
 
     private static void Bounded(int length, string field)
     {

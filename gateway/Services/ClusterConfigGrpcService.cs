@@ -33,12 +33,14 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
             request.HasMode ? request.Mode : null,
             request.HasAutoEnroll ? request.AutoEnroll : null,
             request.SetEkcertAllowedCas ? request.EkcertAllowedCas.ToList() : null,
-            request.HasMinAttestation ? request.MinAttestation : null);
+            request.HasMinAttestation ? request.MinAttestation : null,
+            request.HasAllowSha1Signatures ? request.AllowSha1Signatures : null);
         identities.InvalidateConfig();
         var (before, after) = (change.Before.DeviceTrust, change.After.DeviceTrust);
         audit.Change("mode", before.Mode, after.Mode)
             .Change("auto_enroll", before.AutoEnroll, after.AutoEnroll)
             .Change("min_attestation", before.MinAttestation, after.MinAttestation)
+            .Change("allow_sha1_signatures", before.AllowSha1Signatures, after.AllowSha1Signatures)
             .Change("ekcert_allowed_cas", Subjects(before.EkCertAllowedCas), Subjects(after.EkCertAllowedCas));
         audit.Message = change.Before.Version == change.After.Version ? "device trust config unchanged" : "device trust config changed";
         return ToProto(change.After);
@@ -54,7 +56,13 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
 
     private static ClusterConfig ToProto(ClusterConfigView view)
     {
-        var deviceTrust = new Proto.V1.DeviceTrustConfig { Mode = view.DeviceTrust.Mode, AutoEnroll = view.DeviceTrust.AutoEnroll, MinAttestation = view.DeviceTrust.MinAttestation };
+        var deviceTrust = new Proto.V1.DeviceTrustConfig
+        {
+            Mode = view.DeviceTrust.Mode,
+            AutoEnroll = view.DeviceTrust.AutoEnroll,
+            MinAttestation = view.DeviceTrust.MinAttestation,
+            AllowSha1Signatures = view.DeviceTrust.AllowSha1Signatures
+        };
         deviceTrust.EkcertAllowedCas.AddRange(view.DeviceTrust.EkCertAllowedCas);
         return new ClusterConfig { DeviceTrust = deviceTrust };
     }

@@ -16,7 +16,7 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
     public Task<TpmEnrollmentPlan> PrepareEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy)
     {
         var ak = Parse(offer.AkPublic, "attestation key");
-        Refuse(() => AkChecks.Check(ak));
+        Refuse(() => AkChecks.Check(ak, policy.AllowSha1Signatures));
         if (!string.Equals(offer.CredentialId, TpmCredentials.IdOf(ak), StringComparison.Ordinal))
         {
             throw DeviceTrustException.InvalidArgument("credential_id must be the hex SHA-256 of the attestation key's public area");
@@ -62,14 +62,16 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
         var secret = RandomNumberGenerator.GetBytes(32);
         var made = CredentialMaker.Make(ek, ak.Name(), secret);
         var underEk = QuoteVerifier.QualifiedName(ak.NameAlg, QuoteVerifier.QualifiedName(ek.NameAlg, QuoteVerifier.EndorsementHierarchy, ek.Name()), ak.Name());
-        return Task.FromResult(new TpmEnrollmentPlan(made.IdObject, made.EncryptedSecret, secret, type, serial, ak.SubjectPublicKeyInfo(), underEk));
+        return Task.FromResult(new TpmEnrollmentPlan(made.IdObject, made.EncryptedSecret, secret, type, serial, ak.SubjectPublicKeyInfo(), underEk,
+            policy.AllowSha1Signatures));
     }
 
-    public Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce)
+    public Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce, bool allowSha1Signatures = false)
     {
         var ak = Parse(akPublic, "attestation key");
         var quote = Refuse(() => QuoteEvidence.Verify(ak, evidence.Attest, evidence.Signature, nonce,
-            evidence.Pcrs.Select(p => new PcrValue(p.Hash, p.Index, p.Digest)).ToList(), evidence.EventLog));
+            evidence.Pcrs.Select(p => new PcrValue(p.Hash, p.Index, p.Digest)).ToList(), evidence.EventLog,
+            QuotePolicy.Default with { AllowSha1Signatures = allowSha1Signatures }));
         return Task.FromResult(new TpmQuoteFacts(new TpmClock(quote.Clock, quote.ResetCount, quote.RestartCount), quote.QualifiedSigner));
     }
 

@@ -15,7 +15,7 @@ public interface IAttestationVerifierGrain : IGrainWithIntegerKey
 
     /// <summary>Verifies a quote by the AK over the nonce and the reported PCRs; throws with the reason otherwise.</summary>
     [Alias("VerifyQuote")]
-    Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce);
+    Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce, bool allowSha1Signatures = false);
 }
 
 /// <summary>What a TPM device offers at enrollment: its EK (certificate, or public area without one) and its AK's public area.</summary>
@@ -33,7 +33,10 @@ public sealed record TpmCreationEvidence([property: Id(0)] byte[] CreateData, [p
 
 /// <summary>The cluster's rules for TPM evidence: manufacturer CAs (PEM) and the weakest attestation accepted.</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmPolicy")]
-public sealed record TpmPolicy([property: Id(0)] IReadOnlyList<string> EkCertAllowedCas, [property: Id(1)] AttestationType MinimumAttestation);
+public sealed record TpmPolicy(
+    [property: Id(0)] IReadOnlyList<string> EkCertAllowedCas,
+    [property: Id(1)] AttestationType MinimumAttestation,
+    [property: Id(2)] bool AllowSha1Signatures = false);
 
 /// <summary>The challenge for the device and what the server keeps to check the answer.</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmEnrollmentPlan")]
@@ -44,7 +47,8 @@ public sealed record TpmEnrollmentPlan(
     [property: Id(3)] AttestationType AttestationType,
     [property: Id(4)] string EkCertificateSerial,
     [property: Id(5)] byte[] AkSubjectPublicKeyInfo,
-    [property: Id(6)] byte[] AkQualifiedNameUnderEk);
+    [property: Id(6)] byte[] AkQualifiedNameUnderEk,
+    [property: Id(7)] bool AllowSha1Signatures);
 
 /// <summary>What a verified quote says about the TPM beyond the PCRs: its clock and who signed it (qualified name).</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmQuoteFacts")]

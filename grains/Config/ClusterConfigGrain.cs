@@ -13,6 +13,7 @@ public sealed class ClusterConfigState
     public bool AutoEnroll { get; set; }
     public List<string> EkCertAllowedCas { get; set; } = [];
     public string MinAttestation { get; set; } = "unspecified";
+    public bool AllowSha1Signatures { get; set; }
     public bool Bootstrapped { get; set; }
 }
 
@@ -23,13 +24,14 @@ public sealed class ClusterConfigGrain(
 
     public Task<ClusterConfigView> GetAsync() => Task.FromResult(View());
 
-    public async Task<ConfigChange> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation)
+    public async Task<ConfigChange> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation,
+        bool? allowSha1Signatures = null)
     {
         var before = View();
         var newMode = mode is null ? null : DeviceTrustModes.ParseClusterMode(mode).ToText();
         var newCas = ekCertAllowedCas?.Select(ValidateCa).ToList();
         var newMinimum = minimumAttestation is null ? null : AttestationPolicy.Parse(minimumAttestation).ToText();
-        if (newMode is null && autoEnroll is null && newCas is null && newMinimum is null)
+        if (newMode is null && autoEnroll is null && newCas is null && newMinimum is null && allowSha1Signatures is null)
         {
             return new ConfigChange(before, before);
         }
@@ -37,6 +39,7 @@ public sealed class ClusterConfigGrain(
         state.State.AutoEnroll = autoEnroll ?? state.State.AutoEnroll;
         state.State.EkCertAllowedCas = newCas ?? state.State.EkCertAllowedCas;
         state.State.MinAttestation = newMinimum ?? state.State.MinAttestation;
+        state.State.AllowSha1Signatures = allowSha1Signatures ?? state.State.AllowSha1Signatures;
         state.State.Version++;
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return new ConfigChange(before, View());
@@ -68,6 +71,7 @@ public sealed class ClusterConfigGrain(
     }
 
     private ClusterConfigView View() =>
-        new(state.State.Version, new DeviceTrustSettings(state.State.Mode, state.State.AutoEnroll, state.State.EkCertAllowedCas.ToList(), state.State.MinAttestation),
+        new(state.State.Version, new DeviceTrustSettings(state.State.Mode, state.State.AutoEnroll, state.State.EkCertAllowedCas.ToList(), state.State.MinAttestation,
+            state.State.AllowSha1Signatures),
             state.State.Bootstrapped);
 }

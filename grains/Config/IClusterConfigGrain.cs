@@ -12,7 +12,8 @@ public interface IClusterConfigGrain : IGrainWithStringKey
     /// type, a CA that is not a PEM certificate), and a request with any bad value changes nothing.
     /// </summary>
     [Alias("UpdateDeviceTrust")]
-    Task<ConfigChange> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation);
+    Task<ConfigChange> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation,
+        bool? allowSha1Signatures = null);
 
     /// <summary>Records that the first start has created the bootstrap user; returns false if it had already.</summary>
     [Alias("MarkBootstrapped")]
@@ -24,7 +25,8 @@ public sealed record DeviceTrustSettings(
     [property: Id(0)] string Mode,
     [property: Id(1)] bool AutoEnroll,
     [property: Id(2)] IReadOnlyList<string> EkCertAllowedCas,
-    [property: Id(3)] string MinAttestation);
+    [property: Id(3)] string MinAttestation,
+    [property: Id(4)] bool AllowSha1Signatures = false);
 
 /// <summary>The configuration before and after an update (the same when nothing changed).</summary>
 [GenerateSerializer, Immutable, Alias("dt.ConfigChange")]

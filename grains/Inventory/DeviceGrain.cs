@@ -113,7 +113,7 @@ public sealed class DeviceGrain(
         {
             throw DeviceTrustException.PermissionDenied("credential activation failed: the TPM did not recover the secret (the AK is not in the TPM that holds the EK)");
         }
-        var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(tpm.AkPublic, quote, pending.Challenge);
+        var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(tpm.AkPublic, quote, pending.Challenge, tpm.Plan.AllowSha1Signatures);
         // The AK and the EK identity are stored together, in one write (the lesson of Keylime's CVE-2022-1053).
         return await SaveEnrolledAsync(pending, now,
             new DeviceCredential(pending.CredentialId, tpm.Plan.AkSubjectPublicKeyInfo, tpm.Plan.AttestationType, tpm.Plan.EkCertificateSerial, tpm.AkPublic)
@@ -147,7 +147,7 @@ public sealed class DeviceGrain(
         return Task.FromResult(new DeviceChallenge(tpm, ceremony.Challenge, ceremony.Id));
     }
 
-    public async Task<DeviceRecord> CompleteTpmAuthenticationAsync(Guid ceremony, TpmQuoteEvidence quote)
+    public async Task<DeviceRecord> CompleteTpmAuthenticationAsync(Guid ceremony, TpmQuoteEvidence quote, bool allowSha1Signatures = false)
     {
         var now = time.GetUtcNow();
         var pending = PendingCeremony.Take(_pending, ceremony, CeremonyKind.Authentication, now);
@@ -159,7 +159,7 @@ public sealed class DeviceGrain(
         {
             throw DeviceTrustException.FailedPrecondition("this device enrolled a key, not a TPM: answer with a signature");
         }
-        var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(device.Credential.TpmAkPublic, quote, pending.Challenge);
+        var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(device.Credential.TpmAkPublic, quote, pending.Challenge, allowSha1Signatures);
         // read again after the await: another ceremony of this device may have completed in between
         TpmClock.EnsureForward(Device.LastTpmClock, facts.Clock, Device.Credential?.TpmCountersOrdered ?? false);
         await SaveAsync(Device with { CollectedData = Device.WithAuthentication(pending.Data.RecordedAt(now)), UpdateTime = now, LastTpmClock = facts.Clock });

@@ -51,7 +51,7 @@ public interface IDeviceGrain : IGrainWithGuidKey
     Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, DeviceUser user, AttestationType minimum);
 
     [Alias("CompleteTpmAuthentication")]
-    Task<DeviceRecord> CompleteTpmAuthenticationAsync(Guid ceremony, TpmQuoteEvidence quote);
+    Task<DeviceRecord> CompleteTpmAuthenticationAsync(Guid ceremony, TpmQuoteEvidence quote, bool allowSha1Signatures = false);
 
     [Alias("CompleteAuthentication")]
     Task<DeviceRecord> CompleteAuthenticationAsync(Guid ceremony, byte[] signature);

@@ -111,6 +111,54 @@ public sealed class TpmDeviceTests(TpmCluster cluster) : IClassFixture<TpmCluste
             (await Admin.Dtctl("config", "set", "min-attestation", "unspecified")).Succeeded();
         }
     }
+
+    [Fact]
+    public async Task A_windows_style_sha1_ak_is_refused_by_default_and_admitted_only_with_the_setting()
+    {
+        // a TPM whose AK (under the storage root key, as Windows makes them) has name SHA-256 and signs RSASSA/SHA-1
+        await using var tpm = await SoftwareTpm.StartAsync();
+        await tpm.ShellAsync("""
+            set -e; t=$(mktemp -d)
+            st_tool "$D" "$P" tpm2_create -C 0x81000001 -G rsa2048:rsassa-sha1:null -g sha256 \
+              -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign' -u "$t/ak.pub" -r "$t/ak.priv" >/dev/null
+            TPM2TOOLS_TCTI=$(st_tcti "$D" "$P") tpm2_load -C 0x81000001 -u "$t/ak.pub" -r "$t/ak.priv" -c "$t/ak.ctx" >/dev/null
+            TPM2TOOLS_TCTI=$(st_tcti "$D" "$P") tpm2_evictcontrol -C o -c "$t/ak.ctx" 0x81000201 >/dev/null
+            st_flush "$D" "$P"; rm -rf "$t"
+            """);
+        var serial = NewSerial();
+        var device = (await AtTpmDeviceAsync(serial)).With("DTSH_TPM", tpm.Tcti);
+        var reason = "AK scheme RSASSA/SHA1 signs with SHA-1, which the cluster does not accept (dtctl config set allow-sha1-signatures true admits such TPMs, e.g. Windows AKs, on purpose)";
+        (await device.Dtsh("device", "enroll", "--token=" + await TokenForAsync(serial))).FailedWith(reason);
+        Assert.Contains("Enroll Status: not enrolled", (await Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
+        using var channel = Client.Connection.GatewayChannel.ForProfile(new Client.Profiles.ProfileStore(Admin.Home).Load()!);
+        var refused = await AuditTrail.LastAsync(channel, "device.enroll", e => e.AssetTag == serial);
+        Assert.False(refused.Success);
+        Assert.Equal("PermissionDenied", refused.Status);
+        Assert.Contains(reason, refused.Message);
+
+        var allowed = (await Admin.Dtctl("config", "set", "allow-sha1-signatures", "true")).Succeeded();
+        Assert.Contains("allow_sha1_signatures: true", allowed.StdOut);
+        Assert.Contains("WARNING: TPM quotes signed with SHA-1 are now admitted", allowed.StdErr);
+        try
+        {
+            var token = (await Admin.Dtctl("devices", "enroll", "--asset-tag", serial)).Succeeded().StdOut
+                .Split('\n').Single(l => l.StartsWith("dtsh device enroll --token=", StringComparison.Ordinal))["dtsh device enroll --token=".Length..].Trim();
+            Assert.Contains($"Device \"{serial}\"/linux enrolled", (await device.Dtsh("device", "enroll", "--token=" + token)).Succeeded().StdOut);
+            (await device.Dtsh("device", "authenticate")).Succeeded();
+        }
+        finally
+        {
+            (await Admin.Dtctl("config", "set", "allow-sha1-signatures", "false")).Succeeded();
+        }
+        // turned off again: the enrolled SHA-1 device no longer proves itself at the next login
+        var before = (await Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut;
+        var login = (await device.DtshWithInput("password for " + serial + "\n", "login", "--user", "u" + serial.ToLowerInvariant())).Succeeded();
+        var quoteReason = "the quote signs with SHA-1, which the cluster does not accept (dtctl config set allow-sha1-signatures true admits such TPMs, e.g. Windows AKs, on purpose)";
+        Assert.Contains("WARNING: device authentication failed: " + quoteReason, login.StdErr);
+        Assert.DoesNotContain("device-id=", (await device.Dtsh("status")).Succeeded().StdOut);
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(channel, "device.authenticate", e => e.AssetTag == serial), Grpc.Core.StatusCode.PermissionDenied, quoteReason);
+        Assert.Equal(before, (await Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
+    }
 }
 
 /// <summary>A TPM device that cannot activate the credential (it sends another secret) is refused, with the reason audited.</summary>

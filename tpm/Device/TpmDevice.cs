@@ -147,7 +147,8 @@ public sealed class TpmDevice(TpmClient tpm) : IDisposable
     {
         try
         {
-            AkChecks.Check(TpmPublic.ParseSized(sizedPublic));
+            // a SHA-1 AK is kept: whether it is good enough is the cluster's decision (allow-sha1-signatures)
+            AkChecks.Check(TpmPublic.ParseSized(sizedPublic), allowSha1: true);
             return true;
         }
         catch (Exception e) when (e is TpmFormatException or TpmVerificationException)

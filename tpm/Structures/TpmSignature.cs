@@ -4,8 +4,9 @@ using DeviceTrust.Tpm.Codec;
 namespace DeviceTrust.Tpm.Structures;
 
 /// <summary>
-/// A parsed TPMT_SIGNATURE (Part 2, "Signature Structures"): RSASSA, RSAPSS (salt = hash length, as libtpms and
-/// FIPS TPMs do) and ECDSA. The signature is over H(TPMS_ATTEST).
+/// A parsed TPMT_SIGNATURE (Part 2, "Signature Structures"): RSASSA, RSAPSS (any salt length) and ECDSA, over
+/// SHA-1 (parsed, so that a policy can refuse or admit it with a reason), SHA-256, SHA-384 or SHA-512. The signature
+/// is over H(TPMS_ATTEST).
 /// </summary>
 public sealed record TpmSignature(ushort SigAlg, ushort Hash, byte[] Rsa, byte[] R, byte[] S)
 {
@@ -40,9 +41,9 @@ public sealed record TpmSignature(ushort SigAlg, ushort Hash, byte[] Rsa, byte[]
     private static ushort ReadHash(ref TpmReader reader)
     {
         var hash = reader.U16("signature hash");
-        if (hash is not (TpmAlg.Sha256 or TpmAlg.Sha384 or TpmAlg.Sha512))
+        if (hash is not (TpmAlg.Sha1 or TpmAlg.Sha256 or TpmAlg.Sha384 or TpmAlg.Sha512))
         {
-            throw new TpmFormatException($"signature hash 0x{hash:x4}: SHA-256, SHA-384 or SHA-512 only");
+            throw new TpmFormatException($"signature hash 0x{hash:x4}: SHA-1, SHA-256, SHA-384 or SHA-512 only");
         }
         return hash;
     }

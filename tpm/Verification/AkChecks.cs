@@ -13,7 +13,15 @@ public static class AkChecks
     private const ObjectAttributes Required =
         ObjectAttributes.FixedTpm | ObjectAttributes.FixedParent | ObjectAttributes.SensitiveDataOrigin | ObjectAttributes.Restricted | ObjectAttributes.Sign;
 
-    public static void Check(TpmPublic ak)
+    /// <summary>
+    /// What is refused about SHA-1 signatures unless the cluster admits them on purpose (Windows creates RSASSA/SHA-1
+    /// AKs): SHA-1 collisions are practical, so a SHA-1 quote proves less than a SHA-256 one.
+    /// </summary>
+    public static string Sha1Refused(string what) =>
+        $"{what} signs with SHA-1, which the cluster does not accept (dtctl config set allow-sha1-signatures true admits such TPMs, e.g. Windows AKs, on purpose)";
+
+    /// <param name="allowSha1">Admit an AK whose scheme signs with SHA-1 (off by default: weaker).</param>
+    public static void Check(TpmPublic ak, bool allowSha1 = false)
     {
         if (ak.NameAlg is not (TpmAlg.Sha256 or TpmAlg.Sha384))
         {
@@ -33,7 +41,11 @@ public static class AkChecks
             throw new TpmVerificationException("AK has a symmetric algorithm: a signing key must have NULL");
         }
         var allowed = ak.IsRsa ? ak.Scheme is TpmAlg.RsaSsa or TpmAlg.RsaPss : ak.Scheme == TpmAlg.EcDsa;
-        if (!allowed || ak.SchemeHash is not (TpmAlg.Sha256 or TpmAlg.Sha384))
+        if (allowed && ak.SchemeHash == TpmAlg.Sha1 && !allowSha1)
+        {
+            throw new TpmVerificationException(Sha1Refused("AK scheme " + $"{TpmAlg.Name(ak.Scheme)}/SHA1"));
+        }
+        if (!allowed || ak.SchemeHash is not (TpmAlg.Sha256 or TpmAlg.Sha384 or TpmAlg.Sha1))
         {
             throw new TpmVerificationException($"AK scheme {TpmAlg.Name(ak.Scheme)}/{TpmAlg.Name(ak.SchemeHash)} is not allowed (RSASSA, RSAPSS or ECDSA with SHA-256/384)");
         }

@@ -10,6 +10,9 @@ namespace DeviceTrust.Tpm.Verification;
 /// </summary>
 public sealed record QuotePolicy(IReadOnlyList<PcrBank> RequiredPcrs)
 {
+    /// <summary>Admit quotes signed with SHA-1 (AKs with an RSASSA/SHA-1 scheme, as Windows makes them): off by default, weaker.</summary>
+    public bool AllowSha1Signatures { get; init; }
+
     public static QuotePolicy Default { get; } = new([new PcrBank(TpmAlg.Sha256, [0, 1, 2, 3, 4, 5, 6, 7])]);
 
     /// <summary>No PCR required (a quote's cryptography alone, as <see cref="QuoteVerifier.Verify"/> checks it); empty banks are still refused.</summary>

@@ -32,6 +32,10 @@ public static class QuoteVerifier
             throw new TpmVerificationException(
                 $"signature scheme {TpmAlg.Name(sig.SigAlg)}/{TpmAlg.Name(sig.Hash)} is not the AK's {TpmAlg.Name(ak.Scheme)}/{TpmAlg.Name(ak.SchemeHash)}");
         }
+        if (sig.Hash == TpmAlg.Sha1 && !policy.AllowSha1Signatures)
+        {
+            throw new TpmVerificationException(AkChecks.Sha1Refused("the quote"));
+        }
         if (!sig.Verify(ak, attestation))
         {
             throw new TpmVerificationException("quote signature does not verify with the AK");

@@ -30,6 +30,7 @@ public static class ConfigGetCommand
            auto_enroll: {(config.DeviceTrust.AutoEnroll ? "true" : "false")}
            ekcert_allowed_cas: {config.DeviceTrust.EkcertAllowedCas.Count} certificate(s)
            min_attestation: {config.DeviceTrust.MinAttestation}
+           allow_sha1_signatures: {(config.DeviceTrust.AllowSha1Signatures ? "true (weaker: SHA-1 quotes are admitted)" : "false")}
 
          """;
 }

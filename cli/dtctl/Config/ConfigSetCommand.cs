@@ -9,13 +9,13 @@ namespace DeviceTrust.Cli.Dtctl.Config;
 /// <summary>
 /// <c>dtctl config set KEY VALUE…</c>: <c>device-trust-mode off|optional|required|required-for-humans</c>,
 /// <c>auto-enroll true|false</c>, <c>ekcert-allowed-cas ca.pem…</c> (root and intermediates; <c>none</c> clears),
-/// <c>min-attestation unspecified|tpm_ekpub|tpm_ekcert|tpm_ekcert_trusted</c>.
+/// <c>min-attestation unspecified|tpm_ekpub|tpm_ekcert|tpm_ekcert_trusted</c>, <c>allow-sha1-signatures true|false</c>.
 /// </summary>
 public static class ConfigSetCommand
 {
     public static Command Create(ProfileStore store)
     {
-        var key = new Argument<string>("key") { Description = "device-trust-mode, auto-enroll, ekcert-allowed-cas or min-attestation" };
+        var key = new Argument<string>("key") { Description = "device-trust-mode, auto-enroll, ekcert-allowed-cas, min-attestation or allow-sha1-signatures" };
         var value = new Argument<string[]>("value") { Description = "The new value (ekcert-allowed-cas: PEM files, or none)", Arity = ArgumentArity.OneOrMore };
         var command = new Command("set", "Change one cluster setting") { key, value };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async () =>
@@ -33,12 +33,10 @@ public static class ConfigSetCommand
                     request.Mode = text;
                     break;
                 case "auto-enroll":
-                    request.AutoEnroll = text switch
-                    {
-                        "true" => true,
-                        "false" => false,
-                        _ => throw DeviceTrustException.InvalidArgument($"auto-enroll must be true or false, not \"{text}\""),
-                    };
+                    request.AutoEnroll = Boolean("auto-enroll", text);
+                    break;
+                case "allow-sha1-signatures":
+                    request.AllowSha1Signatures = Boolean("allow-sha1-signatures", text);
                     break;
                 case "ekcert-allowed-cas":
                     request.SetEkcertAllowedCas = true;
@@ -51,7 +49,7 @@ public static class ConfigSetCommand
                     request.MinAttestation = text;
                     break;
                 case var other:
-                    throw DeviceTrustException.InvalidArgument($"unknown setting \"{other}\": use device-trust-mode, auto-enroll, ekcert-allowed-cas or min-attestation");
+                    throw DeviceTrustException.InvalidArgument($"unknown setting \"{other}\": use device-trust-mode, auto-enroll, ekcert-allowed-cas, min-attestation or allow-sha1-signatures");
             }
             using var client = AdminClient.Open(store);
             var config = await client.Config.UpdateDeviceTrustConfigAsync(request, cancellationToken: cancellationToken);
@@ -61,8 +59,19 @@ public static class ConfigSetCommand
                 // Stored so the setting survives upgrades, but nothing acts on it yet: say so instead of surprising anyone.
                 Console.Error.WriteLine("WARNING: auto-enrollment is not built yet: devices still need an enrollment token (dtctl devices enroll)");
             }
+            if (request.HasAllowSha1Signatures && request.AllowSha1Signatures)
+            {
+                Console.Error.WriteLine("WARNING: TPM quotes signed with SHA-1 are now admitted; SHA-1 collisions are practical, so such devices prove less");
+            }
             return 0;
         }));
         return command;
     }
+
+    private static bool Boolean(string key, string? text) => text switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => throw DeviceTrustException.InvalidArgument($"{key} must be true or false, not \"{text}\""),
+    };
 }
