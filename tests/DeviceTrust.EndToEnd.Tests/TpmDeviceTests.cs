@@ -55,7 +55,9 @@ public sealed class TpmDeviceTests(TpmCluster cluster) : IClassFixture<TpmCluste
         var serial = NewSerial();
         var device = await AtTpmDeviceAsync(serial);
         Assert.Contains($"Device \"{serial}\"/linux enrolled", (await device.Dtsh("device", "enroll", "--token=" + await TokenForAsync(serial))).Succeeded().StdOut);
-        Assert.Matches(@"Credential: +[0-9a-f]{64} \(tpm_ekcert\)", (await Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
+        var shown = (await Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut;
+        Assert.Matches(@"Credential: +[0-9a-f]{64} \(tpm_ekcert\)", shown);
+        Assert.Contains("Proves:        EK certificate not verified: no EK CAs were configured at enrollment, so its issuer and serial are the device's claim", shown);
         Assert.Contains("Type:          tpm", (await device.Dtsh("device", "keyget")).Succeeded().StdOut);
 
         // log in: the device authenticates with a quote over a fresh nonce
@@ -70,7 +72,9 @@ public sealed class TpmDeviceTests(TpmCluster cluster) : IClassFixture<TpmCluste
         var trusted = NewSerial();
         var second = await AtTpmDeviceAsync(trusted);
         (await second.Dtsh("device", "enroll", "--token=" + await TokenForAsync(trusted))).Succeeded();
-        Assert.Contains("(tpm_ekcert_trusted)", (await Admin.Dtctl("devices", "get", "--asset-tag", trusted)).Succeeded().StdOut);
+        var trustedShown = (await Admin.Dtctl("devices", "get", "--asset-tag", trusted)).Succeeded().StdOut;
+        Assert.Contains("(tpm_ekcert_trusted)", trustedShown);
+        Assert.Contains("Proves:        EK certificate chains to an allowed EK CA: the TPM's maker vouches for this TPM", trustedShown);
 
         // another manufacturer's CA: the swtpm's EK certificate no longer qualifies
         var foreign = cluster.Path("foreign-ca.pem");
@@ -95,7 +99,10 @@ public sealed class TpmDeviceTests(TpmCluster cluster) : IClassFixture<TpmCluste
         var tpmSerial = NewSerial();
         var tpmDevice = await AtTpmDeviceAsync(tpmSerial);
         (await tpmDevice.Dtsh("device", "enroll", "--token=" + await TokenForAsync(tpmSerial))).Succeeded();
-        (await Admin.Dtctl("config", "set", "min-attestation", "tpm_ekcert")).Succeeded();
+        var set = (await Admin.Dtctl("config", "set", "min-attestation", "tpm_ekcert")).Succeeded();
+        const string Claimed = "WARNING: min_attestation tpm_ekcert is what devices claim while no EK CAs are configured: software can offer an EK (and a self-made EK certificate), so it does not prove a hardware TPM";
+        Assert.Contains(Claimed, set.StdErr);
+        Assert.Contains(Claimed, (await Admin.Dtctl("config", "get")).Succeeded().StdErr);
         try
         {
             var keySerial = NewSerial();
@@ -105,6 +112,8 @@ public sealed class TpmDeviceTests(TpmCluster cluster) : IClassFixture<TpmCluste
             var login = (await tpmDevice.DtshWithInput("password for " + tpmSerial + "\n", "login", "--user", "u" + tpmSerial.ToLowerInvariant())).Succeeded();
             Assert.Contains($"device-asset-tag={tpmSerial}", login.StdOut);
             (await Admin.Dtctl("config", "set", "min-attestation", "always")).FailedWith("unknown attestation type \"always\"");
+            Assert.Contains("WARNING: min_attestation tpm_ekcert_trusted cannot be met: no EK CAs are configured",
+                (await Admin.Dtctl("config", "set", "min-attestation", "tpm_ekcert_trusted")).Succeeded().StdErr);
         }
         finally
         {

@@ -54,6 +54,10 @@ public static class ConfigSetCommand
             using var client = AdminClient.Open(store);
             var config = await client.Config.UpdateDeviceTrustConfigAsync(request, cancellationToken: cancellationToken);
             Console.Write("Cluster configuration updated:\n" + ConfigGetCommand.Describe(config));
+            foreach (var warning in ConfigGetCommand.Warnings(config))
+            {
+                Console.Error.WriteLine("WARNING: " + warning);
+            }
             if (request.HasAutoEnroll && request.AutoEnroll)
             {
                 // Stored so the setting survives upgrades, but nothing acts on it yet: say so instead of surprising anyone.

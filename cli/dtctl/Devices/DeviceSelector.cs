@@ -55,6 +55,15 @@ internal static class DeviceOutput
         _ => "unspecified",
     };
 
+    /// <summary>What an attestation class proves, in words a security engineer can act on.</summary>
+    public static string Proves(DeviceAttestationType type) => type switch
+    {
+        DeviceAttestationType.TpmEkcertTrusted => "EK certificate chains to an allowed EK CA: the TPM's maker vouches for this TPM",
+        DeviceAttestationType.TpmEkcert => "EK certificate not verified: no EK CAs were configured at enrollment, so its issuer and serial are the device's claim",
+        DeviceAttestationType.TpmEkpub => "EK public key not verified: software could have offered it",
+        _ => "a key the device holds, no TPM evidence: software could hold it",
+    };
+
     public static string Status(DeviceEnrollStatus status) => status == DeviceEnrollStatus.Enrolled ? "enrolled" : "not enrolled";
 
     public static string Source(DeviceSource source) => source switch

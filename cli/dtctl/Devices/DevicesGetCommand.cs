@@ -29,6 +29,7 @@ public static class DevicesGetCommand
                    Owner:         {(device.Owner.Length == 0 ? "(none)" : $"{device.Owner} (user id {device.OwnerId})")}
                    Users:         {(device.Users.Count == 0 ? "(none)" : string.Join(", ", device.Users.Select(u => u.Name)))}
                    Credential:    {(device.Credential is null ? "(none)" : $"{device.Credential.Id} ({DeviceOutput.Attestation(device.Credential.DeviceAttestationType)})")}
+                   Proves:        {(device.Credential is null ? "(nothing: not enrolled)" : DeviceOutput.Proves(device.Credential.DeviceAttestationType))}
                    Created:       {device.CreateTime.ToDateTimeOffset():u}
                    Updated:       {device.UpdateTime.ToDateTimeOffset():u}
                    Data records:  {device.CollectedData.Count}
