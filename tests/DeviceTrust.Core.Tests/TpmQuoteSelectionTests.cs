@@ -1,24 +1,16 @@
 using System.Text;
 using DeviceTrust.Client.Devices;
+using DeviceTrust.Testing;
 using DeviceTrust.Tpm.Codec;
-using DeviceTrust.Tpm.EventLog;
 
 namespace DeviceTrust.Core.Tests;
 
 /// <summary>What the device client quotes: the boot PCRs and every PCR its event log measures, so no entry goes unchecked.</summary>
 public class TpmQuoteSelectionTests
 {
-    private static byte[] Legacy(params int[] pcrs) =>
-        [.. pcrs.SelectMany(p => (byte[])[.. BitConverter.GetBytes((uint)p), .. BitConverter.GetBytes(1u), .. TpmAlg.Hash(TpmAlg.Sha1, [(byte)p]), .. BitConverter.GetBytes(1u), (byte)p])];
+    private static byte[] Legacy(params int[] pcrs) => TcgLogWriter.Legacy(pcrs.Select(p => (p, "event")));
 
-    private static byte[] Agile(params int[] pcrs)
-    {
-        byte[] spec = [.. Encoding.ASCII.GetBytes("Spec ID Event03\0"), 0, 0, 0, 0, 0, 2, 0, 2, .. BitConverter.GetBytes(1u),
-            .. BitConverter.GetBytes(TpmAlg.Sha256), .. BitConverter.GetBytes((ushort)32), 0];
-        byte[] header = [.. BitConverter.GetBytes(0u), .. BitConverter.GetBytes(TcgEventLog.EvNoAction), .. new byte[20], .. BitConverter.GetBytes((uint)spec.Length), .. spec];
-        return [.. header, .. pcrs.SelectMany(p => (byte[])[.. BitConverter.GetBytes((uint)p), .. BitConverter.GetBytes(1u), .. BitConverter.GetBytes(1u),
-            .. BitConverter.GetBytes(TpmAlg.Sha256), .. TpmAlg.Hash(TpmAlg.Sha256, [(byte)p]), .. BitConverter.GetBytes(1u), (byte)p])];
-    }
+    private static byte[] Agile(params int[] pcrs) => TcgLogWriter.Agile(pcrs.Select(p => (p, "event")), TpmAlg.Sha256);
 
     private static string Selection(byte[] log) =>
         string.Join(" ", TpmCeremonies.PcrsFor(log).Select(b => $"{TpmAlg.Name(b.Hash)}:{string.Join(",", b.Pcrs)}"));

@@ -112,7 +112,7 @@ public sealed class TpmAttackTests(TpmCluster cluster) : IClassFixture<TpmCluste
         using (uncovered)
         {
             var answer = Answer(tpm, uncheckedNonce);
-            answer.EventLog = ByteString.CopyFrom(EventLogBytes.Agile((0, "firmware"), (14, "shim MOK list")));
+            answer.EventLog = ByteString.CopyFrom(TcgLogWriter.Agile([(0, "firmware"), (14, "shim MOK list")], Tpm.Codec.TpmAlg.Sha256));
             await RefusedAsync(uncovered, answer, device, StatusCode.PermissionDenied,
                 "the event log measures PCR 14, which the quote does not cover: its entries could not be checked");
         }
@@ -290,24 +290,5 @@ public sealed class TpmAttackTests(TpmCluster cluster) : IClassFixture<TpmCluste
         Assert.Equal(DeviceEnrollStatus.NotEnrolled, (await Devices.GetDeviceAsync(new GetDeviceRequest { DeviceId = created.Id })).EnrollStatus);
         // the refusals at init spent nothing: the first token still enrolls the device
         Assert.Equal(DeviceEnrollStatus.Enrolled, (await TpmCeremonies.EnrollAsync(_admin, created.EnrollToken.Token, tpm, Data(serial), default)).EnrollStatus);
-    }
-}
-
-/// <summary>Crypto-agile event logs (SHA-256 bank only) as firmware writes them, for evidence tests.</summary>
-internal static class EventLogBytes
-{
-    public static byte[] Agile(params (int Pcr, string Text)[] events)
-    {
-        byte[] spec = [.. System.Text.Encoding.ASCII.GetBytes("Spec ID Event03\0"), 0, 0, 0, 0, 0, 2, 0, 2, .. BitConverter.GetBytes(1u),
-            .. BitConverter.GetBytes(Tpm.Codec.TpmAlg.Sha256), .. BitConverter.GetBytes((ushort)32), 0];
-        List<byte> log = [.. BitConverter.GetBytes(0u), .. BitConverter.GetBytes(Tpm.EventLog.TcgEventLog.EvNoAction), .. new byte[20],
-            .. BitConverter.GetBytes((uint)spec.Length), .. spec];
-        foreach (var (pcr, text) in events)
-        {
-            var data = System.Text.Encoding.ASCII.GetBytes(text);
-            log.AddRange([.. BitConverter.GetBytes((uint)pcr), .. BitConverter.GetBytes(1u), .. BitConverter.GetBytes(1u),
-                .. BitConverter.GetBytes(Tpm.Codec.TpmAlg.Sha256), .. Tpm.Codec.TpmAlg.Hash(Tpm.Codec.TpmAlg.Sha256, data), .. BitConverter.GetBytes((uint)data.Length), .. data]);
-        }
-        return [.. log];
     }
 }

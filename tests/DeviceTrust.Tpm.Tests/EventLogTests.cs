@@ -19,58 +19,9 @@ public sealed class EventLogTests(ClientTpmFixture fixture) : IClassFixture<Clie
     private static readonly int[] Pcrs = [9, 10, 11];
 
     /// <summary>A crypto-agile log with SHA-1 and SHA-256 banks (PC Client Platform Firmware Profile layout).</summary>
-    internal static byte[] BuildLog(IEnumerable<(int Pcr, string Text)> events, ushort[]? banks = null)
-    {
-        banks ??= [TpmAlg.Sha1, TpmAlg.Sha256];
-        var log = new List<byte>();
-        void U32(uint v) { var b = new byte[4]; BinaryPrimitives.WriteUInt32LittleEndian(b, v); log.AddRange(b); }
-        void U16(ushort v) { var b = new byte[2]; BinaryPrimitives.WriteUInt16LittleEndian(b, v); log.AddRange(b); }
-        var spec = new List<byte>(Encoding.ASCII.GetBytes("Spec ID Event03\0"));
-        spec.AddRange([0, 0, 0, 0, 0, 2, 0, 2]); // platformClass, version 2.0 errata 0, uintnSize 2
-        spec.AddRange(BitConverter.GetBytes((uint)banks.Length));
-        foreach (var bank in banks)
-        {
-            spec.AddRange(BitConverter.GetBytes(bank));
-            spec.AddRange(BitConverter.GetBytes((ushort)TpmAlg.DigestSize(bank)));
-        }
-        spec.Add(0);
-        U32(0);
-        U32(TcgEventLog.EvNoAction);
-        log.AddRange(new byte[20]);
-        U32((uint)spec.Count);
-        log.AddRange(spec);
-        foreach (var (pcr, text) in events)
-        {
-            var data = Encoding.ASCII.GetBytes(text);
-            U32((uint)pcr);
-            U32(EvPostCode);
-            U32((uint)banks.Length);
-            foreach (var bank in banks)
-            {
-                U16(bank);
-                log.AddRange(TpmAlg.Hash(bank, data));
-            }
-            U32((uint)data.Length);
-            log.AddRange(data);
-        }
-        return log.ToArray();
-    }
+    internal static byte[] BuildLog(IEnumerable<(int Pcr, string Text)> events, ushort[]? banks = null) => TcgLogWriter.Agile(events, banks ?? []);
 
-    /// <summary>A legacy SHA-1 log: TCG_PCClientPCREvent records only (index, type, SHA-1 digest, size, data).</summary>
-    internal static byte[] BuildLegacyLog(IEnumerable<(int Pcr, string Text)> events, uint type = EvPostCode)
-    {
-        var log = new List<byte>();
-        foreach (var (pcr, text) in events)
-        {
-            var data = Encoding.ASCII.GetBytes(text);
-            log.AddRange(BitConverter.GetBytes((uint)pcr));
-            log.AddRange(BitConverter.GetBytes(type));
-            log.AddRange(TpmAlg.Hash(TpmAlg.Sha1, data));
-            log.AddRange(BitConverter.GetBytes((uint)data.Length));
-            log.AddRange(data);
-        }
-        return log.ToArray();
-    }
+    internal static byte[] BuildLegacyLog(IEnumerable<(int Pcr, string Text)> events) => TcgLogWriter.Legacy(events);
 
     /// <summary>A crypto-agile log with one EV_NO_ACTION event at PCR index <paramref name="index"/> after the first measurement.</summary>
     private static byte[] WithNoActionAt(uint index, uint type = TcgEventLog.EvNoAction)
