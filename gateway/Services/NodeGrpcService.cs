@@ -189,9 +189,10 @@ public sealed class NodeGrpcService(
         var resource = new Core.Access.AccessResource(ResourceKind.Ssh, node.Name, node.Node.Labels, request.Login);
         var clientIp = ClientAddress.Of(context);
         var presented = SshIdentity.ReadUser(certificate);
+        var claimedDevice = SshIdentity.ReadDevice(certificate);
         async Task<AuthorizeSshResponse> RefuseAsync(string reason)
         {
-            await checker.RefuseAsync(presented?.User ?? certificate.KeyId, resource, reason, clientIp, SshIdentity.ReadDevice(certificate)?.DeviceId ?? "");
+            await checker.RefuseAsync(presented?.User ?? certificate.KeyId, resource, reason, clientIp, claimedDevice?.DeviceId ?? "");
             return new AuthorizeSshResponse { Allowed = false, Reasons = { reason }, User = presented?.User ?? "" };
         }
         if (!certificate.IsSignedBy(authority.SshUsers.PublicKey))
@@ -215,7 +216,7 @@ public sealed class NodeGrpcService(
         {
             return await RefuseAsync(e.Message);
         }
-        var decision = await checker.DecideAsync(user, SshIdentity.ReadDevice(certificate), resource, clientIp);
+        var decision = await checker.DecideAsync(user, claimedDevice, resource, clientIp);
         var response = new AuthorizeSshResponse { User = user.Name };
         if (!decision.Allowed)
         {
