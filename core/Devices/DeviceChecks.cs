@@ -58,6 +58,11 @@ public static class DeviceChecks
         {
             throw DeviceTrustException.PermissionDenied("unknown device credential");
         }
+        if (device.PinnedEkSha256.Length > 0 && !string.Equals(device.Credential.EkSha256, device.PinnedEkSha256, StringComparison.Ordinal))
+        {
+            throw DeviceTrustException.PermissionDenied(
+                $"device {device.AssetTag}/{device.OsType.ToText()} did not enroll with the EK pinned in the inventory: unenroll it and enroll it again");
+        }
         EnsureMatchesInventory(device, data);
         var last = device.CollectedData.Count > 0 ? device.CollectedData[^1] : null;
         if (last is not null && OsVersions.Compare(data.OsVersion, last.OsVersion) < 0)

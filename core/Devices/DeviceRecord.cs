@@ -12,6 +12,9 @@ public enum AttestationType
     TpmEkPub = 1,
     TpmEkCert = 2,
     TpmEkCertTrusted = 3,
+
+    /// <summary>The EK matched the one pinned in the inventory before the device enrolled.</summary>
+    TpmEkPubPinned = 4,
 }
 
 public enum DeviceSource
@@ -26,6 +29,9 @@ public sealed record DeviceCredential(string Id, byte[] PublicKeyDer, Attestatio
 {
     /// <summary>The AK signs under the EK (its quotes' qualified signer says so): its quotes' boot counters are not obfuscated.</summary>
     public bool TpmCountersOrdered { get; init; }
+
+    /// <summary>The SHA-256 (hex) of the EK's SubjectPublicKeyInfo, for TPM credentials (empty for those enrolled before it was kept).</summary>
+    public string EkSha256 { get; init; } = "";
 }
 
 /// <summary>A user by immutable id, with the name they had when recorded (for people to read; the id decides).</summary>
@@ -65,6 +71,12 @@ public sealed record DeviceRecord(
 
     /// <summary>Who else may authenticate with this device, added by an administrator (several people can share one).</summary>
     public IReadOnlyList<DeviceUser> Users { get; init; } = [];
+
+    /// <summary>
+    /// The EK this device must enroll with (<see cref="EkPin"/>), recorded by an administrator or an MDM sync; empty
+    /// when none is pinned. An enrollment with another EK is refused; one with this EK is proven (<c>tpm_ekpub_pinned</c>).
+    /// </summary>
+    public string PinnedEkSha256 { get; init; } = "";
 
     /// <summary>The clock of the last quote this TPM device proved itself with (clone and rollback detection).</summary>
     public TpmClock? LastTpmClock { get; init; }

@@ -98,6 +98,7 @@ public static class DeviceMapping
             },
             Owner = device.Owner,
             OwnerId = device.OwnerId,
+            PinnedEkSha256 = device.PinnedEkSha256.Length == 0 ? "" : EkPin.Text(device.PinnedEkSha256),
         };
         message.Users.AddRange(device.Users.Select(u => new Wire.DeviceUser { Id = u.Id, Name = u.Name }));
         if (device.Credential is { } credential)
@@ -109,6 +110,7 @@ public static class DeviceMapping
                 DeviceAttestationType = (Wire.DeviceAttestationType)(int)credential.AttestationType,
                 TpmEkcertSerial = credential.TpmEkCertSerial,
                 TpmAkPublic = ByteString.CopyFrom(credential.TpmAkPublic),
+                TpmEkSha256 = credential.EkSha256.Length == 0 ? "" : EkPin.Text(credential.EkSha256),
             };
         }
         if (device.Profile is { } profile)

@@ -42,6 +42,7 @@ public sealed class DeviceTrustGrpcService(
         var tag = DeviceFields.AssetTag(request.AssetTag);
         audit.OsType = os.ToText();
         audit.AssetTag = tag;
+        var pin = request.EkSha256.Length == 0 ? "" : EkPin.Parse(request.EkSha256);
         var ttl = ProtoMapping.Ttl(request.EnrollTokenTtl, NewInvitation.DefaultTtl, TimeSpan.FromDays(7), "enroll_token_ttl");
         if (request.CreateEnrollToken)
         {
@@ -52,9 +53,14 @@ public sealed class DeviceTrustGrpcService(
             AdmitToken(context, caller);
         }
         var device = await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(os, tag))
-            .CreateDeviceAsync(Guid.NewGuid(), os, tag, Core.Devices.DeviceSource.Api, caller.Name);
+            .CreateDeviceAsync(Guid.NewGuid(), os, tag, Core.Devices.DeviceSource.Api, caller.Name, pin);
         audit.Describe(device);
         audit.Message = $"device {tag}/{os.ToText()} added to the inventory";
+        if (pin.Length > 0)
+        {
+            audit.Detail("pinned_ek", EkPin.Text(pin));
+            audit.Message += $", EK pinned ({EkPin.Text(pin)})";
+        }
         var message = DeviceMapping.ToProto(device);
         if (request.CreateEnrollToken)
         {
@@ -163,10 +169,11 @@ public sealed class DeviceTrustGrpcService(
             var user = await grains.GetGrain<IUserGrain>(name).GetAsync() ?? throw DeviceTrustException.NotFound($"user \"{name}\" not found");
             add.Add(new DeviceUser(user.Id.ToString(), user.Name));
         }
-        var update = new DeviceUpdate(request.Unenroll, profile, add, remove);
+        var pin = !request.HasEkSha256 ? null : request.EkSha256.Length == 0 ? "" : EkPin.Parse(request.EkSha256);
+        var update = new DeviceUpdate(request.Unenroll, profile, add, remove, pin);
         if (update.IsEmpty)
         {
-            throw DeviceTrustException.InvalidArgument("nothing to update: set unenroll, profile, add_users or remove_users");
+            throw DeviceTrustException.InvalidArgument("nothing to update: set unenroll, profile, add_users, remove_users or ek_sha256");
         }
         var change = await grains.GetGrain<IDeviceGrain>(id).UpdateAsync(update);
         deviceStates.Invalidate(id);
@@ -176,11 +183,17 @@ public sealed class DeviceTrustGrpcService(
         audit.Change("enroll_status", before.EnrollStatus.ToString(), after.EnrollStatus.ToString())
             .Change("owner", before.Owner, after.Owner)
             .Change("users", before.Users.Select(u => u.Name).ToList(), after.Users.Select(u => u.Name).ToList())
-            .Change("profile", before.Profile, after.Profile);
+            .Change("profile", before.Profile, after.Profile)
+            .Change("pinned_ek", Pinned(before), Pinned(after))
+            .Change("attestation", before.Credential?.AttestationType.ToText(), after.Credential?.AttestationType.ToText());
         var what = new List<string>();
         if (request.Unenroll)
         {
             what.Add("unenrolled");
+        }
+        if (pin is not null)
+        {
+            what.Add(pin.Length == 0 ? "EK unpinned" : $"EK pinned ({EkPin.Text(pin)})");
         }
         if (profile is not null)
         {
@@ -197,6 +210,8 @@ public sealed class DeviceTrustGrpcService(
         audit.Message = $"device {after.AssetTag}/{after.OsType.ToText()} {string.Join("; ", what)}";
         return DeviceMapping.ToProto(after);
     }
+
+    private static string Pinned(DeviceRecord device) => device.PinnedEkSha256.Length == 0 ? "" : EkPin.Text(device.PinnedEkSha256);
 
     [Requires(Resources.Device, "create_enroll_token")]
     [Audited(AuditCodes.DeviceTokenCreate)]

@@ -13,7 +13,7 @@ namespace DeviceTrust.Grains.Attestation;
 [StatelessWorker]
 public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttestationVerifierGrain
 {
-    public Task<TpmEnrollmentPlan> PrepareEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy)
+    public Task<TpmEnrollmentPlan> PrepareEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, string pinnedEkSha256 = "")
     {
         var ak = Parse(offer.AkPublic, "attestation key");
         Refuse(() => AkChecks.Check(ak, policy.AllowSha1Signatures));
@@ -26,14 +26,22 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
             throw DeviceTrustException.InvalidArgument("tpm init must carry ek_key (the EK's TPM2B_PUBLIC)");
         }
         var ek = Parse(offer.EkPublic, "endorsement key");
-        var type = AttestationType.TpmEkPub;
+        var ekSha256 = EkPin.Of(Refuse(ek.SubjectPublicKeyInfo));
+        // The inventory's word comes first: whatever certificate comes with it, another EK is not this device's TPM.
+        if (pinnedEkSha256.Length > 0 && !string.Equals(ekSha256, pinnedEkSha256, StringComparison.Ordinal))
+        {
+            throw DeviceTrustException.PermissionDenied(
+                $"the device's EK ({EkPin.Text(ekSha256)}) is not the one pinned in the inventory ({EkPin.Text(pinnedEkSha256)})");
+        }
+        var pinned = pinnedEkSha256.Length > 0;
+        var type = pinned ? AttestationType.TpmEkPubPinned : AttestationType.TpmEkPub;
         var serial = "";
         if (offer.EkCertificate is { Length: > 0 } der)
         {
             using var certificate = Refuse(() => EkChecks.LoadCertificate(der));
             serial = certificate.SerialNumber;
             Refuse(() => EkChecks.CheckCertificateKey(certificate, ek));
-            type = AttestationType.TpmEkCert;
+            type = pinned ? AttestationType.TpmEkPubPinned : AttestationType.TpmEkCert;
             if (policy.EkCertAllowedCas.Count > 0)
             {
                 var roots = policy.EkCertAllowedCas.Select(pem => X509Certificate2.CreateFromPem(pem)).ToList();
@@ -45,9 +53,10 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
                 type = AttestationType.TpmEkCertTrusted;
             }
         }
-        else if (policy.EkCertAllowedCas.Count > 0)
+        else if (policy.EkCertAllowedCas.Count > 0 && !pinned)
         {
-            throw DeviceTrustException.PermissionDenied("the cluster requires an EK certificate from an allowed CA, and the device sent only its EK public key");
+            throw DeviceTrustException.PermissionDenied(
+                "the cluster requires an EK certificate from an allowed CA, and the device sent only its EK public key (or pin its EK in the inventory)");
         }
         Refuse(() => EkChecks.CheckTemplate(ek));
         if (offer.Creation is { } creation)
@@ -63,7 +72,7 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
         var made = CredentialMaker.Make(ek, ak.Name(), secret);
         var underEk = QuoteVerifier.QualifiedName(ak.NameAlg, QuoteVerifier.QualifiedName(ek.NameAlg, QuoteVerifier.EndorsementHierarchy, ek.Name()), ak.Name());
         return Task.FromResult(new TpmEnrollmentPlan(made.IdObject, made.EncryptedSecret, secret, type, serial, ak.SubjectPublicKeyInfo(), underEk,
-            policy.AllowSha1Signatures));
+            policy.AllowSha1Signatures, ekSha256));
     }
 
     public Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce, bool allowSha1Signatures = false)

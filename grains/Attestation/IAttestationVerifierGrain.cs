@@ -9,9 +9,12 @@ namespace DeviceTrust.Grains.Attestation;
 [Alias("dt.IAttestationVerifierGrain")]
 public interface IAttestationVerifierGrain : IGrainWithIntegerKey
 {
-    /// <summary>Checks the EK and the AK a device offers and makes the credential only that TPM can activate.</summary>
+    /// <summary>
+    /// Checks the EK and the AK a device offers and makes the credential only that TPM can activate. With
+    /// <paramref name="pinnedEkSha256"/> (the inventory's <see cref="EkPin"/>), only that EK may enroll, and it is proven.
+    /// </summary>
     [Alias("PrepareEnrollment")]
-    Task<TpmEnrollmentPlan> PrepareEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy);
+    Task<TpmEnrollmentPlan> PrepareEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, string pinnedEkSha256 = "");
 
     /// <summary>Verifies a quote by the AK over the nonce and the reported PCRs; throws with the reason otherwise.</summary>
     [Alias("VerifyQuote")]
@@ -48,7 +51,8 @@ public sealed record TpmEnrollmentPlan(
     [property: Id(4)] string EkCertificateSerial,
     [property: Id(5)] byte[] AkSubjectPublicKeyInfo,
     [property: Id(6)] byte[] AkQualifiedNameUnderEk,
-    [property: Id(7)] bool AllowSha1Signatures);
+    [property: Id(7)] bool AllowSha1Signatures,
+    [property: Id(8)] string EkSha256);
 
 /// <summary>What a verified quote says about the TPM beyond the PCRs: its clock and who signed it (qualified name).</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmQuoteFacts")]

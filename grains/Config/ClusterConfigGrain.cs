@@ -30,7 +30,7 @@ public sealed class ClusterConfigGrain(
         var before = View();
         var newMode = mode is null ? null : DeviceTrustModes.ParseClusterMode(mode).ToText();
         var newCas = ekCertAllowedCas?.Select(ValidateCa).ToList();
-        var newMinimum = minimumAttestation is null ? null : AttestationPolicy.Parse(minimumAttestation).ToText();
+        var newMinimum = minimumAttestation is null ? null : AttestationPolicy.ParseMinimum(minimumAttestation).ToText();
         if (newMode is null && autoEnroll is null && newCas is null && newMinimum is null && allowSha1Signatures is null)
         {
             return new ConfigChange(before, before);

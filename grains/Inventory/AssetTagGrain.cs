@@ -12,7 +12,7 @@ public sealed class AssetTagGrain(
     [PersistentState(StateNames.AssetTag, StateNames.Storage)] IPersistentState<AssetTagState> state,
     IGrainFactory grains) : Grain, IAssetTagGrain
 {
-    public async Task<DeviceRecord> CreateDeviceAsync(Guid deviceId, OsType os, string assetTag, DeviceSource source, string createdBy)
+    public async Task<DeviceRecord> CreateDeviceAsync(Guid deviceId, OsType os, string assetTag, DeviceSource source, string createdBy, string pinnedEkSha256 = "")
     {
         // This grain handles one call at a time, so two creations of the same tag cannot interleave.
         if (state.State.DeviceId is { } holder && await grains.GetGrain<IDeviceGrain>(holder).GetAsync() is not null)
@@ -20,7 +20,7 @@ public sealed class AssetTagGrain(
             throw DeviceTrustException.AlreadyExists($"device {assetTag}/{os.ToText()} is already in the inventory");
         }
         // A holder whose device is gone (a delete that stopped half-way) is taken over.
-        var device = await grains.GetGrain<IDeviceGrain>(deviceId).CreateAsync(os, assetTag, source, createdBy);
+        var device = await grains.GetGrain<IDeviceGrain>(deviceId).CreateAsync(os, assetTag, source, createdBy, pinnedEkSha256);
         state.State.DeviceId = deviceId;
         try
         {

@@ -15,14 +15,17 @@ public sealed class DeviceGrain(
 
     private DeviceRecord Device => state.State.Device ?? throw DeviceTrustException.NotFound("device not found");
 
-    public async Task<DeviceRecord> CreateAsync(OsType os, string assetTag, DeviceSource source, string createdBy)
+    public async Task<DeviceRecord> CreateAsync(OsType os, string assetTag, DeviceSource source, string createdBy, string pinnedEkSha256 = "")
     {
         if (state.State.Device is not null)
         {
             throw DeviceTrustException.AlreadyExists("a device with this id already exists");
         }
         var now = time.GetUtcNow();
-        await SaveAsync(new DeviceRecord(this.GetPrimaryKey(), os, assetTag, now, now, EnrollStatus.NotEnrolled, null, [], source, null, "", createdBy));
+        await SaveAsync(new DeviceRecord(this.GetPrimaryKey(), os, assetTag, now, now, EnrollStatus.NotEnrolled, null, [], source, null, "", createdBy)
+        {
+            PinnedEkSha256 = pinnedEkSha256,
+        });
         return Device;
     }
 
@@ -46,6 +49,10 @@ public sealed class DeviceGrain(
             // The credential goes, and with it the trust in whoever used it: owner and users.
             _pending.Clear();
             device = device with { EnrollStatus = EnrollStatus.NotEnrolled, Credential = null, Owner = "", OwnerId = "", Users = [] };
+        }
+        if (update.PinnedEkSha256 is { } pin)
+        {
+            device = Pin(device, pin);
         }
         if (update.Profile is not null)
         {
@@ -76,6 +83,49 @@ public sealed class DeviceGrain(
         return new DeviceChange(before, Device);
     }
 
+    /// <summary>
+    /// Pins (or, with "", unpins) the EK. An enrolled device keeps its credential only if it enrolled with that EK —
+    /// its enrollment proved the AK lives in that TPM, so the credential is proven from now on; with another EK the
+    /// change is refused (unenroll first). Unpinning takes the proof back.
+    /// </summary>
+    private static DeviceRecord Pin(DeviceRecord device, string pin)
+    {
+        if (device.Credential is not { } credential)
+        {
+            return device with { PinnedEkSha256 = pin };
+        }
+        var name = $"{device.AssetTag}/{device.OsType.ToText()}";
+        if (pin.Length == 0)
+        {
+            return device with
+            {
+                PinnedEkSha256 = "",
+                Credential = credential.AttestationType == AttestationType.TpmEkPubPinned
+                    ? credential with { AttestationType = credential.TpmEkCertSerial.Length > 0 ? AttestationType.TpmEkCert : AttestationType.TpmEkPub }
+                    : credential,
+            };
+        }
+        if (credential.AttestationType == AttestationType.Unspecified)
+        {
+            throw DeviceTrustException.FailedPrecondition($"device {name} enrolled a key, not a TPM: it has no EK to pin; unenroll it first");
+        }
+        if (credential.EkSha256.Length == 0)
+        {
+            throw DeviceTrustException.FailedPrecondition(
+                $"device {name} enrolled before EKs were recorded, so its EK cannot be compared: unenroll it, pin its EK, and enroll it again");
+        }
+        if (!string.Equals(credential.EkSha256, pin, StringComparison.Ordinal))
+        {
+            throw DeviceTrustException.FailedPrecondition(
+                $"device {name} is enrolled with another EK ({EkPin.Text(credential.EkSha256)}): unenroll it first, then pin its EK and enroll it again");
+        }
+        return device with
+        {
+            PinnedEkSha256 = pin,
+            Credential = AttestationPolicy.IsProven(credential.AttestationType) ? credential : credential with { AttestationType = AttestationType.TpmEkPubPinned },
+        };
+    }
+
     public Task<DeviceRecord> EnsureEnrollableAsync()
     {
         var device = Device;
@@ -97,7 +147,7 @@ public sealed class DeviceGrain(
     public async Task<TpmEnrollChallenge> BeginTpmEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, CollectedData data, DeviceUser owner)
     {
         DeviceChecks.EnsureCanEnroll(Device, data);
-        var plan = await grains.GetGrain<IAttestationVerifierGrain>(0).PrepareEnrollmentAsync(offer, policy);
+        var plan = await grains.GetGrain<IAttestationVerifierGrain>(0).PrepareEnrollmentAsync(offer, policy, Device.PinnedEkSha256);
         var ceremony = Begin(CeremonyKind.Enrollment, offer.CredentialId, plan.AkSubjectPublicKeyInfo, data, owner,
             RandomNumberGenerator.GetBytes(PendingCeremony.TpmNonceBytes), new PendingTpmEnrollment(plan.Secret, offer.AkPublic, plan));
         return new TpmEnrollChallenge(plan.IdObject, plan.EncryptedSecret, ceremony.Challenge, ceremony.Id);
@@ -109,6 +159,11 @@ public sealed class DeviceGrain(
         var pending = PendingCeremony.Take(_pending, ceremony, CeremonyKind.Enrollment, now);
         var tpm = pending.Tpm ?? throw DeviceTrustException.FailedPrecondition("the enrollment in progress is not a TPM enrollment: answer with a signature");
         DeviceChecks.EnsureCanEnroll(Device, pending.Data);
+        if (Device.PinnedEkSha256.Length > 0 && !string.Equals(Device.PinnedEkSha256, tpm.Plan.EkSha256, StringComparison.Ordinal))
+        {
+            throw DeviceTrustException.PermissionDenied(
+                $"the device's EK ({EkPin.Text(tpm.Plan.EkSha256)}) is no longer the one pinned in the inventory ({EkPin.Text(Device.PinnedEkSha256)})");
+        }
         if (!CryptographicOperations.FixedTimeEquals(activatedSecret, tpm.Secret))
         {
             throw DeviceTrustException.PermissionDenied("credential activation failed: the TPM did not recover the secret (the AK is not in the TPM that holds the EK)");
@@ -119,6 +174,7 @@ public sealed class DeviceGrain(
             new DeviceCredential(pending.CredentialId, tpm.Plan.AkSubjectPublicKeyInfo, tpm.Plan.AttestationType, tpm.Plan.EkCertificateSerial, tpm.AkPublic)
             {
                 TpmCountersOrdered = facts.QualifiedSigner.AsSpan().SequenceEqual(tpm.Plan.AkQualifiedNameUnderEk),
+                EkSha256 = tpm.Plan.EkSha256,
             }, facts.Clock);
     }
 

@@ -8,7 +8,7 @@ public interface IAssetTagGrain : IGrainWithStringKey
 {
     /// <summary>Creates the device under this tag; AlreadyExists when a live device holds it.</summary>
     [Alias("CreateDevice")]
-    Task<DeviceRecord> CreateDeviceAsync(Guid deviceId, OsType os, string assetTag, DeviceSource source, string createdBy);
+    Task<DeviceRecord> CreateDeviceAsync(Guid deviceId, OsType os, string assetTag, DeviceSource source, string createdBy, string pinnedEkSha256 = "");
 
     /// <summary>The device holding the tag, or null.</summary>
     [Alias("Get")]

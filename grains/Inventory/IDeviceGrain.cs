@@ -13,7 +13,7 @@ public interface IDeviceGrain : IGrainWithGuidKey
 {
     /// <summary>Called by the asset tag grain, which owns uniqueness of (OS, asset tag).</summary>
     [Alias("Create")]
-    Task<DeviceRecord> CreateAsync(OsType os, string assetTag, DeviceSource source, string createdBy);
+    Task<DeviceRecord> CreateAsync(OsType os, string assetTag, DeviceSource source, string createdBy, string pinnedEkSha256 = "");
 
     [Alias("Get")]
     Task<DeviceRecord?> GetAsync();
@@ -23,7 +23,7 @@ public interface IDeviceGrain : IGrainWithGuidKey
     Task<DeviceRecord> DeleteAsync();
 
     /// <summary>
-    /// Unenrolls (the credential, owner and users go), sets the MDM profile, adds or removes users; in one write.
+    /// Unenrolls (the credential, owner and users go), pins the EK, sets the MDM profile, adds or removes users; in one write.
     /// Returns the device before and after.
     /// </summary>
     [Alias("Update")]
@@ -71,9 +71,11 @@ public sealed record DeviceUpdate(
     [property: Id(0)] bool Unenroll,
     [property: Id(1)] DeviceProfile? Profile,
     [property: Id(2)] IReadOnlyList<DeviceUser> AddUsers,
-    [property: Id(3)] IReadOnlyList<string> RemoveUsers)
+    [property: Id(3)] IReadOnlyList<string> RemoveUsers,
+    [property: Id(4)] string? PinnedEkSha256 = null)
 {
-    public bool IsEmpty => !Unenroll && Profile is null && AddUsers.Count == 0 && RemoveUsers.Count == 0;
+    /// <summary>Pins the EK (<see cref="EkPin"/> hex); "" unpins; null leaves the pin as it is.</summary>
+    public bool IsEmpty => !Unenroll && Profile is null && AddUsers.Count == 0 && RemoveUsers.Count == 0 && PinnedEkSha256 is null;
 }
 
 [GenerateSerializer, Immutable, Alias("dt.DeviceChange")]

@@ -54,11 +54,11 @@ public sealed class AuditTrailTests(SharedGateway shared) : IDisposable
         Assert.True((await AuditTrail.LastAsync(_admin, "role.delete", e => e.Target == "role/" + role)).Success);
 
         var config = new ClusterConfigService.ClusterConfigServiceClient(_admin);
-        await config.UpdateDeviceTrustConfigAsync(new UpdateDeviceTrustConfigRequest { MinAttestation = "tpm_ekpub" });
+        await config.UpdateDeviceTrustConfigAsync(new UpdateDeviceTrustConfigRequest { MinAttestation = "tpm_ekpub_pinned" });
         try
         {
-            var change = await AuditTrail.LastAsync(_admin, "cluster_config.update", e => e.Details.Contains("tpm_ekpub", StringComparison.Ordinal));
-            Assert.Contains("\"min_attestation\":{\"before\":\"unspecified\",\"after\":\"tpm_ekpub\"}", change.Details);
+            var change = await AuditTrail.LastAsync(_admin, "cluster_config.update", e => e.Details.Contains("tpm_ekpub_pinned", StringComparison.Ordinal));
+            Assert.Contains("\"min_attestation\":{\"before\":\"unspecified\",\"after\":\"tpm_ekpub_pinned\"}", change.Details);
             Assert.Equal("cluster_config", change.Target);
         }
         finally

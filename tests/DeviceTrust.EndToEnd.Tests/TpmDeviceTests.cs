@@ -94,24 +94,80 @@ public sealed class TpmDeviceTests(TpmCluster cluster) : IClassFixture<TpmCluste
     }
 
     [Fact]
-    public async Task A_minimum_attestation_refuses_key_devices_but_not_tpm_devices()
+    public async Task A_minimum_attestation_is_met_only_by_proven_tpms_and_an_ek_pinned_in_the_inventory_proves_one()
     {
-        var tpmSerial = NewSerial();
-        var tpmDevice = await AtTpmDeviceAsync(tpmSerial);
-        (await tpmDevice.Dtsh("device", "enroll", "--token=" + await TokenForAsync(tpmSerial))).Succeeded();
-        var set = (await Admin.Dtctl("config", "set", "min-attestation", "tpm_ekcert")).Succeeded();
-        const string Claimed = "WARNING: min_attestation tpm_ekcert is what devices claim while no EK CAs are configured: software can offer an EK (and a self-made EK certificate), so it does not prove a hardware TPM";
-        Assert.Contains(Claimed, set.StdErr);
-        Assert.Contains(Claimed, (await Admin.Dtctl("config", "get")).Succeeded().StdErr);
+        // the EK as an operator reads it on the machine (or an MDM reports it), and its hash as sha256sum prints it
+        var der = cluster.Path("ek.der");
+        var pem = cluster.Path("ek.pem");
+        await SoftTpm.ToolAsync("tpm2_readpublic", "-c", "0x81010001", "-f", "der", "-o", der);
+        await SoftTpm.ToolAsync("tpm2_readpublic", "-c", "0x81010001", "-f", "pem", "-o", pem);
+        var hash = "sha256:" + (await ProcessRunner.RunAsync("sha256sum", [der])).StdOut.Split(' ')[0];
+
+        // enrolled with no EK CA and no pin: its EK certificate is its own claim
+        var claimedSerial = NewSerial();
+        var claimed = await AtTpmDeviceAsync(claimedSerial);
+        (await claimed.Dtsh("device", "enroll", "--token=" + await TokenForAsync(claimedSerial))).Succeeded();
+        Assert.Contains("(tpm_ekcert)", (await Admin.Dtctl("devices", "get", "--asset-tag", claimedSerial)).Succeeded().StdOut);
+
+        // a minimum that software can meet is not a rule: refused, nothing changes
+        (await Admin.Dtctl("config", "set", "min-attestation", "tpm_ekcert"))
+            .FailedWith("min-attestation tpm_ekcert is what a device claims, not what it proves (software can offer an EK and a self-made EK certificate): use tpm_ekpub_pinned");
+        Assert.Contains("min_attestation: unspecified", (await Admin.Dtctl("config", "get")).Succeeded().StdOut);
+        var set = (await Admin.Dtctl("config", "set", "min-attestation", "tpm_ekpub_pinned")).Succeeded();
+        Assert.Contains("WARNING: min_attestation tpm_ekpub_pinned is met only by devices whose EK is pinned in the inventory", set.StdErr);
         try
         {
+            const string SelfAsserted = "the device's attestation tpm_ekcert is self-asserted and does not meet the cluster's minimum tpm_ekpub_pinned";
+            // the claimed device no longer authenticates, a key device cannot enroll, an unpinned TPM cannot enroll
+            var login = (await claimed.DtshWithInput("password for " + claimedSerial + "\n", "login", "--user", "u" + claimedSerial.ToLowerInvariant())).Succeeded();
+            Assert.Contains("WARNING: device authentication failed: " + SelfAsserted, login.StdErr);
             var keySerial = NewSerial();
             var keyDevice = await AtTpmDeviceAsync(keySerial, withTpm: false);
             (await keyDevice.Dtsh("device", "enroll", "--token=" + await TokenForAsync(keySerial), "--software-key"))
-                .FailedWith("weaker than the cluster's minimum tpm_ekcert");
-            var login = (await tpmDevice.DtshWithInput("password for " + tpmSerial + "\n", "login", "--user", "u" + tpmSerial.ToLowerInvariant())).Succeeded();
-            Assert.Contains($"device-asset-tag={tpmSerial}", login.StdOut);
-            (await Admin.Dtctl("config", "set", "min-attestation", "always")).FailedWith("unknown attestation type \"always\"");
+                .FailedWith("the device's attestation unspecified is weaker than the cluster's minimum tpm_ekpub_pinned");
+            var unpinnedSerial = NewSerial();
+            (await (await AtTpmDeviceAsync(unpinnedSerial)).Dtsh("device", "enroll", "--token=" + await TokenForAsync(unpinnedSerial))).FailedWith(SelfAsserted);
+            Assert.Matches($@"failure\s+u{unpinnedSerial.ToLowerInvariant()}\s+{unpinnedSerial}.*is self-asserted",
+                (await Admin.Dtctl("audit", "ls", "--type", "device.enroll")).Succeeded().StdOut);
+            Assert.Contains("Enroll Status: not enrolled", (await Admin.Dtctl("devices", "get", "--asset-tag", unpinnedSerial)).Succeeded().StdOut);
+
+            // pinned at inventory time by hash: proven
+            var pinnedSerial = NewSerial();
+            var pinned = await AtTpmDeviceAsync(pinnedSerial);
+            var added = (await Admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", pinnedSerial, "--ek-hash", hash, "--enroll")).Succeeded().StdOut;
+            Assert.Contains($"Device {pinnedSerial}/linux added to the inventory, EK pinned ({hash})", added);
+            var token = added.Split('\n').Single(l => l.StartsWith("dtsh device enroll --token=", StringComparison.Ordinal))["dtsh device enroll --token=".Length..].Trim();
+            (await pinned.Dtsh("device", "enroll", "--token=" + token)).Succeeded();
+            var shown = (await Admin.Dtctl("devices", "get", "--asset-tag", pinnedSerial)).Succeeded().StdOut;
+            Assert.Contains("(tpm_ekpub_pinned)", shown);
+            Assert.Contains("Proves:        EK is the one pinned in the inventory: the TPM the inventory recorded for this device", shown);
+            Assert.Contains($"EK:            {hash}", shown);
+            Assert.Contains($"EK pinned:     {hash}", shown);
+            Assert.DoesNotContain("WARNING", (await pinned.DtshWithInput("password for " + pinnedSerial + "\n", "login", "--user", "u" + pinnedSerial.ToLowerInvariant())).Succeeded().StdErr);
+
+            // pinned to another TPM's EK: refused and audited, whatever certificate the device brings
+            var otherSerial = NewSerial();
+            var other = await AtTpmDeviceAsync(otherSerial);
+            var otherEk = "sha256:" + new string('e', 64);
+            var otherToken = (await Admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", otherSerial, "--ek-hash", otherEk, "--enroll")).Succeeded().StdOut
+                .Split('\n').Single(l => l.StartsWith("dtsh device enroll --token=", StringComparison.Ordinal))["dtsh device enroll --token=".Length..].Trim();
+            var mismatch = $"the device's EK ({hash}) is not the one pinned in the inventory ({otherEk})";
+            (await other.Dtsh("device", "enroll", "--token=" + otherToken)).FailedWith(mismatch);
+            Assert.Matches($@"failure\s+u{otherSerial.ToLowerInvariant()}\s+{otherSerial}.*{System.Text.RegularExpressions.Regex.Escape(mismatch)}",
+                (await Admin.Dtctl("audit", "ls", "--type", "device.enroll")).Succeeded().StdOut);
+            Assert.Contains("Enroll Status: not enrolled", (await Admin.Dtctl("devices", "get", "--asset-tag", otherSerial)).Succeeded().StdOut);
+
+            // pinning the EK an enrolled device proved it holds makes it proven; another EK is refused, nothing changes
+            Assert.Contains("EK pinned sha256:", (await Admin.Dtctl("devices", "update", "--asset-tag", claimedSerial, "--ek-pub", pem)).Succeeded().StdOut);
+            Assert.Contains("(tpm_ekpub_pinned)", (await Admin.Dtctl("devices", "get", "--asset-tag", claimedSerial)).Succeeded().StdOut);
+            Assert.DoesNotContain("WARNING", (await claimed.DtshWithInput("password for " + claimedSerial + "\n", "login", "--user", "u" + claimedSerial.ToLowerInvariant())).Succeeded().StdErr);
+            (await Admin.Dtctl("devices", "update", "--asset-tag", claimedSerial, "--ek-hash", otherEk))
+                .FailedWith($"device {claimedSerial}/linux is enrolled with another EK ({hash}): unenroll it first");
+            Assert.Contains($"EK pinned:     {hash}", (await Admin.Dtctl("devices", "get", "--asset-tag", claimedSerial)).Succeeded().StdOut);
+            (await Admin.Dtctl("devices", "update", "--asset-tag", claimedSerial, "--ek-hash", "sha256:12")).FailedWith("EK hash \"sha256:12\" is not sha256: and 64 hex digits");
+            // unpinned, the class is what the device claimed again
+            (await Admin.Dtctl("devices", "update", "--asset-tag", claimedSerial, "--ek-hash", "none")).Succeeded();
+            Assert.Contains("(tpm_ekcert)", (await Admin.Dtctl("devices", "get", "--asset-tag", claimedSerial)).Succeeded().StdOut);
             Assert.Contains("WARNING: min_attestation tpm_ekcert_trusted cannot be met: no EK CAs are configured",
                 (await Admin.Dtctl("config", "set", "min-attestation", "tpm_ekcert_trusted")).Succeeded().StdErr);
         }

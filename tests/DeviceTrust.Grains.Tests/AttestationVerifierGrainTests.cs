@@ -45,12 +45,33 @@ public sealed class AttestationVerifierGrainTests(SqliteClusterFixture fixture) 
             Verifier.PrepareEnrollmentAsync(Offer("rsa/ak.pub") with { CredentialId = new string('0', 64) }, Open))).Message);
 
     [Fact]
-    public async Task An_ek_certificate_makes_the_attestation_tpm_ekcert_and_a_minimum_above_it_refuses()
+    public async Task An_unverified_ek_certificate_or_ek_public_key_is_self_asserted_and_meets_no_tpm_minimum()
     {
         Assert.Equal(AttestationType.TpmEkCert, (await Verifier.PrepareEnrollmentAsync(Offer("rsa/ak.pub", ekCert: Bytes("rsa/ek-cert.der")), Open)).AttestationType);
+        foreach (var (offer, claimed) in new[] { (Offer("rsa/ak.pub"), "tpm_ekpub"), (Offer("rsa/ak.pub", ekCert: Bytes("rsa/ek-cert.der")), "tpm_ekcert") })
+        {
+            // a minimum stored before the rule as a self-asserted class is read as the proven class of its kind
+            foreach (var minimum in new[] { AttestationType.TpmEkPubPinned, AttestationType.TpmEkPub })
+            {
+                var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.PrepareEnrollmentAsync(offer, new TpmPolicy([], minimum)));
+                Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
+                Assert.Equal($"the device's attestation {claimed} is self-asserted and does not meet the cluster's minimum tpm_ekpub_pinned: the device needs " +
+                             "its EK pinned in the inventory (dtctl devices update --ek-hash or --ek-pub) or an EK certificate that chains to an allowed EK CA", error.Message);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_pinned_ek_is_proven_and_another_ek_is_refused_whatever_certificate_it_brings()
+    {
+        var ek = EkPin.Of(TpmPublic.ParseSized(Bytes("rsa/ek.pub")).SubjectPublicKeyInfo());
+        var pinned = await Verifier.PrepareEnrollmentAsync(Offer("rsa/ak.pub", ekCert: Bytes("rsa/ek-cert.der")), new TpmPolicy([], AttestationType.TpmEkPubPinned), ek);
+        Assert.Equal((AttestationType.TpmEkPubPinned, ek), (pinned.AttestationType, pinned.EkSha256));
+        var other = new string('a', 64);
         var error = await Assert.ThrowsAsync<DeviceTrustException>(() =>
-            Verifier.PrepareEnrollmentAsync(Offer("rsa/ak.pub"), new TpmPolicy([], AttestationType.TpmEkCert)));
-        Assert.Equal("the device's attestation tpm_ekpub is weaker than the cluster's minimum tpm_ekcert", error.Message);
+            Verifier.PrepareEnrollmentAsync(Offer("rsa/ak.pub", ekCert: Bytes("rsa/ek-cert.der")), Open, other));
+        Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
+        Assert.Equal($"the device's EK (sha256:{ek}) is not the one pinned in the inventory (sha256:{other})", error.Message);
     }
 
     [Fact]

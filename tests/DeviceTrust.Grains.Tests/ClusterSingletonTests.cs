@@ -224,7 +224,7 @@ public abstract class ClusterSingletonBehaviour(SiloHarness silo)
         var bad = await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("required", true, ["not a certificate"], null));
         Assert.Equal(ErrorKind.InvalidArgument, bad.Kind);
         Assert.StartsWith("an EK CA is not a PEM certificate: ", bad.Message);
-        await Refused(ErrorKind.InvalidArgument, "unknown attestation type \"tpm_sometimes\": use unspecified, tpm_ekpub, tpm_ekcert or tpm_ekcert_trusted",
+        await Refused(ErrorKind.InvalidArgument, "unknown attestation type \"tpm_sometimes\": use unspecified, tpm_ekpub_pinned or tpm_ekcert_trusted",
             () => config.UpdateDeviceTrustAsync("required", null, null, "tpm_sometimes"));
         var after = await config.GetAsync();
         Assert.Equal(before.Version, after.Version);

@@ -336,14 +336,33 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
     }
 
     [Fact]
+    public async Task An_ek_is_pinned_on_a_device_not_yet_enrolled_and_refused_on_a_key_device()
+    {
+        var pin = new string('b', 64);
+        var (fresh, _) = await NewDeviceAsync();
+        Assert.Equal(pin, (await fresh.UpdateAsync(new DeviceUpdate(false, null, [], [], pin))).After.PinnedEkSha256);
+        Assert.Equal("", (await fresh.UpdateAsync(new DeviceUpdate(false, null, [], [], ""))).After.PinnedEkSha256);
+        var (device, tag) = await EnrolledDeviceAsync();
+        var before = await StoredAsync(device);
+        Is(ErrorKind.FailedPrecondition, $"device {tag}/linux enrolled a key, not a TPM: it has no EK to pin; unenroll it first",
+            await Refused(() => device.UpdateAsync(new DeviceUpdate(false, null, [], [], pin))));
+        Assert.Equal(before, await StoredAsync(device));
+        // unenrolling and pinning in one update: the next enrollment must come from that EK
+        var change = await device.UpdateAsync(new DeviceUpdate(true, null, [], [], pin));
+        Assert.Equal((EnrollStatus.NotEnrolled, pin), (change.After.EnrollStatus, change.After.PinnedEkSha256));
+    }
+
+    [Fact]
     public async Task A_minimum_attestation_above_a_key_refuses_key_devices()
     {
         var (device, tag) = await EnrolledDeviceAsync();
-        Is(ErrorKind.PermissionDenied, "the device's attestation unspecified is weaker than the cluster's minimum tpm_ekcert",
-            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.TpmEkCert)));
+        Is(ErrorKind.PermissionDenied, "the device's attestation unspecified is weaker than the cluster's minimum tpm_ekcert_trusted: " +
+                                       "the device needs an EK certificate that chains to an allowed EK CA",
+            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.TpmEkCertTrusted)));
         var (fresh, freshTag) = await NewDeviceAsync();
-        Is(ErrorKind.PermissionDenied, "the device's attestation unspecified is weaker than the cluster's minimum tpm_ekpub",
-            await Refused(() => fresh.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(freshTag), Alice, AttestationType.TpmEkPub)));
+        Is(ErrorKind.PermissionDenied, "the device's attestation unspecified is weaker than the cluster's minimum tpm_ekpub_pinned: the device needs " +
+                                       "its EK pinned in the inventory (dtctl devices update --ek-hash or --ek-pub) or an EK certificate that chains to an allowed EK CA",
+            await Refused(() => fresh.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(freshTag), Alice, AttestationType.TpmEkPubPinned)));
         Assert.Equal(EnrollStatus.NotEnrolled, (await fresh.GetAsync())!.EnrollStatus);
     }
 

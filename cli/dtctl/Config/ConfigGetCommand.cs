@@ -42,13 +42,20 @@ public static class ConfigGetCommand
     public static IEnumerable<string> Warnings(ClusterConfig config)
     {
         var noCas = config.DeviceTrust.EkcertAllowedCas.Count == 0;
-        if (noCas && config.DeviceTrust.MinAttestation == "tpm_ekcert_trusted")
+        var minimum = config.DeviceTrust.MinAttestation;
+        if (minimum is "tpm_ekpub" or "tpm_ekcert")
+        {
+            // set before self-asserted classes stopped counting: the cluster reads it as the proven class of its kind
+            var read = minimum == "tpm_ekpub" ? "tpm_ekpub_pinned" : "tpm_ekcert_trusted";
+            yield return $"min_attestation {minimum} is what a device claims, not what it proves: it is enforced as {read}; set that (or unspecified) to say so";
+        }
+        if (noCas && minimum is "tpm_ekcert_trusted" or "tpm_ekcert")
         {
             yield return "min_attestation tpm_ekcert_trusted cannot be met: no EK CAs are configured (dtctl config set ekcert-allowed-cas ca.pem…), so every device is refused";
         }
-        else if (noCas && config.DeviceTrust.MinAttestation is "tpm_ekpub" or "tpm_ekcert")
+        else if (noCas && minimum is "tpm_ekpub_pinned" or "tpm_ekpub")
         {
-            yield return $"min_attestation {config.DeviceTrust.MinAttestation} is what devices claim while no EK CAs are configured: software can offer an EK (and a self-made EK certificate), so it does not prove a hardware TPM";
+            yield return "min_attestation tpm_ekpub_pinned is met only by devices whose EK is pinned in the inventory (dtctl devices add|update --ek-hash): no EK CAs are configured";
         }
     }
 }

@@ -52,6 +52,7 @@ internal static class DeviceOutput
         DeviceAttestationType.TpmEkpub => "tpm_ekpub",
         DeviceAttestationType.TpmEkcert => "tpm_ekcert",
         DeviceAttestationType.TpmEkcertTrusted => "tpm_ekcert_trusted",
+        DeviceAttestationType.TpmEkpubPinned => "tpm_ekpub_pinned",
         _ => "unspecified",
     };
 
@@ -59,6 +60,7 @@ internal static class DeviceOutput
     public static string Proves(DeviceAttestationType type) => type switch
     {
         DeviceAttestationType.TpmEkcertTrusted => "EK certificate chains to an allowed EK CA: the TPM's maker vouches for this TPM",
+        DeviceAttestationType.TpmEkpubPinned => "EK is the one pinned in the inventory: the TPM the inventory recorded for this device",
         DeviceAttestationType.TpmEkcert => "EK certificate not verified: no EK CAs were configured at enrollment, so its issuer and serial are the device's claim",
         DeviceAttestationType.TpmEkpub => "EK public key not verified: software could have offered it",
         _ => "a key the device holds, no TPM evidence: software could hold it",

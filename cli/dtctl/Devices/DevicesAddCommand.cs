@@ -5,7 +5,7 @@ using DeviceTrust.Proto.V1;
 
 namespace DeviceTrust.Cli.Dtctl.Devices;
 
-/// <summary><c>dtctl devices add --os linux --asset-tag C00AA0AAAA0A [--enroll [--enroll-ttl 30m]]</c>.</summary>
+/// <summary><c>dtctl devices add --os linux --asset-tag C00AA0AAAA0A [--ek-pub FILE | --ek-hash sha256:…] [--enroll [--enroll-ttl 30m]]</c>.</summary>
 public static class DevicesAddCommand
 {
     public static Command Create(ProfileStore store)
@@ -14,7 +14,9 @@ public static class DevicesAddCommand
         var tag = new Option<string>("--asset-tag") { Description = "The device's asset tag (its serial number)", Required = true };
         var enroll = new Option<bool>("--enroll") { Description = "Also create an enrollment token" };
         var ttl = new Option<string?>("--enroll-ttl") { Description = "How long the token stays valid (default 1h)" };
+        var ek = new EkOptions(mayUnpin: false);
         var command = new Command("add", "Add a device to the inventory") { os, tag, enroll, ttl };
+        ek.AddTo(command);
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async () =>
         {
             var request = new CreateDeviceRequest
@@ -23,10 +25,12 @@ public static class DevicesAddCommand
                 AssetTag = result.GetValue(tag),
                 CreateEnrollToken = result.GetValue(enroll),
                 EnrollTokenTtl = DeviceOutput.Ttl(result.GetValue(ttl), "--enroll-ttl"),
+                EkSha256 = ek.Read(result) ?? "",
             };
             using var client = AdminClient.Open(store);
             var device = await client.Devices.CreateDeviceAsync(request, cancellationToken: cancellationToken);
-            Console.WriteLine($"Device {device.AssetTag}/{DeviceOutput.Os(device.OsType)} added to the inventory");
+            Console.WriteLine($"Device {device.AssetTag}/{DeviceOutput.Os(device.OsType)} added to the inventory" +
+                              (device.PinnedEkSha256.Length > 0 ? $", EK pinned ({device.PinnedEkSha256})" : ""));
             if (device.EnrollToken is { } token)
             {
                 Console.WriteLine();

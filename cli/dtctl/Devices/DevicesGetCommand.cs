@@ -30,6 +30,8 @@ public static class DevicesGetCommand
                    Users:         {(device.Users.Count == 0 ? "(none)" : string.Join(", ", device.Users.Select(u => u.Name)))}
                    Credential:    {(device.Credential is null ? "(none)" : $"{device.Credential.Id} ({DeviceOutput.Attestation(device.Credential.DeviceAttestationType)})")}
                    Proves:        {(device.Credential is null ? "(nothing: not enrolled)" : DeviceOutput.Proves(device.Credential.DeviceAttestationType))}
+                   EK:            {(device.Credential is { TpmEkSha256.Length: > 0 } ek ? ek.TpmEkSha256 : "(none recorded)")}
+                   EK pinned:     {(device.PinnedEkSha256.Length == 0 ? "(none)" : device.PinnedEkSha256)}
                    Created:       {device.CreateTime.ToDateTimeOffset():u}
                    Updated:       {device.UpdateTime.ToDateTimeOffset():u}
                    Data records:  {device.CollectedData.Count}
