@@ -20,11 +20,21 @@ public static class TpmCeremonies
     public static readonly IReadOnlyList<PcrBank> QuotedPcrs = [new PcrBank(TpmAlg.Sha256, [0, 1, 2, 3, 4, 5, 6, 7])];
 
     /// <summary>
-    /// The PCRs to quote with <paramref name="eventLog"/>: the boot PCRs, and every PCR the log measures (the cluster
-    /// refuses log entries it cannot check), in the SHA-256 bank or, for a legacy SHA-1 log, in the SHA-1 bank too.
-    /// A log we cannot read goes as it is with the boot PCRs: the cluster says what is wrong with it.
+    /// The PCRs to quote with <paramref name="eventLog"/>: the boot PCRs, those the cluster asked for with its nonce
+    /// (<paramref name="requested"/>), and every PCR the log measures (the cluster refuses log entries it cannot
+    /// check), in the SHA-256 bank or, for a legacy SHA-1 log, in the SHA-1 bank too. A log we cannot read goes as it
+    /// is: the cluster says what is wrong with it.
     /// </summary>
-    public static IReadOnlyList<PcrBank> PcrsFor(ReadOnlySpan<byte> eventLog)
+    public static IReadOnlyList<PcrBank> PcrsFor(ReadOnlySpan<byte> eventLog, IReadOnlyList<PcrBank>? requested = null) =>
+        QuotePolicy.Union(LogPcrs(eventLog), requested ?? []);
+
+    /// <summary>The PCR selections a challenge carries, bounded (a hostile gateway gets no more than 4 banks of PCRs 0–23).</summary>
+    public static IReadOnlyList<PcrBank> Requested(IEnumerable<TPMPCRSelection> selections) =>
+        selections.Where(s => s.DigestAlg is TpmAlg.Sha1 or TpmAlg.Sha256 or TpmAlg.Sha384 or TpmAlg.Sha512).Take(QuotePolicy.MaxBanks)
+            .Select(s => new PcrBank((ushort)s.DigestAlg, [.. s.Indexes.Where(i => i is >= 0 and <= 23).Distinct().Order()]))
+            .Where(b => b.Pcrs.Count > 0).ToList();
+
+    private static IReadOnlyList<PcrBank> LogPcrs(ReadOnlySpan<byte> eventLog)
     {
         if (eventLog.IsEmpty)
         {
@@ -70,7 +80,7 @@ public static class TpmCeremonies
         }
         var secret = tpm.ActivateCredential(ek, challenge.EncryptedCredential.CredentialBlob.ToByteArray(), challenge.EncryptedCredential.Secret.ToByteArray());
         var response = new TPMEnrollChallengeResponse { Solution = ByteString.CopyFrom(secret), EventLog = EventLog(DeviceCredentialStore.TpmSpec) };
-        AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), response.EventLog, response.Quotes, response.Pcrs);
+        AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), Requested(challenge.QuotePcrs), response.EventLog, response.Quotes, response.Pcrs);
         await call.RequestStream.WriteAsync(new EnrollDeviceRequest { TpmChallengeResponse = response }, cancellationToken);
         if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.Success is not { } success)
         {
@@ -97,7 +107,7 @@ public static class TpmCeremonies
             throw DeviceTrustException.FailedPrecondition("the gateway did not send a TPM challenge");
         }
         var response = new TPMAuthenticateDeviceChallengeResponse { EventLog = EventLog(DeviceCredentialStore.TpmSpec) };
-        AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), response.EventLog, response.Quotes, response.Pcrs);
+        AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), Requested(challenge.QuotePcrs), response.EventLog, response.Quotes, response.Pcrs);
         await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = response }, cancellationToken);
         if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.UserCertificates is not { } certificates)
         {
@@ -127,10 +137,10 @@ public static class TpmCeremonies
         }
     }
 
-    private static void AddQuote(TpmDevice tpm, byte[] nonce, ByteString eventLog, Google.Protobuf.Collections.RepeatedField<TPMQuote> quotes,
-        Google.Protobuf.Collections.RepeatedField<TPMPCR> pcrs)
+    private static void AddQuote(TpmDevice tpm, byte[] nonce, IReadOnlyList<PcrBank> requested, ByteString eventLog,
+        Google.Protobuf.Collections.RepeatedField<TPMQuote> quotes, Google.Protobuf.Collections.RepeatedField<TPMPCR> pcrs)
     {
-        var (attest, signature, values) = tpm.Quote(nonce, PcrsFor(eventLog.Span));
+        var (attest, signature, values) = tpm.Quote(nonce, PcrsFor(eventLog.Span, requested));
         quotes.Add(new TPMQuote { Quote = ByteString.CopyFrom(attest), Signature = ByteString.CopyFrom(signature) });
         pcrs.AddRange(values.Select(v => new TPMPCR { Index = v.Index, Digest = ByteString.CopyFrom(v.Digest), DigestAlg = v.Hash }));
     }

@@ -78,6 +78,9 @@ public sealed record DeviceRecord(
     /// </summary>
     public string PinnedEkSha256 { get; init; } = "";
 
+    /// <summary>What the last verified quote (and event log, when sent) said about the boot; null for key devices.</summary>
+    public BootRecord? LastBoot { get; init; }
+
     /// <summary>The clock of the last quote this TPM device proved itself with (clone and rollback detection).</summary>
     public TpmClock? LastTpmClock { get; init; }
 

@@ -9,7 +9,7 @@ namespace DeviceTrust.Core.Yaml;
 /// Untrusted YAML, read strictly: one document, bounded nesting, no anchors, aliases or tags (which let a small
 /// document expand without bound or name types), and errors that name the line. Role and user documents use it.
 /// </summary>
-internal static class StrictYaml
+public static class StrictYaml
 {
     public const int MaxDepth = 16;
     public const int MaxListItems = 256;

@@ -72,8 +72,7 @@ public sealed class AuthenticationCeremony(
                 throw DeviceTrustException.PermissionDenied(locked.Reason);
             }
             var device = grains.GetGrain<IDeviceGrain>(deviceId);
-            var challenge = await device.BeginAuthenticationAsync(credentialId, data, new DeviceUser(caller.User.Id.ToString(), caller.Name),
-                policy.MinimumAttestation);
+            var challenge = await device.BeginAuthenticationAsync(credentialId, data, new DeviceUser(caller.User.Id.ToString(), caller.Name), policy);
             DeviceRecord authenticated;
             if (!challenge.Tpm)
             {
@@ -88,8 +87,9 @@ public sealed class AuthenticationCeremony(
             }
             else
             {
-                await responses.WriteAsync(new AuthenticateDeviceResponse { TpmChallenge = new TPMAuthenticateDeviceChallenge { AttestationNonce = ByteString.CopyFrom(challenge.Bytes) } },
-                    stream.Cancellation);
+                var tpmChallenge = new TPMAuthenticateDeviceChallenge { AttestationNonce = ByteString.CopyFrom(challenge.Bytes) };
+                tpmChallenge.QuotePcrs.AddRange(TpmEvidence.Selection(policy));
+                await responses.WriteAsync(new AuthenticateDeviceResponse { TpmChallenge = tpmChallenge }, stream.Cancellation);
                 var second = await stream.NextAsync("tpm_challenge_response");
                 if (second.PayloadCase != AuthenticateDeviceRequest.PayloadOneofCase.TpmChallengeResponse)
                 {
@@ -97,7 +97,7 @@ public sealed class AuthenticationCeremony(
                 }
                 var answer = second.TpmChallengeResponse;
                 authenticated = await device.CompleteTpmAuthenticationAsync(challenge.Ceremony, TpmEvidence.Quote(answer.Quotes, answer.Pcrs, answer.EventLog),
-                    policy.AllowSha1Signatures);
+                    policy);
             }
             record.Describe(authenticated);
             var extensions = new DeviceExtensions(authenticated.Id.ToString(), authenticated.AssetTag, credentialId);

@@ -100,9 +100,9 @@ public sealed class EnrollmentCeremony(
 
     private static async Task<DeviceRecord> EnrollKeyAsync(IDeviceGrain device, CeremonyStream<EnrollDeviceRequest> stream,
         IServerStreamWriter<EnrollDeviceResponse> responses, string credentialId, byte[] publicKey, CollectedData data, DeviceUser owner,
-        Grains.Attestation.TpmPolicy policy)
+        Grains.Attestation.DevicePolicy policy)
     {
-        var challenge = await device.BeginEnrollmentAsync(credentialId, publicKey, data, owner, policy.MinimumAttestation);
+        var challenge = await device.BeginEnrollmentAsync(credentialId, publicKey, data, owner, policy);
         await responses.WriteAsync(new EnrollDeviceResponse { KeyChallenge = new Proto.V1.KeyChallenge { Challenge = ByteString.CopyFrom(challenge.Bytes) } },
             stream.Cancellation);
         var answer = await stream.NextAsync("key_challenge_response");
@@ -115,21 +115,20 @@ public sealed class EnrollmentCeremony(
 
     private static async Task<DeviceRecord> EnrollTpmAsync(IDeviceGrain device, CeremonyStream<EnrollDeviceRequest> stream,
         IServerStreamWriter<EnrollDeviceResponse> responses, Grains.Attestation.TpmEnrollmentOffer offer, CollectedData data, DeviceUser owner,
-        Grains.Attestation.TpmPolicy policy)
+        Grains.Attestation.DevicePolicy policy)
     {
         var challenge = await device.BeginTpmEnrollmentAsync(offer, policy, data, owner);
-        await responses.WriteAsync(new EnrollDeviceResponse
+        var message = new TPMEnrollChallenge
         {
-            TpmChallenge = new TPMEnrollChallenge
+            EncryptedCredential = new TPMEncryptedCredential
             {
-                EncryptedCredential = new TPMEncryptedCredential
-                {
-                    CredentialBlob = ByteString.CopyFrom(challenge.IdObject),
-                    Secret = ByteString.CopyFrom(challenge.EncryptedSecret),
-                },
-                AttestationNonce = ByteString.CopyFrom(challenge.Nonce),
+                CredentialBlob = ByteString.CopyFrom(challenge.IdObject),
+                Secret = ByteString.CopyFrom(challenge.EncryptedSecret),
             },
-        }, stream.Cancellation);
+            AttestationNonce = ByteString.CopyFrom(challenge.Nonce),
+        };
+        message.QuotePcrs.AddRange(TpmEvidence.Selection(policy));
+        await responses.WriteAsync(new EnrollDeviceResponse { TpmChallenge = message }, stream.Cancellation);
         var answer = await stream.NextAsync("tpm_challenge_response");
         if (answer.PayloadCase != EnrollDeviceRequest.PayloadOneofCase.TpmChallengeResponse)
         {

@@ -74,8 +74,22 @@ public static class TpmEvidence
     }
 
     /// <summary>The cluster's rules for device credentials, from one cached read of its configuration.</summary>
-    public static TpmPolicy Policy(DeviceTrustSettings config) =>
-        new(config.EkCertAllowedCas, AttestationPolicy.Parse(config.MinAttestation), config.AllowSha1Signatures);
+    public static DevicePolicy Policy(DeviceTrustSettings config) =>
+        new(config.EkCertAllowedCas, AttestationPolicy.Parse(config.MinAttestation), config.AllowSha1Signatures)
+        {
+            MinOsVersions = config.MinOsVersions,
+            QuotePcrs = config.QuotePcrs,
+            BootPolicy = config.BootPolicy,
+        };
+
+    /// <summary>The PCRs to ask the device to quote, sent with the nonce.</summary>
+    public static IEnumerable<TPMPCRSelection> Selection(DevicePolicy policy) =>
+        policy.RequiredPcrs().Select(bank =>
+        {
+            var selection = new TPMPCRSelection { DigestAlg = bank.Hash };
+            selection.Indexes.AddRange(bank.Pcrs);
+            return selection;
+        });
 
     private static void Bounded(int length, string field)
     {

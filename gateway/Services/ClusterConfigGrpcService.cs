@@ -3,6 +3,7 @@ using DeviceTrust.Core.Roles;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Grains.Attestation;
 using DeviceTrust.Grains.Config;
 using DeviceTrust.Proto.V1;
 using Grpc.Core;
@@ -29,21 +30,43 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
             throw Core.Errors.DeviceTrustException.InvalidArgument("at most 32 EK CAs of at most 16 KiB each");
         }
         // The grain validates every value before it writes any: a bad one changes nothing.
-        var change = await Config.UpdateDeviceTrustAsync(
-            request.HasMode ? request.Mode : null,
-            request.HasAutoEnroll ? request.AutoEnroll : null,
-            request.SetEkcertAllowedCas ? request.EkcertAllowedCas.ToList() : null,
-            request.HasMinAttestation ? request.MinAttestation : null,
-            request.HasAllowSha1Signatures ? request.AllowSha1Signatures : null);
+        if (request.SetMinOsVersions.Count > Core.Devices.MinimumOsVersions.MaxEntries
+            || request.HasQuotePcrs && request.QuotePcrs.Length > 256
+            || request.HasBootPolicy && request.BootPolicy.Length > BootPolicyYaml.MaxBytes)
+        {
+            throw Core.Errors.DeviceTrustException.InvalidArgument(
+                $"at most {Core.Devices.MinimumOsVersions.MaxEntries} minimum OS versions, quote_pcrs of at most 256 characters, a boot policy of at most {BootPolicyYaml.MaxBytes} bytes");
+        }
+        var change = await Config.UpdateDeviceTrustAsync(new DeviceTrustUpdate
+        {
+            Mode = request.HasMode ? request.Mode : null,
+            AutoEnroll = request.HasAutoEnroll ? request.AutoEnroll : null,
+            EkCertAllowedCas = request.SetEkcertAllowedCas ? request.EkcertAllowedCas.ToList() : null,
+            MinAttestation = request.HasMinAttestation ? request.MinAttestation : null,
+            AllowSha1Signatures = request.HasAllowSha1Signatures ? request.AllowSha1Signatures : null,
+            MinOsVersions = request.SetMinOsVersions.Count > 0 ? request.SetMinOsVersions.ToDictionary() : null,
+            QuotePcrs = request.HasQuotePcrs ? request.QuotePcrs : null,
+            // validated before it reaches the grain (which checks it again before storing it)
+            BootPolicy = request.HasBootPolicy ? Validated(request.BootPolicy) : null,
+        });
         identities.InvalidateConfig();
         var (before, after) = (change.Before.DeviceTrust, change.After.DeviceTrust);
         audit.Change("mode", before.Mode, after.Mode)
             .Change("auto_enroll", before.AutoEnroll, after.AutoEnroll)
             .Change("min_attestation", before.MinAttestation, after.MinAttestation)
             .Change("allow_sha1_signatures", before.AllowSha1Signatures, after.AllowSha1Signatures)
-            .Change("ekcert_allowed_cas", Subjects(before.EkCertAllowedCas), Subjects(after.EkCertAllowedCas));
+            .Change("ekcert_allowed_cas", Subjects(before.EkCertAllowedCas), Subjects(after.EkCertAllowedCas))
+            .Change("min_os_versions", string.Join(" ", before.MinOsVersions.Select(v => $"{v.Key}={v.Value}")), string.Join(" ", after.MinOsVersions.Select(v => $"{v.Key}={v.Value}")))
+            .Change("quote_pcrs", before.QuotePcrs, after.QuotePcrs)
+            .Change("boot_policy", before.BootPolicy, after.BootPolicy);
         audit.Message = change.Before.Version == change.After.Version ? "device trust config unchanged" : "device trust config changed";
         return ToProto(change.After);
+    }
+
+    private static string Validated(string bootPolicy)
+    {
+        BootPolicyYaml.Parse(bootPolicy);
+        return bootPolicy;
     }
 
     /// <summary>Who the EK CAs are, for the audit log (the PEM itself says nothing to a reader).</summary>
@@ -61,8 +84,11 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
             Mode = view.DeviceTrust.Mode,
             AutoEnroll = view.DeviceTrust.AutoEnroll,
             MinAttestation = view.DeviceTrust.MinAttestation,
-            AllowSha1Signatures = view.DeviceTrust.AllowSha1Signatures
+            AllowSha1Signatures = view.DeviceTrust.AllowSha1Signatures,
+            QuotePcrs = view.DeviceTrust.QuotePcrs.Length == 0 ? Tpm.Verification.QuotePolicy.Spec(Tpm.Verification.QuotePolicy.Default.RequiredPcrs) : view.DeviceTrust.QuotePcrs,
+            BootPolicy = view.DeviceTrust.BootPolicy,
         };
+        deviceTrust.MinOsVersions.Add(view.DeviceTrust.MinOsVersions.ToDictionary());
         deviceTrust.EkcertAllowedCas.AddRange(view.DeviceTrust.EkCertAllowedCas);
         return new ClusterConfig { DeviceTrust = deviceTrust };
     }

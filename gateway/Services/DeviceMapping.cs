@@ -113,6 +113,30 @@ public static class DeviceMapping
                 TpmEkSha256 = credential.EkSha256.Length == 0 ? "" : EkPin.Text(credential.EkSha256),
             };
         }
+        if (device.LastBoot is { } boot)
+        {
+            message.Boot = new Wire.DeviceBoot
+            {
+                VerifyTime = Timestamp.FromDateTimeOffset(boot.VerifiedAt),
+                EventLogSha256 = boot.EventLogSha256,
+                EventLogEvents = boot.EventLogEvents,
+                SecureBoot = boot.SecureBoot switch
+                {
+                    true => Wire.SecureBootState.Enabled,
+                    false => Wire.SecureBootState.Disabled,
+                    null => Wire.SecureBootState.Unknown,
+                },
+                SecureBootUnknown = boot.SecureBootUnknown,
+                DbxSha256Entries = boot.DbxSha256Entries ?? -1,
+            };
+            message.Boot.BootApplications.AddRange(boot.BootApplications);
+            message.Boot.Pcrs.AddRange(boot.Pcrs.Select(p => new Wire.TPMPCR
+            {
+                Index = p.Index,
+                DigestAlg = p.Bank switch { "SHA1" => 0x0004, "SHA256" => 0x000B, "SHA384" => 0x000C, _ => 0x000D },
+                Digest = ByteString.CopyFrom(Convert.FromHexString(p.Value)),
+            }));
+        }
         if (device.Profile is { } profile)
         {
             message.Profile = new Wire.DeviceProfile

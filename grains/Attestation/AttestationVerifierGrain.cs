@@ -13,7 +13,7 @@ namespace DeviceTrust.Grains.Attestation;
 [StatelessWorker]
 public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttestationVerifierGrain
 {
-    public Task<TpmEnrollmentPlan> PrepareEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, string pinnedEkSha256 = "")
+    public Task<TpmEnrollmentPlan> PrepareEnrollmentAsync(TpmEnrollmentOffer offer, DevicePolicy policy, string pinnedEkSha256 = "")
     {
         var ak = Parse(offer.AkPublic, "attestation key");
         Refuse(() => AkChecks.Check(ak, policy.AllowSha1Signatures));
@@ -75,13 +75,21 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
             policy.AllowSha1Signatures, ekSha256));
     }
 
-    public Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce, bool allowSha1Signatures = false)
+    public Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce, DevicePolicy policy)
     {
         var ak = Parse(akPublic, "attestation key");
-        var quote = Refuse(() => QuoteEvidence.Verify(ak, evidence.Attest, evidence.Signature, nonce,
-            evidence.Pcrs.Select(p => new PcrValue(p.Hash, p.Index, p.Digest)).ToList(), evidence.EventLog,
-            QuotePolicy.Default with { AllowSha1Signatures = allowSha1Signatures }));
-        return Task.FromResult(new TpmQuoteFacts(new TpmClock(quote.Clock, quote.ResetCount, quote.RestartCount), quote.QualifiedSigner));
+        var required = new QuotePolicy(policy.QuotePcrs.Length == 0 ? QuotePolicy.Default.RequiredPcrs : Refuse(() => QuotePolicy.ParseBanks(policy.QuotePcrs)))
+        {
+            AllowSha1Signatures = policy.AllowSha1Signatures,
+        };
+        var verified = Refuse(() => QuoteEvidence.VerifyBoot(ak, evidence.Attest, evidence.Signature, nonce,
+            evidence.Pcrs.Select(p => new PcrValue(p.Hash, p.Index, p.Digest)).ToList(), evidence.EventLog, required, BootPolicyYaml.Parse(policy.BootPolicy)));
+        var quote = verified.Quote;
+        var facts = verified.Boot;
+        var boot = new BootRecord(default, verified.Pcrs.Select(p => new QuotedPcr(TpmAlg.Name(p.Hash), p.Index, Convert.ToHexStringLower(p.Digest))).ToList(),
+            facts?.LogSha256 ?? "", facts?.Events ?? 0, facts?.SecureBoot, facts is null ? "no event log was sent" : facts.SecureBootUnknown,
+            facts?.BootApplications.Take(BootFacts.MaxBootApplications).ToList() ?? [], facts?.DbxSha256?.Count);
+        return Task.FromResult(new TpmQuoteFacts(new TpmClock(quote.Clock, quote.ResetCount, quote.RestartCount), quote.QualifiedSigner, boot));
     }
 
     private static TpmPublic Parse(byte[] sized, string what)

@@ -1,4 +1,6 @@
 using DeviceTrust.Core.Devices;
+using DeviceTrust.Tpm.Structures;
+using DeviceTrust.Tpm.Verification;
 
 namespace DeviceTrust.Grains.Attestation;
 
@@ -14,11 +16,14 @@ public interface IAttestationVerifierGrain : IGrainWithIntegerKey
     /// <paramref name="pinnedEkSha256"/> (the inventory's <see cref="EkPin"/>), only that EK may enroll, and it is proven.
     /// </summary>
     [Alias("PrepareEnrollment")]
-    Task<TpmEnrollmentPlan> PrepareEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, string pinnedEkSha256 = "");
+    Task<TpmEnrollmentPlan> PrepareEnrollmentAsync(TpmEnrollmentOffer offer, DevicePolicy policy, string pinnedEkSha256 = "");
 
-    /// <summary>Verifies a quote by the AK over the nonce and the reported PCRs; throws with the reason otherwise.</summary>
+    /// <summary>
+    /// Verifies a quote by the AK over the nonce and the reported PCRs, its event log, and the boot policy; throws
+    /// with the reason otherwise.
+    /// </summary>
     [Alias("VerifyQuote")]
-    Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce, bool allowSha1Signatures = false);
+    Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce, DevicePolicy policy);
 }
 
 /// <summary>What a TPM device offers at enrollment: its EK (certificate, or public area without one) and its AK's public area.</summary>
@@ -34,12 +39,30 @@ public sealed record TpmEnrollmentOffer(
 [GenerateSerializer, Immutable, Alias("dt.TpmCreationEvidence")]
 public sealed record TpmCreationEvidence([property: Id(0)] byte[] CreateData, [property: Id(1)] byte[] Attestation, [property: Id(2)] byte[] Signature);
 
-/// <summary>The cluster's rules for TPM evidence: manufacturer CAs (PEM) and the weakest attestation accepted.</summary>
-[GenerateSerializer, Immutable, Alias("dt.TpmPolicy")]
-public sealed record TpmPolicy(
+/// <summary>
+/// The cluster's rules for device evidence, read once per ceremony: manufacturer CAs (PEM), the weakest attestation
+/// accepted, SHA-1 signatures, minimum OS versions, the PCRs a quote must cover, and the boot policy (YAML, "" none).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("dt.DevicePolicy")]
+public sealed record DevicePolicy(
     [property: Id(0)] IReadOnlyList<string> EkCertAllowedCas,
     [property: Id(1)] AttestationType MinimumAttestation,
-    [property: Id(2)] bool AllowSha1Signatures = false);
+    [property: Id(2)] bool AllowSha1Signatures = false)
+{
+    /// <summary>No CA, no minimum, default quote PCRs, no boot policy.</summary>
+    public static DevicePolicy Open { get; } = new([], AttestationType.Unspecified);
+
+    [Id(3)] public IReadOnlyDictionary<string, string> MinOsVersions { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The PCRs every quote must cover (<see cref="QuotePolicy.ParseBanks"/>); "" is the default, SHA-256 PCRs 0–7.</summary>
+    [Id(4)] public string QuotePcrs { get; init; } = "";
+
+    [Id(5)] public string BootPolicy { get; init; } = "";
+
+    /// <summary>What a quote must cover: the configured PCRs and those the boot policy reads. Asked of the device with each nonce.</summary>
+    public IReadOnlyList<PcrBank> RequiredPcrs() =>
+        QuotePolicy.Union(QuotePcrs.Length == 0 ? QuotePolicy.Default.RequiredPcrs : QuotePolicy.ParseBanks(QuotePcrs), BootPolicyYaml.Parse(BootPolicy).QuotedPcrs());
+}
 
 /// <summary>The challenge for the device and what the server keeps to check the answer.</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmEnrollmentPlan")]
@@ -54,9 +77,9 @@ public sealed record TpmEnrollmentPlan(
     [property: Id(7)] bool AllowSha1Signatures,
     [property: Id(8)] string EkSha256);
 
-/// <summary>What a verified quote says about the TPM beyond the PCRs: its clock and who signed it (qualified name).</summary>
+/// <summary>What a verified quote says about the TPM: its clock, who signed it (qualified name), and the boot (its VerifiedAt unset).</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmQuoteFacts")]
-public sealed record TpmQuoteFacts([property: Id(0)] TpmClock Clock, [property: Id(1)] byte[] QualifiedSigner);
+public sealed record TpmQuoteFacts([property: Id(0)] TpmClock Clock, [property: Id(1)] byte[] QualifiedSigner, [property: Id(2)] BootRecord Boot);
 
 /// <summary>A quote, the PCR values it covers and the event log (empty when none), as the device sent them.</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmQuoteEvidence")]

@@ -68,4 +68,4 @@ public sealed record PendingCeremony(
 }
 
 /// <summary>What the server keeps while a TPM device activates its credential: the secret and the offered AK.</summary>
-public sealed record PendingTpmEnrollment(byte[] Secret, byte[] AkPublic, Attestation.TpmEnrollmentPlan Plan);
+public sealed record PendingTpmEnrollment(byte[] Secret, byte[] AkPublic, Attestation.TpmEnrollmentPlan Plan, Attestation.DevicePolicy Policy);

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using DeviceTrust.Core.Config;
 using DeviceTrust.Core.Devices;
 using DeviceTrust.Core.Errors;
+using DeviceTrust.Grains.Attestation;
 
 namespace DeviceTrust.Grains.Config;
 
@@ -14,6 +15,9 @@ public sealed class ClusterConfigState
     public List<string> EkCertAllowedCas { get; set; } = [];
     public string MinAttestation { get; set; } = "unspecified";
     public bool AllowSha1Signatures { get; set; }
+    public Dictionary<string, string> MinOsVersions { get; set; } = new(StringComparer.Ordinal);
+    public string QuotePcrs { get; set; } = "";
+    public string BootPolicy { get; set; } = "";
     public bool Bootstrapped { get; set; }
 }
 
@@ -24,25 +28,73 @@ public sealed class ClusterConfigGrain(
 
     public Task<ClusterConfigView> GetAsync() => Task.FromResult(View());
 
-    public async Task<ConfigChange> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation,
-        bool? allowSha1Signatures = null)
+    public async Task<ConfigChange> UpdateDeviceTrustAsync(DeviceTrustUpdate update)
     {
         var before = View();
-        var newMode = mode is null ? null : DeviceTrustModes.ParseClusterMode(mode).ToText();
-        var newCas = ekCertAllowedCas?.Select(ValidateCa).ToList();
-        var newMinimum = minimumAttestation is null ? null : AttestationPolicy.ParseMinimum(minimumAttestation).ToText();
-        if (newMode is null && autoEnroll is null && newCas is null && newMinimum is null && allowSha1Signatures is null)
+        // every value is validated before any is written: a request with one bad value changes nothing
+        var newMode = update.Mode is null ? null : DeviceTrustModes.ParseClusterMode(update.Mode).ToText();
+        var newCas = update.EkCertAllowedCas?.Select(ValidateCa).ToList();
+        var newMinimum = update.MinAttestation is null ? null : AttestationPolicy.ParseMinimum(update.MinAttestation).ToText();
+        var newOsVersions = update.MinOsVersions is null ? null : MergeOsVersions(state.State.MinOsVersions, update.MinOsVersions);
+        var newQuotePcrs = update.QuotePcrs is null ? null : QuotePcrs(update.QuotePcrs);
+        var newBootPolicy = update.BootPolicy;
+        if (newBootPolicy is { Length: > 0 })
+        {
+            BootPolicyYaml.Parse(newBootPolicy);
+        }
+        if (newMode is null && update.AutoEnroll is null && newCas is null && newMinimum is null && update.AllowSha1Signatures is null
+            && newOsVersions is null && newQuotePcrs is null && newBootPolicy is null)
         {
             return new ConfigChange(before, before);
         }
         state.State.Mode = newMode ?? state.State.Mode;
-        state.State.AutoEnroll = autoEnroll ?? state.State.AutoEnroll;
+        state.State.AutoEnroll = update.AutoEnroll ?? state.State.AutoEnroll;
         state.State.EkCertAllowedCas = newCas ?? state.State.EkCertAllowedCas;
         state.State.MinAttestation = newMinimum ?? state.State.MinAttestation;
-        state.State.AllowSha1Signatures = allowSha1Signatures ?? state.State.AllowSha1Signatures;
+        state.State.AllowSha1Signatures = update.AllowSha1Signatures ?? state.State.AllowSha1Signatures;
+        state.State.MinOsVersions = newOsVersions ?? state.State.MinOsVersions;
+        state.State.QuotePcrs = newQuotePcrs ?? state.State.QuotePcrs;
+        state.State.BootPolicy = newBootPolicy ?? state.State.BootPolicy;
         state.State.Version++;
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return new ConfigChange(before, View());
+    }
+
+    private static Dictionary<string, string> MergeOsVersions(Dictionary<string, string> current, IReadOnlyDictionary<string, string> changes)
+    {
+        var merged = new Dictionary<string, string>(current, StringComparer.Ordinal);
+        foreach (var (os, version) in changes)
+        {
+            var key = MinimumOsVersions.Key(os);
+            if (version.Length == 0 || version == "none")
+            {
+                merged.Remove(key);
+            }
+            else
+            {
+                merged[key] = MinimumOsVersions.Version(version);
+            }
+        }
+        return merged.Count <= MinimumOsVersions.MaxEntries
+            ? merged
+            : throw DeviceTrustException.InvalidArgument($"at most {MinimumOsVersions.MaxEntries} minimum OS versions");
+    }
+
+    /// <summary>The stored spelling of the quoted PCR set ("" or default: SHA-256 PCRs 0–7).</summary>
+    private static string QuotePcrs(string spec)
+    {
+        if (spec.Length == 0 || spec == "default")
+        {
+            return "";
+        }
+        try
+        {
+            return Tpm.Verification.QuotePolicy.Spec(Tpm.Verification.QuotePolicy.ParseBanks(spec));
+        }
+        catch (Tpm.Codec.TpmFormatException e)
+        {
+            throw DeviceTrustException.InvalidArgument($"quote-pcrs \"{(spec.Length > 60 ? spec[..60] + "…" : spec)}\": {e.Message}");
+        }
     }
 
     private static string ValidateCa(string pem)
@@ -72,6 +124,11 @@ public sealed class ClusterConfigGrain(
 
     private ClusterConfigView View() =>
         new(state.State.Version, new DeviceTrustSettings(state.State.Mode, state.State.AutoEnroll, state.State.EkCertAllowedCas.ToList(), state.State.MinAttestation,
-            state.State.AllowSha1Signatures),
+            state.State.AllowSha1Signatures)
+        {
+            MinOsVersions = state.State.MinOsVersions.OrderBy(v => v.Key, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal),
+            QuotePcrs = state.State.QuotePcrs,
+            BootPolicy = state.State.BootPolicy,
+        },
             state.State.Bootstrapped);
 }

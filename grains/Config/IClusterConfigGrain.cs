@@ -12,8 +12,7 @@ public interface IClusterConfigGrain : IGrainWithStringKey
     /// type, a CA that is not a PEM certificate), and a request with any bad value changes nothing.
     /// </summary>
     [Alias("UpdateDeviceTrust")]
-    Task<ConfigChange> UpdateDeviceTrustAsync(string? mode, bool? autoEnroll, IReadOnlyList<string>? ekCertAllowedCas, string? minimumAttestation,
-        bool? allowSha1Signatures = null);
+    Task<ConfigChange> UpdateDeviceTrustAsync(DeviceTrustUpdate update);
 
     /// <summary>Records that the first start has created the bootstrap user; returns false if it had already.</summary>
     [Alias("MarkBootstrapped")]
@@ -26,7 +25,34 @@ public sealed record DeviceTrustSettings(
     [property: Id(1)] bool AutoEnroll,
     [property: Id(2)] IReadOnlyList<string> EkCertAllowedCas,
     [property: Id(3)] string MinAttestation,
-    [property: Id(4)] bool AllowSha1Signatures = false);
+    [property: Id(4)] bool AllowSha1Signatures = false)
+{
+    /// <summary>OS (linux, macos, windows, linux/&lt;os_id&gt;) → minimum version (<see cref="Core.Devices.MinimumOsVersions"/>).</summary>
+    [Id(5)] public IReadOnlyDictionary<string, string> MinOsVersions { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The PCRs every quote must cover, like <c>sha256:0-7</c>; "" is that default.</summary>
+    [Id(6)] public string QuotePcrs { get; init; } = "";
+
+    /// <summary>The boot policy YAML as an administrator set it; "" is none.</summary>
+    [Id(7)] public string BootPolicy { get; init; } = "";
+}
+
+/// <summary>
+/// What an update changes; null leaves a setting as it is. <see cref="MinOsVersions"/> merges (a "" version
+/// removes that OS); <see cref="BootPolicy"/> "" removes the policy; <see cref="QuotePcrs"/> "" restores the default.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("dt.DeviceTrustUpdate")]
+public sealed record DeviceTrustUpdate
+{
+    [Id(0)] public string? Mode { get; init; }
+    [Id(1)] public bool? AutoEnroll { get; init; }
+    [Id(2)] public IReadOnlyList<string>? EkCertAllowedCas { get; init; }
+    [Id(3)] public string? MinAttestation { get; init; }
+    [Id(4)] public bool? AllowSha1Signatures { get; init; }
+    [Id(5)] public IReadOnlyDictionary<string, string>? MinOsVersions { get; init; }
+    [Id(6)] public string? QuotePcrs { get; init; }
+    [Id(7)] public string? BootPolicy { get; init; }
+}
 
 /// <summary>The configuration before and after an update (the same when nothing changed).</summary>
 [GenerateSerializer, Immutable, Alias("dt.ConfigChange")]

@@ -48,7 +48,7 @@ public sealed class DeviceGrain(
         {
             // The credential goes, and with it the trust in whoever used it: owner and users.
             _pending.Clear();
-            device = device with { EnrollStatus = EnrollStatus.NotEnrolled, Credential = null, Owner = "", OwnerId = "", Users = [] };
+            device = device with { EnrollStatus = EnrollStatus.NotEnrolled, Credential = null, Owner = "", OwnerId = "", Users = [], LastBoot = null };
         }
         if (update.PinnedEkSha256 is { } pin)
         {
@@ -136,20 +136,22 @@ public sealed class DeviceGrain(
         return Task.FromResult(device);
     }
 
-    public Task<DeviceChallenge> BeginEnrollmentAsync(string credentialId, byte[] publicKeyDer, CollectedData data, DeviceUser owner, AttestationType minimum)
+    public Task<DeviceChallenge> BeginEnrollmentAsync(string credentialId, byte[] publicKeyDer, CollectedData data, DeviceUser owner, DevicePolicy policy)
     {
         DeviceChecks.EnsureCanEnroll(Device, data);
-        AttestationPolicy.EnsureAtLeast(AttestationType.Unspecified, minimum);
+        MinimumOsVersions.Ensure(data, policy.MinOsVersions);
+        AttestationPolicy.EnsureAtLeast(AttestationType.Unspecified, policy.MinimumAttestation);
         var ceremony = Begin(CeremonyKind.Enrollment, credentialId, publicKeyDer, data, owner, KeyChallenge.New());
         return Task.FromResult(new DeviceChallenge(false, ceremony.Challenge, ceremony.Id));
     }
 
-    public async Task<TpmEnrollChallenge> BeginTpmEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, CollectedData data, DeviceUser owner)
+    public async Task<TpmEnrollChallenge> BeginTpmEnrollmentAsync(TpmEnrollmentOffer offer, DevicePolicy policy, CollectedData data, DeviceUser owner)
     {
         DeviceChecks.EnsureCanEnroll(Device, data);
+        MinimumOsVersions.Ensure(data, policy.MinOsVersions);
         var plan = await grains.GetGrain<IAttestationVerifierGrain>(0).PrepareEnrollmentAsync(offer, policy, Device.PinnedEkSha256);
         var ceremony = Begin(CeremonyKind.Enrollment, offer.CredentialId, plan.AkSubjectPublicKeyInfo, data, owner,
-            RandomNumberGenerator.GetBytes(PendingCeremony.TpmNonceBytes), new PendingTpmEnrollment(plan.Secret, offer.AkPublic, plan));
+            RandomNumberGenerator.GetBytes(PendingCeremony.TpmNonceBytes), new PendingTpmEnrollment(plan.Secret, offer.AkPublic, plan, policy));
         return new TpmEnrollChallenge(plan.IdObject, plan.EncryptedSecret, ceremony.Challenge, ceremony.Id);
     }
 
@@ -168,14 +170,14 @@ public sealed class DeviceGrain(
         {
             throw DeviceTrustException.PermissionDenied("credential activation failed: the TPM did not recover the secret (the AK is not in the TPM that holds the EK)");
         }
-        var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(tpm.AkPublic, quote, pending.Challenge, tpm.Plan.AllowSha1Signatures);
+        var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(tpm.AkPublic, quote, pending.Challenge, tpm.Policy);
         // The AK and the EK identity are stored together, in one write (the lesson of Keylime's CVE-2022-1053).
         return await SaveEnrolledAsync(pending, now,
             new DeviceCredential(pending.CredentialId, tpm.Plan.AkSubjectPublicKeyInfo, tpm.Plan.AttestationType, tpm.Plan.EkCertificateSerial, tpm.AkPublic)
             {
                 TpmCountersOrdered = facts.QualifiedSigner.AsSpan().SequenceEqual(tpm.Plan.AkQualifiedNameUnderEk),
                 EkSha256 = tpm.Plan.EkSha256,
-            }, facts.Clock);
+            }, facts.Clock, facts.Boot with { VerifiedAt = now });
     }
 
     public async Task<DeviceRecord> CompleteEnrollmentAsync(Guid ceremony, byte[] signature)
@@ -191,19 +193,20 @@ public sealed class DeviceGrain(
         return await SaveEnrolledAsync(pending, now, new DeviceCredential(pending.CredentialId, pending.PublicKeyDer, AttestationType.Unspecified, "", []));
     }
 
-    public Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, DeviceUser user, AttestationType minimum)
+    public Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, DeviceUser user, DevicePolicy policy)
     {
         var device = Device;
         DeviceChecks.EnsureCanAuthenticate(device, credentialId, data);
         DeviceChecks.EnsureMayUse(device, user);
-        AttestationPolicy.EnsureAtLeast(device.Credential!.AttestationType, minimum);
+        MinimumOsVersions.Ensure(data, policy.MinOsVersions);
+        AttestationPolicy.EnsureAtLeast(device.Credential!.AttestationType, policy.MinimumAttestation);
         var tpm = device.Credential.AttestationType != AttestationType.Unspecified;
         var ceremony = Begin(CeremonyKind.Authentication, credentialId, device.Credential.PublicKeyDer, data, user,
             tpm ? RandomNumberGenerator.GetBytes(PendingCeremony.TpmNonceBytes) : KeyChallenge.New());
         return Task.FromResult(new DeviceChallenge(tpm, ceremony.Challenge, ceremony.Id));
     }
 
-    public async Task<DeviceRecord> CompleteTpmAuthenticationAsync(Guid ceremony, TpmQuoteEvidence quote, bool allowSha1Signatures = false)
+    public async Task<DeviceRecord> CompleteTpmAuthenticationAsync(Guid ceremony, TpmQuoteEvidence quote, DevicePolicy policy)
     {
         var now = time.GetUtcNow();
         var pending = PendingCeremony.Take(_pending, ceremony, CeremonyKind.Authentication, now);
@@ -215,10 +218,16 @@ public sealed class DeviceGrain(
         {
             throw DeviceTrustException.FailedPrecondition("this device enrolled a key, not a TPM: answer with a signature");
         }
-        var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(device.Credential.TpmAkPublic, quote, pending.Challenge, allowSha1Signatures);
+        var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(device.Credential.TpmAkPublic, quote, pending.Challenge, policy);
         // read again after the await: another ceremony of this device may have completed in between
         TpmClock.EnsureForward(Device.LastTpmClock, facts.Clock, Device.Credential?.TpmCountersOrdered ?? false);
-        await SaveAsync(Device with { CollectedData = Device.WithAuthentication(pending.Data.RecordedAt(now)), UpdateTime = now, LastTpmClock = facts.Clock });
+        await SaveAsync(Device with
+        {
+            CollectedData = Device.WithAuthentication(pending.Data.RecordedAt(now)),
+            UpdateTime = now,
+            LastTpmClock = facts.Clock,
+            LastBoot = facts.Boot with { VerifiedAt = now },
+        });
         return Device;
     }
 
@@ -248,11 +257,13 @@ public sealed class DeviceGrain(
     }
 
     /// <summary>The enrollment record: credential, owner (by id) and the data checked at init, in one write.</summary>
-    private async Task<DeviceRecord> SaveEnrolledAsync(PendingCeremony pending, DateTimeOffset now, DeviceCredential credential, TpmClock? clock = null)
+    private async Task<DeviceRecord> SaveEnrolledAsync(PendingCeremony pending, DateTimeOffset now, DeviceCredential credential, TpmClock? clock = null,
+        BootRecord? boot = null)
     {
         await SaveAsync(Device with
         {
             LastTpmClock = clock,
+            LastBoot = boot,
             EnrollStatus = EnrollStatus.Enrolled,
             Credential = credential,
             Owner = pending.User.Name,

@@ -34,11 +34,11 @@ public interface IDeviceGrain : IGrainWithGuidKey
     Task<DeviceRecord> EnsureEnrollableAsync();
 
     [Alias("BeginEnrollment")]
-    Task<DeviceChallenge> BeginEnrollmentAsync(string credentialId, byte[] publicKeyDer, CollectedData data, DeviceUser owner, AttestationType minimum);
+    Task<DeviceChallenge> BeginEnrollmentAsync(string credentialId, byte[] publicKeyDer, CollectedData data, DeviceUser owner, DevicePolicy policy);
 
     /// <summary>Checks the TPM's EK and AK (in the verifier) and returns the credential to activate and the quote nonce.</summary>
     [Alias("BeginTpmEnrollment")]
-    Task<TpmEnrollChallenge> BeginTpmEnrollmentAsync(TpmEnrollmentOffer offer, TpmPolicy policy, CollectedData data, DeviceUser owner);
+    Task<TpmEnrollChallenge> BeginTpmEnrollmentAsync(TpmEnrollmentOffer offer, DevicePolicy policy, CollectedData data, DeviceUser owner);
 
     [Alias("CompleteTpmEnrollment")]
     Task<DeviceRecord> CompleteTpmEnrollmentAsync(Guid ceremony, byte[] activatedSecret, TpmQuoteEvidence quote);
@@ -48,10 +48,10 @@ public interface IDeviceGrain : IGrainWithGuidKey
 
     /// <summary>A key challenge (32 bytes) for key devices, a quote nonce (20 bytes) for TPM devices; for its owner and users only.</summary>
     [Alias("BeginAuthentication")]
-    Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, DeviceUser user, AttestationType minimum);
+    Task<DeviceChallenge> BeginAuthenticationAsync(string credentialId, CollectedData data, DeviceUser user, DevicePolicy policy);
 
     [Alias("CompleteTpmAuthentication")]
-    Task<DeviceRecord> CompleteTpmAuthenticationAsync(Guid ceremony, TpmQuoteEvidence quote, bool allowSha1Signatures = false);
+    Task<DeviceRecord> CompleteTpmAuthenticationAsync(Guid ceremony, TpmQuoteEvidence quote, DevicePolicy policy);
 
     [Alias("CompleteAuthentication")]
     Task<DeviceRecord> CompleteAuthenticationAsync(Guid ceremony, byte[] signature);

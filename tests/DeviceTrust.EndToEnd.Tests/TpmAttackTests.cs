@@ -16,7 +16,7 @@ namespace DeviceTrust.EndToEnd.Tests;
 /// Forged and replayed TPM evidence at the real gateway, with a real software TPM: each refused with its reason,
 /// the device unchanged, the refusal audited.
 /// </summary>
-public sealed class TpmAttackTests(TpmCluster cluster) : IClassFixture<TpmCluster>, IDisposable
+public sealed partial class TpmAttackTests(TpmCluster cluster) : IClassFixture<TpmCluster>, IDisposable
 {
     private readonly GrpcChannel _admin = GatewayChannel.ForProfile(new ProfileStore(cluster.Admin.Home).Load()!);
 
@@ -35,13 +35,19 @@ public sealed class TpmAttackTests(TpmCluster cluster) : IClassFixture<TpmCluste
         return (device, device.Credential.Id);
     }
 
-    private async Task<(AsyncDuplexStreamingCall<AuthenticateDeviceRequest, AuthenticateDeviceResponse> Call, byte[] Nonce)> BeginAsync(Device device, string credentialId)
+    /// <summary>Starts an authentication; with <paramref name="expectChallenge"/> false, the caller reads the (refused) answer itself.</summary>
+    private async Task<(AsyncDuplexStreamingCall<AuthenticateDeviceRequest, AuthenticateDeviceResponse> Call, byte[] Nonce)> BeginAsync(Device device, string credentialId,
+        bool expectChallenge = true)
     {
         var call = Devices.AuthenticateDevice();
         await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest
         {
             Init = new AuthenticateDeviceInit { CredentialId = credentialId, DeviceData = Data(device.AssetTag), DeviceId = device.Id },
         });
+        if (!expectChallenge)
+        {
+            return (call, []);
+        }
         Assert.True(await call.ResponseStream.MoveNext());
         return (call, call.ResponseStream.Current.TpmChallenge.AttestationNonce.ToByteArray());
     }

@@ -15,7 +15,7 @@ public sealed class AttestationVerifierGrainTests(SqliteClusterFixture fixture) 
 
     private IAttestationVerifierGrain Verifier => fixture.Silo.Grains.GetGrain<IAttestationVerifierGrain>(0);
 
-    private static readonly TpmPolicy Open = new([], AttestationType.Unspecified);
+    private static readonly DevicePolicy Open = new([], AttestationType.Unspecified);
 
     private static TpmEnrollmentOffer Offer(string ak, TpmCreationEvidence? creation = null, byte[]? ekCert = null) =>
         new(ekCert, Bytes("rsa/ek.pub"), Bytes(ak), TpmCredentials.IdOf(TpmPublic.ParseSized(Bytes(ak))), creation);
@@ -53,7 +53,7 @@ public sealed class AttestationVerifierGrainTests(SqliteClusterFixture fixture) 
             // a minimum stored before the rule as a self-asserted class is read as the proven class of its kind
             foreach (var minimum in new[] { AttestationType.TpmEkPubPinned, AttestationType.TpmEkPub })
             {
-                var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.PrepareEnrollmentAsync(offer, new TpmPolicy([], minimum)));
+                var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.PrepareEnrollmentAsync(offer, new DevicePolicy([], minimum)));
                 Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
                 Assert.Equal($"the device's attestation {claimed} is self-asserted and does not meet the cluster's minimum tpm_ekpub_pinned: the device needs " +
                              "its EK pinned in the inventory (dtctl devices update --ek-hash or --ek-pub) or an EK certificate that chains to an allowed EK CA", error.Message);
@@ -65,7 +65,7 @@ public sealed class AttestationVerifierGrainTests(SqliteClusterFixture fixture) 
     public async Task A_pinned_ek_is_proven_and_another_ek_is_refused_whatever_certificate_it_brings()
     {
         var ek = EkPin.Of(TpmPublic.ParseSized(Bytes("rsa/ek.pub")).SubjectPublicKeyInfo());
-        var pinned = await Verifier.PrepareEnrollmentAsync(Offer("rsa/ak.pub", ekCert: Bytes("rsa/ek-cert.der")), new TpmPolicy([], AttestationType.TpmEkPubPinned), ek);
+        var pinned = await Verifier.PrepareEnrollmentAsync(Offer("rsa/ak.pub", ekCert: Bytes("rsa/ek-cert.der")), new DevicePolicy([], AttestationType.TpmEkPubPinned), ek);
         Assert.Equal((AttestationType.TpmEkPubPinned, ek), (pinned.AttestationType, pinned.EkSha256));
         var other = new string('a', 64);
         var error = await Assert.ThrowsAsync<DeviceTrustException>(() =>
@@ -78,14 +78,14 @@ public sealed class AttestationVerifierGrainTests(SqliteClusterFixture fixture) 
     public async Task Golden_quotes_verify_and_a_foreign_nonce_does_not()
     {
         var evidence = Evidence("ecc/quote-1");
-        var facts = await Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), evidence, Bytes("ecc/quote-1.nonce"));
+        var facts = await Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), evidence, Bytes("ecc/quote-1.nonce"), DevicePolicy.Open);
         Assert.True(facts.Clock.Clock > 0);
         Assert.Equal(Bytes("ecc/ak.qname"), facts.QualifiedSigner);
-        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), evidence, new byte[20]));
+        var error = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), evidence, new byte[20], DevicePolicy.Open));
         Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
         Assert.Equal("quote nonce does not match the challenge", error.Message);
         // quote-2 is genuine but covers only SHA-256 PCRs 0, 4, 7, 16 and 23: not what a device must prove
-        var partial = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), Evidence("ecc/quote-2"), Bytes("ecc/quote-2.nonce")));
+        var partial = await Assert.ThrowsAsync<DeviceTrustException>(() => Verifier.VerifyQuoteAsync(Bytes("ecc/ak.pub"), Evidence("ecc/quote-2"), Bytes("ecc/quote-2.nonce"), DevicePolicy.Open));
         Assert.Equal(ErrorKind.PermissionDenied, partial.Kind);
         Assert.Equal("the quote does not cover PCR SHA256:1; the cluster requires SHA256:0-7", partial.Message);
     }

@@ -209,9 +209,9 @@ public abstract class ClusterSingletonBehaviour(SiloHarness silo)
         var config = _silo.Grains.GetGrain<IClusterConfigGrain>("mode-test");
         Assert.Equal("optional", (await config.GetAsync()).DeviceTrust.Mode);
         await Refused(ErrorKind.InvalidArgument, "unknown device trust mode \"always\": use off, optional, required or required-for-humans",
-            () => config.UpdateDeviceTrustAsync("always", null, null, null));
+            () => config.UpdateDeviceTrustAsync(new DeviceTrustUpdate { Mode = "always" }));
         Assert.Equal("optional", (await config.GetAsync()).DeviceTrust.Mode);
-        var updated = (await config.UpdateDeviceTrustAsync("required-for-humans", true, null, null)).After;
+        var updated = (await config.UpdateDeviceTrustAsync(new DeviceTrustUpdate { Mode = "required-for-humans", AutoEnroll = true })).After;
         Assert.Equal("required-for-humans", updated.DeviceTrust.Mode);
         Assert.True(updated.DeviceTrust.AutoEnroll);
     }
@@ -221,11 +221,11 @@ public abstract class ClusterSingletonBehaviour(SiloHarness silo)
     {
         var config = _silo.Grains.GetGrain<IClusterConfigGrain>("atomic-test");
         var before = await config.GetAsync();
-        var bad = await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync("required", true, ["not a certificate"], null));
+        var bad = await Assert.ThrowsAsync<DeviceTrustException>(() => config.UpdateDeviceTrustAsync(new DeviceTrustUpdate { Mode = "required", AutoEnroll = true, EkCertAllowedCas = ["not a certificate"] }));
         Assert.Equal(ErrorKind.InvalidArgument, bad.Kind);
         Assert.StartsWith("an EK CA is not a PEM certificate: ", bad.Message);
         await Refused(ErrorKind.InvalidArgument, "unknown attestation type \"tpm_sometimes\": use unspecified, tpm_ekpub_pinned or tpm_ekcert_trusted",
-            () => config.UpdateDeviceTrustAsync("required", null, null, "tpm_sometimes"));
+            () => config.UpdateDeviceTrustAsync(new DeviceTrustUpdate { Mode = "required", MinAttestation = "tpm_sometimes" }));
         var after = await config.GetAsync();
         Assert.Equal(before.Version, after.Version);
         Assert.Equal("optional", after.DeviceTrust.Mode);
@@ -237,7 +237,7 @@ public abstract class ClusterSingletonBehaviour(SiloHarness silo)
     {
         var config = _silo.Grains.GetGrain<IClusterConfigGrain>("noop-test");
         var before = (await config.GetAsync()).Version;
-        Assert.Equal(before, (await config.UpdateDeviceTrustAsync(null, null, null, null)).After.Version);
+        Assert.Equal(before, (await config.UpdateDeviceTrustAsync(new DeviceTrustUpdate())).After.Version);
     }
 
     [Fact]

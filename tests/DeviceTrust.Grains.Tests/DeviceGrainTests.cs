@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using DeviceTrust.Core.Devices;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Secrets;
+using DeviceTrust.Grains.Attestation;
 using DeviceTrust.Grains.Inventory;
 using DeviceTrust.Grains.Tokens;
 
@@ -45,14 +46,14 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
     private async Task<(IDeviceGrain Grain, string Tag)> EnrolledDeviceAsync(DeviceUser? owner = null)
     {
         var (device, tag) = await NewDeviceAsync();
-        var challenge = await device.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(tag), owner ?? Alice, AttestationType.Unspecified);
+        var challenge = await device.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(tag), owner ?? Alice, DevicePolicy.Open);
         await device.CompleteEnrollmentAsync(challenge.Ceremony, KeyChallenge.Sign(_key, challenge.Bytes));
         return (device, tag);
     }
 
     private async Task<DeviceRecord> AuthenticateAsync(IDeviceGrain device, string tag, DeviceUser user)
     {
-        var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag), user, AttestationType.Unspecified);
+        var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag), user, DevicePolicy.Open);
         return await device.CompleteAuthenticationAsync(challenge.Ceremony, KeyChallenge.Sign(_key, challenge.Bytes));
     }
 
@@ -180,7 +181,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         var (device, tag) = await NewDeviceAsync();
         var before = await StoredAsync(device);
         using var other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var challenge = await device.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(tag), Alice, AttestationType.Unspecified);
+        var challenge = await device.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(tag), Alice, DevicePolicy.Open);
         Is(ErrorKind.PermissionDenied, "the challenge signature does not verify with the device's key",
             await Refused(() => device.CompleteEnrollmentAsync(challenge.Ceremony, KeyChallenge.Sign(other, challenge.Bytes))));
         // the right signature now comes too late: one answer per challenge
@@ -193,13 +194,13 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
     public async Task A_replayed_signature_is_refused()
     {
         var (device, tag) = await EnrolledDeviceAsync();
-        var first = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified);
+        var first = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open);
         var signature = KeyChallenge.Sign(_key, first.Bytes);
         await device.CompleteAuthenticationAsync(first.Ceremony, signature);
         var before = await StoredAsync(device);
         Is(ErrorKind.FailedPrecondition, "no such ceremony in progress for this device (it was completed, it expired, or it never began)",
             await Refused(() => device.CompleteAuthenticationAsync(first.Ceremony, signature)));
-        var second = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified);
+        var second = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open);
         Is(ErrorKind.PermissionDenied, "the challenge signature does not verify with the device's key",
             await Refused(() => device.CompleteAuthenticationAsync(second.Ceremony, signature)));
         Assert.Equal(before, await StoredAsync(device));
@@ -209,14 +210,14 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
     public async Task Ceremonies_of_one_device_run_side_by_side_and_none_cancels_another()
     {
         var (device, tag) = await EnrolledDeviceAsync();
-        var first = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified);
-        var second = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified);
+        var first = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open);
+        var second = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open);
         Assert.NotEqual(first.Ceremony, second.Ceremony);
         Assert.NotEqual(first.Bytes, second.Bytes);
         // answered out of order, both succeed; an answer to one does not fit the other
         Is(ErrorKind.PermissionDenied, "the challenge signature does not verify with the device's key",
             await Refused(() => device.CompleteAuthenticationAsync(second.Ceremony, KeyChallenge.Sign(_key, first.Bytes))));
-        var third = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified);
+        var third = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open);
         await device.CompleteAuthenticationAsync(third.Ceremony, KeyChallenge.Sign(_key, third.Bytes));
         await device.CompleteAuthenticationAsync(first.Ceremony, KeyChallenge.Sign(_key, first.Bytes));
     }
@@ -226,14 +227,14 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
     {
         var (device, tag) = await EnrolledDeviceAsync();
         var record = (await device.GetAsync())!;
-        var owners = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified);
+        var owners = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open);
         var before = await StoredAsync(device);
         Is(ErrorKind.PermissionDenied,
             $"user bob may not authenticate device {tag}/linux: it was enrolled by alice (user id {Alice.Id}); " +
             $"an administrator can allow it with: dtctl devices update --device-id {record.Id} --add-user bob",
-            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Bob, AttestationType.Unspecified)));
+            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Bob, DevicePolicy.Open)));
         // a re-created "alice" is another user: the name alone is not enough
-        await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice with { Id = Guid.NewGuid().ToString() }, AttestationType.Unspecified));
+        await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice with { Id = Guid.NewGuid().ToString() }, DevicePolicy.Open));
         Assert.Equal(before, await StoredAsync(device));
         await device.CompleteAuthenticationAsync(owners.Ceremony, KeyChallenge.Sign(_key, owners.Bytes));
     }
@@ -246,11 +247,11 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         Assert.Equal(new[] { Bob }, added.After.Users);
         Assert.Empty(added.Before.Users);
         await AuthenticateAsync(device, tag, Bob);
-        var pending = await device.BeginAuthenticationAsync("cred-1", Data(tag), Bob, AttestationType.Unspecified);
+        var pending = await device.BeginAuthenticationAsync("cred-1", Data(tag), Bob, DevicePolicy.Open);
         await device.UpdateAsync(new DeviceUpdate(false, null, [], ["bob"]));
         // removed while the ceremony ran: the completion checks again
         await Refused(() => device.CompleteAuthenticationAsync(pending.Ceremony, KeyChallenge.Sign(_key, pending.Bytes)));
-        await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Bob, AttestationType.Unspecified));
+        await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Bob, DevicePolicy.Open));
         Is(ErrorKind.NotFound, "not a user of this device: bob", await Refused(() => device.UpdateAsync(new DeviceUpdate(false, null, [], ["bob"]))));
     }
 
@@ -272,7 +273,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         Is(ErrorKind.PermissionDenied,
             $"user alice may not authenticate device {tag}/linux: it was enrolled before devices recorded their owner's id; " +
             $"an administrator can allow it with: dtctl devices update --device-id {record.Id} --add-user alice, or enroll it again",
-            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified)));
+            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open)));
         await device.UpdateAsync(new DeviceUpdate(false, null, [Alice], []));
         await AuthenticateAsync(device, tag, Alice);
     }
@@ -283,9 +284,9 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         var (device, tag) = await EnrolledDeviceAsync();
         for (var i = 0; i < 16; i++)
         {
-            await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified);
+            await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open);
         }
-        var error = await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified));
+        var error = await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open));
         Is(ErrorKind.ResourceExhausted, "this device already has 16 ceremonies in progress: finish one or wait a minute", error);
         // expired ones make room
         silo.Clock.Advance(TimeSpan.FromSeconds(61));
@@ -296,7 +297,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
     public async Task A_challenge_expires_after_sixty_seconds()
     {
         var (device, tag) = await EnrolledDeviceAsync();
-        var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified);
+        var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open);
         silo.Clock.Advance(TimeSpan.FromSeconds(61));
         var before = await StoredAsync(device);
         Is(ErrorKind.FailedPrecondition, "the challenge expired: start the ceremony again",
@@ -310,7 +311,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         var (device, tag) = await EnrolledDeviceAsync();
         for (var i = 0; i < 12; i++)
         {
-            var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag, version: $"12.{i}"), Alice, AttestationType.Unspecified);
+            var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag, version: $"12.{i}"), Alice, DevicePolicy.Open);
             await device.CompleteAuthenticationAsync(challenge.Ceremony, KeyChallenge.Sign(_key, challenge.Bytes));
         }
         var record = (await device.GetAsync())!;
@@ -324,7 +325,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
     {
         var (device, tag) = await EnrolledDeviceAsync();
         await device.UpdateAsync(new DeviceUpdate(false, null, [Bob], []));
-        var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified);
+        var challenge = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open);
         var change = await device.UpdateAsync(new DeviceUpdate(true, null, [], []));
         Assert.Equal(EnrollStatus.NotEnrolled, change.After.EnrollStatus);
         Assert.Null(change.After.Credential);
@@ -332,7 +333,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         Is(ErrorKind.FailedPrecondition, "no such ceremony in progress for this device (it was completed, it expired, or it never began)",
             await Refused(() => device.CompleteAuthenticationAsync(challenge.Ceremony, KeyChallenge.Sign(_key, challenge.Bytes))));
         Is(ErrorKind.FailedPrecondition, "device not enrolled",
-            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.Unspecified)));
+            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open)));
     }
 
     [Fact]
@@ -358,11 +359,11 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         var (device, tag) = await EnrolledDeviceAsync();
         Is(ErrorKind.PermissionDenied, "the device's attestation unspecified is weaker than the cluster's minimum tpm_ekcert_trusted: " +
                                        "the device needs an EK certificate that chains to an allowed EK CA",
-            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, AttestationType.TpmEkCertTrusted)));
+            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open with { MinimumAttestation = AttestationType.TpmEkCertTrusted })));
         var (fresh, freshTag) = await NewDeviceAsync();
         Is(ErrorKind.PermissionDenied, "the device's attestation unspecified is weaker than the cluster's minimum tpm_ekpub_pinned: the device needs " +
                                        "its EK pinned in the inventory (dtctl devices update --ek-hash or --ek-pub) or an EK certificate that chains to an allowed EK CA",
-            await Refused(() => fresh.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(freshTag), Alice, AttestationType.TpmEkPubPinned)));
+            await Refused(() => fresh.BeginEnrollmentAsync("cred-1", _key.ExportSubjectPublicKeyInfo(), Data(freshTag), Alice, DevicePolicy.Open with { MinimumAttestation = AttestationType.TpmEkPubPinned })));
         Assert.Equal(EnrollStatus.NotEnrolled, (await fresh.GetAsync())!.EnrollStatus);
     }
 
@@ -372,7 +373,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         var (device, tag) = await EnrolledDeviceAsync();
         var before = await StoredAsync(device);
         Is(ErrorKind.PermissionDenied, "collected data drift detected: OS version 11 is older than the last seen 12",
-            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag, version: "11"), Alice, AttestationType.Unspecified)));
+            await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag, version: "11"), Alice, DevicePolicy.Open)));
         Assert.Equal(before, await StoredAsync(device));
     }
 

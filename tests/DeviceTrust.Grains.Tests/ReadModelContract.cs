@@ -102,7 +102,7 @@ public abstract class ReadModelContract : IAsyncLifetime
         var now = DateTimeOffset.UtcNow;
         var owner = new DeviceUser(Guid.NewGuid().ToString(), "owner-" + tag);
         var challenge = await device.BeginEnrollmentAsync("cred", key.ExportSubjectPublicKeyInfo(),
-            new CollectedData(now, now, OsType.Linux, tag, "", "12", "", "", "", "", "", ""), owner, AttestationType.Unspecified);
+            new CollectedData(now, now, OsType.Linux, tag, "", "12", "", "", "", "", "", ""), owner, DeviceTrust.Grains.Attestation.DevicePolicy.Open);
         await device.CompleteEnrollmentAsync(challenge.Ceremony, KeyChallenge.Sign(key, challenge.Bytes));
         Assert.Equal(tag, Assert.Single(await Inventory.OwnedByAsync(owner.Id, default)).AssetTag);
         // the same name under another id owns nothing

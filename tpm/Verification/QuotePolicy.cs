@@ -18,6 +18,69 @@ public sealed record QuotePolicy(IReadOnlyList<PcrBank> RequiredPcrs)
     /// <summary>No PCR required (a quote's cryptography alone, as <see cref="QuoteVerifier.Verify"/> checks it); empty banks are still refused.</summary>
     public static QuotePolicy None { get; } = new([]);
 
+    public const int MaxBanks = 4;
+
+    /// <summary>
+    /// Reads <c>sha256:0-7</c>, <c>sha256:0-7,14 sha1:0-7</c> (banks separated by spaces; PCRs 0–23 as numbers and
+    /// ranges); throws <see cref="TpmFormatException"/> with what is wrong.
+    /// </summary>
+    public static IReadOnlyList<PcrBank> ParseBanks(string spec)
+    {
+        var banks = new List<PcrBank>();
+        var parts = spec.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length is 0 or > MaxBanks)
+        {
+            throw new TpmFormatException($"give 1 to {MaxBanks} banks, like sha256:0-7");
+        }
+        foreach (var part in parts)
+        {
+            var colon = part.IndexOf(':', StringComparison.Ordinal);
+            var name = colon < 0 ? part : part[..colon].ToLowerInvariant();
+            ushort hash = name switch
+            {
+                "sha1" => TpmAlg.Sha1,
+                "sha256" => TpmAlg.Sha256,
+                "sha384" => TpmAlg.Sha384,
+                "sha512" => TpmAlg.Sha512,
+                _ => throw new TpmFormatException($"\"{Clip(part)}\" is not bank:PCRs with a bank of sha1, sha256, sha384 or sha512"),
+            };
+            if (colon < 0 || banks.Any(b => b.Hash == hash))
+            {
+                throw new TpmFormatException(colon < 0 ? $"\"{Clip(part)}\" names no PCRs: write {name}:0-7" : $"bank {name} is given twice");
+            }
+            var pcrs = new SortedSet<int>();
+            foreach (var item in part[(colon + 1)..].Split(','))
+            {
+                var range = item.Split('-');
+                if (range.Length > 2 || !range.All(r => r.Length is > 0 and <= 2 && r.All(char.IsAsciiDigit)))
+                {
+                    throw new TpmFormatException($"\"{Clip(item)}\" is not a PCR number or range like 0-7");
+                }
+                var (from, to) = (int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(range[^1], System.Globalization.CultureInfo.InvariantCulture));
+                if (from > to || to > 23)
+                {
+                    throw new TpmFormatException($"PCRs {item} are not in 0-23 in order");
+                }
+                for (var i = from; i <= to; i++)
+                {
+                    pcrs.Add(i);
+                }
+            }
+            banks.Add(new PcrBank(hash, [.. pcrs]));
+        }
+        return banks;
+    }
+
+    /// <summary>The text <see cref="ParseBanks"/> reads: <c>sha256:0-7</c>.</summary>
+    public static string Spec(IReadOnlyList<PcrBank> banks) => string.Join(" ", banks.Select(b => $"{TpmAlg.Name(b.Hash).ToLowerInvariant()}:{Ranges(b.Pcrs)}"));
+
+    /// <summary>Every PCR of both, bank by bank.</summary>
+    public static IReadOnlyList<PcrBank> Union(IReadOnlyList<PcrBank> a, IReadOnlyList<PcrBank> b) =>
+        a.Concat(b).GroupBy(x => x.Hash).OrderBy(g => g.Key == TpmAlg.Sha256 ? 0 : g.Key)
+            .Select(g => new PcrBank(g.Key, [.. g.SelectMany(x => x.Pcrs).Distinct().Order()])).ToList();
+
+    private static string Clip(string text) => text.Length > 40 ? text[..40] + "…" : text;
+
     /// <summary>Throws with the first required PCR the quote's selection leaves out.</summary>
     public void Check(IReadOnlyList<PcrBank> quoted)
     {

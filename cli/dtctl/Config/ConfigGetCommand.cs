@@ -5,18 +5,32 @@ using DeviceTrust.Proto.V1;
 
 namespace DeviceTrust.Cli.Dtctl.Config;
 
-/// <summary><c>dtctl config get</c>: the cluster configuration.</summary>
+/// <summary><c>dtctl config get [boot-policy]</c>: the cluster configuration, or the boot policy document as it is enforced.</summary>
 public static class ConfigGetCommand
 {
     public static Command Create(ProfileStore store)
     {
         var format = Formats.Option();
-        var command = new Command("get", "Show the cluster configuration") { format };
+        var part = new Argument<string?>("setting") { Description = "boot-policy: print the boot policy document", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("get", "Show the cluster configuration") { format, part };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async () =>
         {
             var json = Formats.IsJson(result.GetValue(format)!);
+            if (result.GetValue(part) is { } setting && setting != "boot-policy")
+            {
+                throw Core.Errors.DeviceTrustException.InvalidArgument($"\"{setting}\" cannot be shown on its own: use dtctl config get, or dtctl config get boot-policy");
+            }
             using var client = AdminClient.Open(store);
             var config = await client.Config.GetClusterConfigAsync(new GetClusterConfigRequest(), cancellationToken: cancellationToken);
+            if (result.GetValue(part) is not null)
+            {
+                Console.Write(config.DeviceTrust.BootPolicy.Length == 0 ? "" : config.DeviceTrust.BootPolicy.TrimEnd('\n') + "\n");
+                if (config.DeviceTrust.BootPolicy.Length == 0)
+                {
+                    Console.Error.WriteLine("no boot policy is set (dtctl config set boot-policy -f policy.yaml)");
+                }
+                return 0;
+            }
             Console.Write(json ? Formats.Json(config) : Describe(config));
             foreach (var warning in Warnings(config))
             {
@@ -35,6 +49,9 @@ public static class ConfigGetCommand
            ekcert_allowed_cas: {config.DeviceTrust.EkcertAllowedCas.Count} certificate(s)
            min_attestation: {config.DeviceTrust.MinAttestation}
            allow_sha1_signatures: {(config.DeviceTrust.AllowSha1Signatures ? "true (weaker: SHA-1 quotes are admitted)" : "false")}
+           min_os_versions: {(config.DeviceTrust.MinOsVersions.Count == 0 ? "(none)" : string.Join(" ", config.DeviceTrust.MinOsVersions.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key}={v.Value}")))}
+           quote_pcrs: {config.DeviceTrust.QuotePcrs}
+           boot_policy: {(config.DeviceTrust.BootPolicy.Length == 0 ? "(none)" : $"set, {config.DeviceTrust.BootPolicy.Length} bytes (dtctl config get boot-policy prints it)")}
 
          """;
 

@@ -66,6 +66,42 @@ internal static class DeviceOutput
         _ => "a key the device holds, no TPM evidence: software could hold it",
     };
 
+    /// <summary>What the device reported at enrollment and at each authentication since (newest last).</summary>
+    public static string History(Device device) =>
+        string.Concat(device.CollectedData.Select((d, i) =>
+            $"  {d.RecordTime.ToDateTimeOffset():u}  {(i == 0 ? "enrollment    " : "authentication")}  {Os(d.OsType)}{(d.OsId.Length > 0 ? "/" + d.OsId : "")} {(d.OsVersion.Length == 0 ? "(no version)" : d.OsVersion)}" +
+            $"{(d.OsUsername.Length > 0 ? "  user " + d.OsUsername : "")}\n"));
+
+    /// <summary>The last verified quote's boot facts, for TPM devices; the quoted PCRs are what golden values are written from.</summary>
+    public static string Boot(Device device)
+    {
+        if (device.Boot is not { } boot)
+        {
+            return "";
+        }
+        var text = new System.Text.StringBuilder();
+        text.Append($"Boot:          last verified {boot.VerifyTime.ToDateTimeOffset():u}\n");
+        text.Append($"  Event log:   {(boot.EventLogSha256.Length == 0 ? "none sent" : $"sha256:{boot.EventLogSha256} ({boot.EventLogEvents} events)")}\n");
+        text.Append($"  Secure Boot: {boot.SecureBoot switch
+        {
+            SecureBootState.Enabled => "enabled",
+            SecureBootState.Disabled => "disabled",
+            _ => "unknown: " + boot.SecureBootUnknown,
+        }}\n");
+        text.Append($"  dbx:         {(boot.DbxSha256Entries < 0 ? "not measured" : $"{boot.DbxSha256Entries} SHA-256 entries")}\n");
+        foreach (var application in boot.BootApplications)
+        {
+            text.Append($"  EFI app:     sha256:{application}\n");
+        }
+        foreach (var pcr in boot.Pcrs)
+        {
+            text.Append($"  PCR {Bank(pcr.DigestAlg)}:{pcr.Index,-2} {Convert.ToHexStringLower(pcr.Digest.Span)}\n");
+        }
+        return text.ToString();
+    }
+
+    private static string Bank(ulong alg) => alg switch { 0x0004 => "sha1", 0x000B => "sha256", 0x000C => "sha384", _ => "sha512" };
+
     public static string Status(DeviceEnrollStatus status) => status == DeviceEnrollStatus.Enrolled ? "enrolled" : "not enrolled";
 
     public static string Source(DeviceSource source) => source switch

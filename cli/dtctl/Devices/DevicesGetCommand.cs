@@ -35,7 +35,7 @@ public static class DevicesGetCommand
                    Created:       {device.CreateTime.ToDateTimeOffset():u}
                    Updated:       {device.UpdateTime.ToDateTimeOffset():u}
                    Data records:  {device.CollectedData.Count}
-
+                   {DeviceOutput.History(device)}{DeviceOutput.Boot(device)}
                    """);
             return 0;
         }));
