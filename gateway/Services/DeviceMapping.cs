@@ -133,7 +133,7 @@ public static class DeviceMapping
             message.Boot.Pcrs.AddRange(boot.Pcrs.Select(p => new Wire.TPMPCR
             {
                 Index = p.Index,
-                DigestAlg = p.Bank switch { "SHA1" => 0x0004, "SHA256" => 0x000B, "SHA384" => 0x000C, _ => 0x000D },
+                DigestAlg = Tpm.Codec.TpmAlg.HashByName(p.Bank) ?? 0,
                 Digest = ByteString.CopyFrom(Convert.FromHexString(p.Value)),
             }));
         }

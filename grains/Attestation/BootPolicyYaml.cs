@@ -65,14 +65,11 @@ public static class BootPolicyYaml
             foreach (var (bankNode, indexes) in StrictYaml.AsMapping(pcrsNode, "pcrs").Children)
             {
                 var bankName = StrictYaml.Scalar(bankNode, "a bank");
-                var bank = bankName switch
+                var bank = bankName.Any(char.IsAsciiLetterUpper) ? null : TpmAlg.HashByName(bankName);
+                if (bank is null)
                 {
-                    "sha1" => TpmAlg.Sha1,
-                    "sha256" => TpmAlg.Sha256,
-                    "sha384" => TpmAlg.Sha384,
-                    "sha512" => TpmAlg.Sha512,
-                    _ => throw StrictYaml.Error(bankNode, $"unknown bank \"{bankName}\": use sha1, sha256, sha384 or sha512"),
-                };
+                    throw StrictYaml.Error(bankNode, $"unknown bank \"{bankName}\": use sha1, sha256, sha384 or sha512");
+                }
                 foreach (var (indexNode, values) in StrictYaml.AsMapping(indexes, $"pcrs.{bankName}").Children)
                 {
                     var text = StrictYaml.Scalar(indexNode, "a PCR index");
@@ -85,7 +82,7 @@ public static class BootPolicyYaml
                     {
                         throw StrictYaml.Error(values, $"PCR {bankName}:{index} needs 1 to {MaxValuesPerPcr} allowed values");
                     }
-                    pcrs.Add(new GoldenPcr(bank, index, list.Select(v => Hex(v.Value, v.Node, TpmAlg.DigestSize(bank), $"a {bankName} PCR value")).ToList()));
+                    pcrs.Add(new GoldenPcr(bank.Value, index, list.Select(v => Hex(v.Value, v.Node, TpmAlg.DigestSize(bank.Value), $"a {bankName} PCR value")).ToList()));
                 }
             }
         }

@@ -29,6 +29,16 @@ public static class TpmAlg
 
     public static bool IsHash(ushort alg) => alg is Sha1 or Sha256 or Sha384 or Sha512;
 
+    /// <summary>The PCR bank a name stands for (<c>sha256</c>, <c>SHA256</c>, …), or null when it names none.</summary>
+    public static ushort? HashByName(string name) => name.ToLowerInvariant() switch
+    {
+        "sha1" => Sha1,
+        "sha256" => Sha256,
+        "sha384" => Sha384,
+        "sha512" => Sha512,
+        _ => null,
+    };
+
     public static HashAlgorithmName HashName(ushort alg) => alg switch
     {
         Sha1 => HashAlgorithmName.SHA1,

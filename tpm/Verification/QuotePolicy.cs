@@ -36,14 +36,8 @@ public sealed record QuotePolicy(IReadOnlyList<PcrBank> RequiredPcrs)
         {
             var colon = part.IndexOf(':', StringComparison.Ordinal);
             var name = colon < 0 ? part : part[..colon].ToLowerInvariant();
-            ushort hash = name switch
-            {
-                "sha1" => TpmAlg.Sha1,
-                "sha256" => TpmAlg.Sha256,
-                "sha384" => TpmAlg.Sha384,
-                "sha512" => TpmAlg.Sha512,
-                _ => throw new TpmFormatException($"\"{Clip(part)}\" is not bank:PCRs with a bank of sha1, sha256, sha384 or sha512"),
-            };
+            var hash = TpmAlg.HashByName(name)
+                ?? throw new TpmFormatException($"\"{Clip(part)}\" is not bank:PCRs with a bank of sha1, sha256, sha384 or sha512");
             if (colon < 0 || banks.Any(b => b.Hash == hash))
             {
                 throw new TpmFormatException(colon < 0 ? $"\"{Clip(part)}\" names no PCRs: write {name}:0-7" : $"bank {name} is given twice");

@@ -95,12 +95,10 @@ internal static class DeviceOutput
         }
         foreach (var pcr in boot.Pcrs)
         {
-            text.Append($"  PCR {Bank(pcr.DigestAlg)}:{pcr.Index,-2} {Convert.ToHexStringLower(pcr.Digest.Span)}\n");
+            text.Append($"  PCR {Tpm.Codec.TpmAlg.Name((ushort)pcr.DigestAlg).ToLowerInvariant()}:{pcr.Index,-2} {Convert.ToHexStringLower(pcr.Digest.Span)}\n");
         }
         return text.ToString();
     }
-
-    private static string Bank(ulong alg) => alg switch { 0x0004 => "sha1", 0x000B => "sha256", 0x000C => "sha384", _ => "sha512" };
 
     public static string Status(DeviceEnrollStatus status) => status == DeviceEnrollStatus.Enrolled ? "enrolled" : "not enrolled";
 
