@@ -120,21 +120,43 @@ public static class TpmCeremonies
     /// <summary>The firmware's measurement log, which describes the kernel's TPM (never a software TPM named by DTSH_TPM).</summary>
     public const string KernelEventLog = "/sys/kernel/security/tpm0/binary_bios_measurements";
 
-    /// <summary>The event log to send with quotes: the kernel's, when the kernel's TPM is the one quoting and the log is readable.</summary>
-    public static ByteString EventLog(string? tpmSpec)
+    /// <summary>
+    /// A copy of <see cref="KernelEventLog"/> that root publishes at boot for users (docs/examples/devicetrust-eventlog.service):
+    /// the kernel lets only root read the original. A copy proves nothing by itself — the cluster replays it against the quote.
+    /// </summary>
+    public const string PublishedEventLog = "/run/devicetrust/binary_bios_measurements";
+
+    /// <summary>
+    /// The event log to send with quotes: the kernel's when the kernel's TPM is the one quoting, read from the first of
+    /// <paramref name="paths"/> (default: the kernel's file, then its published copy) that can be read.
+    /// </summary>
+    public static ByteString EventLog(string? tpmSpec, params string[] paths)
     {
         if (tpmSpec is not null && !tpmSpec.StartsWith("device:", StringComparison.Ordinal))
         {
             return ByteString.Empty;
         }
-        try
+        foreach (var path in paths.Length == 0 ? [KernelEventLog, PublishedEventLog] : paths)
         {
-            return ByteString.CopyFrom(File.ReadAllBytes(KernelEventLog));
+            try
+            {
+                // securityfs reports size 0: read to the end, but never more than the cluster accepts
+                using var file = File.OpenRead(path);
+                var buffer = new byte[TcgEventLog.MaxBytes + 1];
+                var length = 0;
+                int read;
+                while (length < buffer.Length && (read = file.Read(buffer, length, buffer.Length - length)) > 0)
+                {
+                    length += read;
+                }
+                return ByteString.CopyFrom(buffer, 0, length);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // not readable (root only on most systems) or not there: try the next; without any, the quote goes alone
+            }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return ByteString.Empty; // not readable (root only on most systems): the quote goes without it
-        }
+        return ByteString.Empty;
     }
 
     private static void AddQuote(TpmDevice tpm, byte[] nonce, IReadOnlyList<PcrBank> requested, ByteString eventLog,

@@ -86,7 +86,7 @@ public sealed partial class TpmAttackTests
                 ($"dbx_must_revoke: [{Convert.ToHexStringLower(Revoked)}]\n", log,
                     $"the dbx measured in PCR 7 does not revoke sha256:{Convert.ToHexStringLower(Revoked)}, which the boot policy requires"),
                 ("secure_boot: required\n", [], "the boot policy checks the event log, and the device sent none " +
-                "(dtsh sends the firmware's log when it can read /sys/kernel/security/tpm0/binary_bios_measurements, root's by default)"),
+                "(dtsh sends the firmware's log when it can read /sys/kernel/security/tpm0/binary_bios_measurements, root's by default, or its copy in /run/devicetrust/)"),
             };
             foreach (var (policy, sent, reason) in cases)
             {

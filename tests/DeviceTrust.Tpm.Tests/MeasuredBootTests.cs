@@ -107,7 +107,7 @@ public sealed class MeasuredBootTests
         Assert.Equal($"PCR SHA256:7 is {Convert.ToHexStringLower(pcr7.Digest)}, which the boot policy does not allow",
             Assert.Throws<TpmVerificationException>(() => Policy(pcrs: [new GoldenPcr(TpmAlg.Sha256, 7, [new byte[32]])]).Check(pcrs, facts)).Message);
         Assert.Equal("the boot policy checks the event log, and the device sent none " +
-                "(dtsh sends the firmware's log when it can read /sys/kernel/security/tpm0/binary_bios_measurements, root's by default)",
+                "(dtsh sends the firmware's log when it can read /sys/kernel/security/tpm0/binary_bios_measurements, root's by default, or its copy in /run/devicetrust/)",
             Assert.Throws<TpmVerificationException>(() => Policy(secureBoot: true).Check(pcrs, null)).Message);
         Assert.Equal("sha256:4,7", QuotePolicy.Spec(Policy(secureBoot: true, applications: []).QuotedPcrs()));
     }

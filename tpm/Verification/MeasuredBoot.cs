@@ -155,7 +155,7 @@ public sealed record BootPolicy(IReadOnlyList<GoldenPcr> Pcrs, bool RequireSecur
         if (facts is null)
         {
             throw new TpmVerificationException("the boot policy checks the event log, and the device sent none " +
-                "(dtsh sends the firmware's log when it can read /sys/kernel/security/tpm0/binary_bios_measurements, root's by default)");
+                "(dtsh sends the firmware's log when it can read /sys/kernel/security/tpm0/binary_bios_measurements, root's by default, or its copy in /run/devicetrust/)");
         }
         if (RequireSecureBoot)
         {
