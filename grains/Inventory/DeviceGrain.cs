@@ -171,9 +171,14 @@ public sealed class DeviceGrain(
             throw DeviceTrustException.PermissionDenied("credential activation failed: the TPM did not recover the secret (the AK is not in the TPM that holds the EK)");
         }
         var facts = await grains.GetGrain<IAttestationVerifierGrain>(0).VerifyQuoteAsync(tpm.AkPublic, quote, pending.Challenge, tpm.Policy);
+        // The pin may have gone since the challenge was made (an administrator unpinned it): a pinned class needs a pin now.
+        var type = tpm.Plan.AttestationType == AttestationType.TpmEkPubPinned && Device.PinnedEkSha256.Length == 0
+            ? (tpm.Plan.EkCertificateSerial.Length > 0 ? AttestationType.TpmEkCert : AttestationType.TpmEkPub)
+            : tpm.Plan.AttestationType;
+        AttestationPolicy.EnsureAtLeast(type, tpm.Policy.MinimumAttestation);
         // The AK and the EK identity are stored together, in one write (the lesson of Keylime's CVE-2022-1053).
         return await SaveEnrolledAsync(pending, now,
-            new DeviceCredential(pending.CredentialId, tpm.Plan.AkSubjectPublicKeyInfo, tpm.Plan.AttestationType, tpm.Plan.EkCertificateSerial, tpm.AkPublic)
+            new DeviceCredential(pending.CredentialId, tpm.Plan.AkSubjectPublicKeyInfo, type, tpm.Plan.EkCertificateSerial, tpm.AkPublic)
             {
                 TpmCountersOrdered = facts.QualifiedSigner.AsSpan().SequenceEqual(tpm.Plan.AkQualifiedNameUnderEk),
                 EkSha256 = tpm.Plan.EkSha256,

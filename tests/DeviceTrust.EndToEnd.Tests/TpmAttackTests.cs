@@ -297,4 +297,47 @@ public sealed partial class TpmAttackTests(TpmCluster cluster) : IClassFixture<T
         // the refusals at init spent nothing: the first token still enrolls the device
         Assert.Equal(DeviceEnrollStatus.Enrolled, (await TpmCeremonies.EnrollAsync(_admin, created.EnrollToken.Token, tpm, Data(serial), default)).EnrollStatus);
     }
+
+    [Fact]
+    public async Task An_ek_unpinned_while_its_enrollment_is_in_progress_leaves_no_pinned_credential()
+    {
+        using var tpm = TpmDevice.Open(cluster.Tpm.Tcti);
+        var ek = tpm.EndorsementKey();
+        var ak = tpm.AttestationKey(ek);
+        var pin = "sha256:" + Core.Devices.EkPin.Of(TpmPublic.ParseSized(ek.Public).SubjectPublicKeyInfo());
+        var serial = "TP" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
+        var created = await Devices.CreateDeviceAsync(new CreateDeviceRequest { OsType = OSType.Linux, AssetTag = serial, CreateEnrollToken = true, EkSha256 = pin });
+        Assert.Equal(pin, created.PinnedEkSha256);
+        using var call = Devices.EnrollDevice();
+        await call.RequestStream.WriteAsync(new EnrollDeviceRequest
+        {
+            Init = new EnrollDeviceInit
+            {
+                Token = created.EnrollToken.Token,
+                CredentialId = TpmCredentials.IdOf(TpmPublic.ParseSized(ak)),
+                DeviceData = Data(serial),
+                Tpm = new TPMEnrollPayload
+                {
+                    EkCert = ByteString.CopyFrom(ek.Certificate!),
+                    EkKey = ByteString.CopyFrom(ek.Public),
+                    AttestationParameters = new TPMAttestationParameters { Public = ByteString.CopyFrom(ak) },
+                },
+            },
+        });
+        Assert.True(await call.ResponseStream.MoveNext());
+        var challenge = call.ResponseStream.Current.TpmChallenge;
+        // the administrator unpins the EK while the device activates its credential
+        await Devices.UpdateDeviceAsync(new UpdateDeviceRequest { DeviceId = created.Id, EkSha256 = "" });
+        var secret = tpm.ActivateCredential(ek, challenge.EncryptedCredential.CredentialBlob.ToByteArray(), challenge.EncryptedCredential.Secret.ToByteArray());
+        var quote = Answer(tpm, challenge.AttestationNonce.ToByteArray());
+        var response = new TPMEnrollChallengeResponse { Solution = ByteString.CopyFrom(secret) };
+        response.Quotes.AddRange(quote.Quotes);
+        response.Pcrs.AddRange(quote.Pcrs);
+        await call.RequestStream.WriteAsync(new EnrollDeviceRequest { TpmChallengeResponse = response });
+        Assert.True(await call.ResponseStream.MoveNext());
+        // enrolled, but as what it claims: the proof the pin gave is gone with the pin
+        var enrolled = call.ResponseStream.Current.Success.Device;
+        Assert.Equal((DeviceAttestationType.TpmEkcert, ""), (enrolled.Credential.DeviceAttestationType, enrolled.PinnedEkSha256));
+        Assert.Equal(pin, enrolled.Credential.TpmEkSha256);
+    }
 }
