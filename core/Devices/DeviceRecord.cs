@@ -32,6 +32,9 @@ public sealed record DeviceCredential(string Id, byte[] PublicKeyDer, Attestatio
 
     /// <summary>The SHA-256 (hex) of the EK's SubjectPublicKeyInfo, for TPM credentials (empty for those enrolled before it was kept).</summary>
     public string EkSha256 { get; init; } = "";
+
+    /// <summary>The subject of the allowed EK CA the EK certificate chained to at enrollment (tpm_ekcert_trusted); empty otherwise.</summary>
+    public string EkCertificateCa { get; init; } = "";
 }
 
 /// <summary>A user by immutable id, with the name they had when recorded (for people to read; the id decides).</summary>

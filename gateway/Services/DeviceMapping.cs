@@ -111,6 +111,7 @@ public static class DeviceMapping
                 TpmEkcertSerial = credential.TpmEkCertSerial,
                 TpmAkPublic = ByteString.CopyFrom(credential.TpmAkPublic),
                 TpmEkSha256 = credential.EkSha256.Length == 0 ? "" : EkPin.Text(credential.EkSha256),
+                TpmEkcertCa = credential.EkCertificateCa,
             };
         }
         if (device.LastBoot is { } boot)

@@ -36,6 +36,7 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
         var pinned = pinnedEkSha256.Length > 0;
         var type = pinned ? AttestationType.TpmEkPubPinned : AttestationType.TpmEkPub;
         var serial = "";
+        var anchor = "";
         if (offer.EkCertificate is { Length: > 0 } der)
         {
             using var certificate = Refuse(() => EkChecks.LoadCertificate(der));
@@ -45,7 +46,7 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
             if (policy.EkCertAllowedCas.Count > 0)
             {
                 var roots = policy.EkCertAllowedCas.Select(pem => X509Certificate2.CreateFromPem(pem)).ToList();
-                var error = EkChecks.ChainError(certificate, roots, [], time.GetUtcNow());
+                var error = EkChecks.ChainError(certificate, roots, [], time.GetUtcNow(), out anchor);
                 if (error is not null)
                 {
                     throw DeviceTrustException.PermissionDenied($"EK certificate does not chain to an allowed CA: {error}");
@@ -72,7 +73,7 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
         var made = CredentialMaker.Make(ek, ak.Name(), secret);
         var underEk = QuoteVerifier.QualifiedName(ak.NameAlg, QuoteVerifier.QualifiedName(ek.NameAlg, QuoteVerifier.EndorsementHierarchy, ek.Name()), ak.Name());
         return Task.FromResult(new TpmEnrollmentPlan(made.IdObject, made.EncryptedSecret, secret, type, serial, ak.SubjectPublicKeyInfo(), underEk,
-            policy.AllowSha1Signatures, ekSha256));
+            policy.AllowSha1Signatures, ekSha256) { EkCertificateCa = anchor });
     }
 
     public Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce, DevicePolicy policy)

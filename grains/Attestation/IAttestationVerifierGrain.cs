@@ -75,7 +75,11 @@ public sealed record TpmEnrollmentPlan(
     [property: Id(5)] byte[] AkSubjectPublicKeyInfo,
     [property: Id(6)] byte[] AkQualifiedNameUnderEk,
     [property: Id(7)] bool AllowSha1Signatures,
-    [property: Id(8)] string EkSha256);
+    [property: Id(8)] string EkSha256)
+{
+    /// <summary>The subject of the allowed EK CA the EK certificate chains to; empty when no chain was verified.</summary>
+    [Id(9)] public string EkCertificateCa { get; init; } = "";
+}
 
 /// <summary>What a verified quote says about the TPM: its clock, who signed it (qualified name), and the boot (its VerifiedAt unset).</summary>
 [GenerateSerializer, Immutable, Alias("dt.TpmQuoteFacts")]

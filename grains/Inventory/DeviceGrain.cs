@@ -182,6 +182,7 @@ public sealed class DeviceGrain(
             {
                 TpmCountersOrdered = facts.QualifiedSigner.AsSpan().SequenceEqual(tpm.Plan.AkQualifiedNameUnderEk),
                 EkSha256 = tpm.Plan.EkSha256,
+                EkCertificateCa = tpm.Plan.EkCertificateCa,
             }, facts.Clock, facts.Boot with { VerifiedAt = now });
     }
 

@@ -70,8 +70,13 @@ public static class EkChecks
     /// profile's critical SAN and EKU are accepted. Returns null when it chains, else the reason.
     /// </summary>
     public static string? ChainError(X509Certificate2 certificate, IEnumerable<X509Certificate2> allowedRoots, IEnumerable<X509Certificate2> intermediates,
-        DateTimeOffset verificationTime)
+        DateTimeOffset verificationTime) => ChainError(certificate, allowedRoots, intermediates, verificationTime, out _);
+
+    /// <summary>As <see cref="ChainError(X509Certificate2, IEnumerable{X509Certificate2}, IEnumerable{X509Certificate2}, DateTimeOffset)"/>, and the subject of the allowed CA the chain ends at.</summary>
+    public static string? ChainError(X509Certificate2 certificate, IEnumerable<X509Certificate2> allowedRoots, IEnumerable<X509Certificate2> intermediates,
+        DateTimeOffset verificationTime, out string anchor)
     {
+        anchor = "";
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
@@ -99,6 +104,7 @@ public static class EkChecks
         chain.ChainPolicy.ExtraStore.AddRange(intermediates.ToArray());
         if (chain.Build(certificate))
         {
+            anchor = chain.ChainElements[^1].Certificate.Subject;
             return null;
         }
         var problems = chain.ChainStatus.Where(s => s.Status != X509ChainStatusFlags.NoError).ToList();

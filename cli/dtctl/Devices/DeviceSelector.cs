@@ -57,9 +57,11 @@ internal static class DeviceOutput
     };
 
     /// <summary>What an attestation class proves, in words a security engineer can act on.</summary>
-    public static string Proves(DeviceAttestationType type) => type switch
+    public static string Proves(DeviceCredential credential) => credential.DeviceAttestationType switch
     {
-        DeviceAttestationType.TpmEkcertTrusted => "EK certificate chains to an allowed EK CA: the TPM's maker vouches for this TPM",
+        DeviceAttestationType.TpmEkcertTrusted => credential.TpmEkcertCa.Length > 0
+            ? $"EK certificate chains to {credential.TpmEkcertCa} (allowed): the TPM's maker vouches for this TPM"
+            : "EK certificate chains to an allowed EK CA: the TPM's maker vouches for this TPM",
         DeviceAttestationType.TpmEkpubPinned => "EK is the one pinned in the inventory: the TPM the inventory recorded for this device",
         DeviceAttestationType.TpmEkcert => "EK certificate not verified: no EK CAs were configured at enrollment, so its issuer and serial are the device's claim",
         DeviceAttestationType.TpmEkpub => "EK public key not verified: software could have offered it",

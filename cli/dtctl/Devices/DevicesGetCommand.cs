@@ -29,7 +29,7 @@ public static class DevicesGetCommand
                    Owner:         {(device.Owner.Length == 0 ? "(none)" : $"{device.Owner} (user id {device.OwnerId})")}
                    Users:         {(device.Users.Count == 0 ? "(none)" : string.Join(", ", device.Users.Select(u => u.Name)))}
                    Credential:    {(device.Credential is null ? "(none)" : $"{device.Credential.Id} ({DeviceOutput.Attestation(device.Credential.DeviceAttestationType)})")}
-                   Proves:        {(device.Credential is null ? "(nothing: not enrolled)" : DeviceOutput.Proves(device.Credential.DeviceAttestationType))}
+                   Proves:        {(device.Credential is null ? "(nothing: not enrolled)" : DeviceOutput.Proves(device.Credential))}
                    EK:            {(device.Credential is { TpmEkSha256.Length: > 0 } ek ? ek.TpmEkSha256 : "(none recorded)")}
                    EK pinned:     {(device.PinnedEkSha256.Length == 0 ? "(none)" : device.PinnedEkSha256)}
                    Created:       {device.CreateTime.ToDateTimeOffset():u}
