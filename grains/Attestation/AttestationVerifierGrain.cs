@@ -73,7 +73,8 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
         var made = CredentialMaker.Make(ek, ak.Name(), secret);
         var underEk = QuoteVerifier.QualifiedName(ak.NameAlg, QuoteVerifier.QualifiedName(ek.NameAlg, QuoteVerifier.EndorsementHierarchy, ek.Name()), ak.Name());
         return Task.FromResult(new TpmEnrollmentPlan(made.IdObject, made.EncryptedSecret, secret, type, serial, ak.SubjectPublicKeyInfo(), underEk,
-            policy.AllowSha1Signatures, ekSha256) { EkCertificateCa = anchor });
+            policy.AllowSha1Signatures, ekSha256)
+        { EkCertificateCa = anchor });
     }
 
     public Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce, DevicePolicy policy)
