@@ -145,11 +145,15 @@ public sealed partial class TpmAttackTests(TpmCluster cluster) : IClassFixture<T
             enrolled = await EnrolledTpmDeviceAsync(tpm);
         }
         await using var copy = await original.CloneAsync();
-        // the original keeps running and proves itself (its clock moves on)
+        // the original keeps running and proves itself, its clock an hour ahead of the copy's (as an hour of use would
+        // leave it; TPM2_ClockSet only moves a clock forward). Both swtpm clocks run in real time from the same saved
+        // value, so without this the copy is behind only by how much later it started: a race on a loaded machine.
+        var clock = ulong.Parse(System.Text.RegularExpressions.Regex.Match((await original.ToolAsync("tpm2_readclock")).StdOut, @"clock: (\d+)").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+        await original.ToolAsync("tpm2_setclock", (clock + 3_600_000).ToString(System.Globalization.CultureInfo.InvariantCulture));
         using (var tpm = TpmDevice.Open(original.Tcti))
         {
             await AuthenticatedAsync(tpm, enrolled.Device, enrolled.Credential);
-            await Task.Delay(1500);
             await AuthenticatedAsync(tpm, enrolled.Device, enrolled.Credential);
         }
         // the copy has the same AK and answers every challenge correctly, but its clock is behind the original's
