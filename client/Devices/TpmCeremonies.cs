@@ -17,7 +17,7 @@ namespace DeviceTrust.Client.Devices;
 public static class TpmCeremonies
 {
     /// <summary>What the device quotes at least: the SHA-256 bank's boot PCRs (what the cluster requires).</summary>
-    public static readonly IReadOnlyList<PcrBank> QuotedPcrs = [new PcrBank(TpmAlg.Sha256, [0, 1, 2, 3, 4, 5, 6, 7])];
+    public static IReadOnlyList<PcrBank> QuotedPcrs => QuotePolicy.Default.RequiredPcrs;
 
     /// <summary>
     /// The PCRs to quote with <paramref name="eventLog"/>: the boot PCRs, those the cluster asked for with its nonce

@@ -16,8 +16,12 @@ public static class MinimumOsVersions
     /// <summary>The stored form of a key; throws InvalidArgument for anything else.</summary>
     public static string Key(string key)
     {
+        if (key.Length > 64)
+        {
+            throw DeviceTrustException.InvalidArgument($"\"{Clip(key)}\" is not an OS: use linux, macos, windows, or linux/<os_id>");
+        }
         var parts = key.Trim().ToLowerInvariant().Split('/', 2);
-        var os = OsTypes.Parse(parts[0]) is var parsed && parsed != OsType.Unspecified ? parsed.ToText() : throw DeviceTrustException.InvalidArgument($"unknown OS \"{key}\"");
+        var os = OsTypes.Parse(parts[0]).ToText();
         if (parts.Length == 1)
         {
             return os;

@@ -31,11 +31,12 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
         }
         // The grain validates every value before it writes any: a bad one changes nothing.
         if (request.SetMinOsVersions.Count > Core.Devices.MinimumOsVersions.MaxEntries
+            || request.SetMinOsVersions.Any(v => v.Key.Length > 64 || v.Value.Length > 32)
             || request.HasQuotePcrs && request.QuotePcrs.Length > 256
             || request.HasBootPolicy && request.BootPolicy.Length > BootPolicyYaml.MaxBytes)
         {
             throw Core.Errors.DeviceTrustException.InvalidArgument(
-                $"at most {Core.Devices.MinimumOsVersions.MaxEntries} minimum OS versions, quote_pcrs of at most 256 characters, a boot policy of at most {BootPolicyYaml.MaxBytes} bytes");
+                $"at most {Core.Devices.MinimumOsVersions.MaxEntries} minimum OS versions (OS names of at most 64 characters, versions of at most 32), quote_pcrs of at most 256 characters, a boot policy of at most {BootPolicyYaml.MaxBytes} bytes");
         }
         var change = await Config.UpdateDeviceTrustAsync(new DeviceTrustUpdate
         {

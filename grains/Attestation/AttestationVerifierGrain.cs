@@ -72,15 +72,14 @@ public sealed class AttestationVerifierGrain(TimeProvider time) : Grain, IAttest
         var secret = RandomNumberGenerator.GetBytes(32);
         var made = CredentialMaker.Make(ek, ak.Name(), secret);
         var underEk = QuoteVerifier.QualifiedName(ak.NameAlg, QuoteVerifier.QualifiedName(ek.NameAlg, QuoteVerifier.EndorsementHierarchy, ek.Name()), ak.Name());
-        return Task.FromResult(new TpmEnrollmentPlan(made.IdObject, made.EncryptedSecret, secret, type, serial, ak.SubjectPublicKeyInfo(), underEk,
-            policy.AllowSha1Signatures, ekSha256)
+        return Task.FromResult(new TpmEnrollmentPlan(made.IdObject, made.EncryptedSecret, secret, type, serial, ak.SubjectPublicKeyInfo(), underEk, ekSha256)
         { EkCertificateCa = anchor });
     }
 
     public Task<TpmQuoteFacts> VerifyQuoteAsync(byte[] akPublic, TpmQuoteEvidence evidence, byte[] nonce, DevicePolicy policy)
     {
         var ak = Parse(akPublic, "attestation key");
-        var required = new QuotePolicy(policy.QuotePcrs.Length == 0 ? QuotePolicy.Default.RequiredPcrs : Refuse(() => QuotePolicy.ParseBanks(policy.QuotePcrs)))
+        var required = new QuotePolicy(Refuse(policy.ConfiguredPcrs))
         {
             AllowSha1Signatures = policy.AllowSha1Signatures,
         };

@@ -59,9 +59,11 @@ public sealed record DevicePolicy(
 
     [Id(5)] public string BootPolicy { get; init; } = "";
 
+    /// <summary>The configured PCRs every quote covers (<see cref="QuotePolicy.Default"/>'s when none are).</summary>
+    public IReadOnlyList<PcrBank> ConfiguredPcrs() => QuotePcrs.Length == 0 ? QuotePolicy.Default.RequiredPcrs : QuotePolicy.ParseBanks(QuotePcrs);
+
     /// <summary>What a quote must cover: the configured PCRs and those the boot policy reads. Asked of the device with each nonce.</summary>
-    public IReadOnlyList<PcrBank> RequiredPcrs() =>
-        QuotePolicy.Union(QuotePcrs.Length == 0 ? QuotePolicy.Default.RequiredPcrs : QuotePolicy.ParseBanks(QuotePcrs), BootPolicyYaml.Parse(BootPolicy).QuotedPcrs());
+    public IReadOnlyList<PcrBank> RequiredPcrs() => QuotePolicy.Union(ConfiguredPcrs(), BootPolicyYaml.Parse(BootPolicy).QuotedPcrs());
 }
 
 /// <summary>The challenge for the device and what the server keeps to check the answer.</summary>
@@ -74,7 +76,6 @@ public sealed record TpmEnrollmentPlan(
     [property: Id(4)] string EkCertificateSerial,
     [property: Id(5)] byte[] AkSubjectPublicKeyInfo,
     [property: Id(6)] byte[] AkQualifiedNameUnderEk,
-    [property: Id(7)] bool AllowSha1Signatures,
     [property: Id(8)] string EkSha256)
 {
     /// <summary>The subject of the allowed EK CA the EK certificate chains to; empty when no chain was verified.</summary>

@@ -47,14 +47,7 @@ internal static class DeviceOutput
         _ => throw DeviceTrustException.InvalidArgument($"--os \"{text}\" is unknown: use linux, macos or windows"),
     };
 
-    public static string Attestation(DeviceAttestationType type) => type switch
-    {
-        DeviceAttestationType.TpmEkpub => "tpm_ekpub",
-        DeviceAttestationType.TpmEkcert => "tpm_ekcert",
-        DeviceAttestationType.TpmEkcertTrusted => "tpm_ekcert_trusted",
-        DeviceAttestationType.TpmEkpubPinned => "tpm_ekpub_pinned",
-        _ => "unspecified",
-    };
+    public static string Attestation(DeviceAttestationType type) => Core.Devices.AttestationPolicy.ToText((Core.Devices.AttestationType)(int)type);
 
     /// <summary>What an attestation class proves, in words a security engineer can act on.</summary>
     public static string Proves(DeviceCredential credential) => credential.DeviceAttestationType switch

@@ -70,7 +70,10 @@ public sealed class EkOptions(bool mayUnpin)
         var text = System.Text.Encoding.ASCII.GetString(bytes);
         if (text.Contains("-----BEGIN ", StringComparison.Ordinal))
         {
-            var pem = PemEncoding.TryFind(text, out var fields) ? fields : throw DeviceTrustException.InvalidArgument($"--ek-pub {path}: the PEM cannot be read");
+            if (!PemEncoding.TryFind(text, out var fields))
+            {
+                throw DeviceTrustException.InvalidArgument($"--ek-pub {path}: the PEM cannot be read");
+            }
             var label = text[fields.Label];
             var der = Convert.FromBase64String(text[fields.Base64Data]);
             return label switch
