@@ -13,12 +13,15 @@ using DeviceTrust.Silo.Database;
 using DeviceTrust.Silo.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
-// The gateway co-hosts a silo: `dotnet run --project gateway` is a complete single-node cluster.
+// By default the gateway co-hosts a silo: `dotnet run --project gateway` is a complete single-node cluster.
+// `--mode client` makes it a stateless gateway of a cluster of silos (`dotnet run --project silo`).
 // Settings files come from beside the binary; relative paths (./data) stay relative to where it was started.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--mode"] = $"{GatewayOptions.Section}:{nameof(GatewayOptions.Mode)}" });
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
 // The gRPC framework logs every refused call and every unreadable message at Information, with stack traces; our
 // interceptor and the audit log record each with its reason, so only its warnings and errors are worth a line.
@@ -31,6 +34,11 @@ try
 {
     host = DeviceTrustHostOptions.From(builder.Configuration);
     gateway = GatewayOptions.From(builder.Configuration);
+    if (gateway.IsClient && !host.Cluster.IsDatabase)
+    {
+        throw DeviceTrustException.InvalidArgument(
+            "--mode client needs a cluster in the database: DeviceTrust:Storage:Provider postgresql (and DeviceTrust:Cluster:Membership database, its default)");
+    }
     if (host.Storage.IsSqlite)
     {
         await DatabaseSchema.ApplyAsync(host);
@@ -47,7 +55,17 @@ catch (Exception e) when (e is DeviceTrustException or DbException or IOExceptio
     return 1;
 }
 
-builder.UseOrleans(silo => silo.AddDeviceTrustSilo(host, builder.Configuration, masterKey));
+if (gateway.IsClient)
+{
+    builder.UseOrleansClient(client => client.AddDeviceTrustClient(host));
+    builder.Services.AddSingleton(masterKey);
+    builder.Services.AddSingleton(host);
+    builder.Services.TryAddSingleton(TimeProvider.System);
+}
+else
+{
+    builder.UseOrleans(silo => silo.AddDeviceTrustSilo(host, masterKey));
+}
 
 builder.Services.AddSingleton(gateway);
 builder.Services.AddSingleton<ClusterAuthority>();
@@ -59,9 +77,7 @@ builder.Services.AddSingleton<RateLimits>();
 builder.Services.AddSingleton<SampledAudit>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SampledAudit>());
 builder.Services.AddSingleton<ConnectionLimit>();
-builder.Services.AddSingleton(new GrainStateQuery(host, DeviceTrustSilo.ServiceIdOf(builder.Configuration)));
-builder.Services.AddSingleton(new DeviceInventoryQuery(host, DeviceTrustSilo.ServiceIdOf(builder.Configuration)));
-builder.Services.AddSingleton(new AuditLog(host));
+builder.Services.AddDeviceTrustReadModels(host, host.Cluster.ServiceId);
 builder.Services.AddSingleton<AuditRecorder>();
 builder.Services.AddSingleton<EnrollmentCeremony>();
 builder.Services.AddSingleton<AuthenticationCeremony>();
@@ -144,7 +160,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
     Console.Write(
         $"""
 
-         DeviceTrust gateway of cluster "{authority.ClusterName}" is listening on https://{gateway.Listen}
+         DeviceTrust gateway ({(gateway.IsClient ? $"client of the silos of cluster id {host.Cluster.ClusterId}" : "embedded silo")}) of cluster "{authority.ClusterName}" is listening on https://{gateway.Listen}
          CA pin: {authority.Ca.Pin}
          Data: {(host.Storage.IsSqlite ? host.DataDirFullPath + " (SQLite)" : "PostgreSQL")}
 

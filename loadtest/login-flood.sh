@@ -13,7 +13,7 @@ dll=${2:-gateway/bin/Release/net10.0/DeviceTrust.Gateway.dll}
 dir=$(mktemp -d /tmp/dt-flood.XXXXXX)
 port=$((20000 + RANDOM % 20000))
 DeviceTrust__DataDir="$dir/data" DeviceTrust__Gateway__Listen="127.0.0.1:$port" \
-  DeviceTrust__SiloPort=$((port + 1)) DeviceTrust__GatewayPort=$((port + 2)) dotnet "$dll" >"$dir/gateway.log" 2>&1 &
+  DeviceTrust__Cluster__SiloPort=$((port + 1)) DeviceTrust__Cluster__ClientPort=$((port + 2)) dotnet "$dll" >"$dir/gateway.log" 2>&1 &
 gateway=$!
 trap 'kill -TERM $gateway 2>/dev/null; wait $gateway 2>/dev/null; rm -rf "$dir"' EXIT
 until grep -q "CA pin" "$dir/gateway.log"; do sleep 0.2; done

@@ -20,7 +20,7 @@ chmod 755 "$bin"
 
 port=$((20000 + RANDOM % 20000))
 DeviceTrust__DataDir="$dir/data" DeviceTrust__Gateway__Listen="127.0.0.1:$port" \
-  DeviceTrust__SiloPort=$((port + 1)) DeviceTrust__GatewayPort=$((port + 2)) \
+  DeviceTrust__Cluster__SiloPort=$((port + 1)) DeviceTrust__Cluster__ClientPort=$((port + 2)) \
   dotnet gateway/bin/Release/net10.0/DeviceTrust.Gateway.dll >"$dir/gateway.log" 2>&1 &
 pids+=($!)
 until grep -q "CA pin" "$dir/gateway.log"; do sleep 0.2; done

@@ -34,11 +34,11 @@ try
         await DatabaseSchema.EnsureCurrentAsync(options);
     }
     var masterKey = MasterKeyLoader.Load(options);
-    builder.UseOrleans(silo => silo.AddDeviceTrustSilo(options, builder.Configuration, masterKey));
+    builder.UseOrleans(silo => silo.AddDeviceTrustSilo(options, masterKey));
     builder.AddDeviceTrustTelemetry("devicetrust-silo");
     var host = builder.Build();
     host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() =>
-        Console.WriteLine($"DeviceTrust silo started ({options.Storage.Provider}, silo port {options.SiloPort}, gateway port {options.GatewayPort})"));
+        Console.WriteLine($"DeviceTrust silo started ({options.Storage.Provider}, cluster {options.Cluster.ClusterId}, {options.Cluster.Membership} membership, silo port {options.Cluster.SiloPort}, client port {options.Cluster.ClientPort})"));
     await host.RunAsync();
     return 0;
 }

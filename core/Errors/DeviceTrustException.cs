@@ -10,6 +10,8 @@ public enum ErrorKind
     FailedPrecondition,
     Unauthenticated,
     ResourceExhausted,
+    /// <summary>Interrupted, not refused: the same request again may well succeed.</summary>
+    Aborted,
 }
 
 /// <summary>
@@ -35,6 +37,7 @@ public sealed class DeviceTrustException : Exception
     public static DeviceTrustException PermissionDenied(string message) => new(ErrorKind.PermissionDenied, message);
     public static DeviceTrustException FailedPrecondition(string message) => new(ErrorKind.FailedPrecondition, message);
     public static DeviceTrustException Unauthenticated(string message) => new(ErrorKind.Unauthenticated, message);
+    public static DeviceTrustException Aborted(string message) => new(ErrorKind.Aborted, message);
 
     /// <summary>Too much at once (a rate limit, a busy pool): the caller may retry after <paramref name="retryAfter"/>.</summary>
     public static DeviceTrustException ResourceExhausted(string message, TimeSpan retryAfter) =>

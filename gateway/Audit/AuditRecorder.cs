@@ -1,7 +1,8 @@
 using System.Text.Json;
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Errors;
-using DeviceTrust.Silo.Database;
+using DeviceTrust.Grains.ReadModels;
 using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Audit;
@@ -10,7 +11,7 @@ namespace DeviceTrust.Gateway.Audit;
 /// Writes audit events with who and from where. Awaited before an RPC answers, so a success the client sees is
 /// always recorded (the log is append-only in the database).
 /// </summary>
-public sealed class AuditRecorder(AuditLog log, TimeProvider time)
+public sealed class AuditRecorder(IAuditLog log, TimeProvider time)
 {
     public AuditRecord Begin(string type, ServerCallContext context, string user, string userId = "") =>
         new(this, type, user, userId, ClientAddress.Of(context), context.CancellationToken);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using DeviceTrust.Silo.Database;
+using DeviceTrust.Core.Audit;
+using DeviceTrust.Grains.ReadModels;
 using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Audit;
@@ -17,14 +18,14 @@ public sealed class SampledAudit : IHostedService, IDisposable
     private const int MaxKinds = 10_000;
     private readonly TimeSpan _window;
 
-    private readonly AuditLog _log;
+    private readonly IAuditLog _log;
     private readonly TimeProvider _time;
     private readonly ILogger<SampledAudit> _logger;
     private readonly Counter<long> _refusals;
     private readonly ConcurrentDictionary<string, Kind> _kinds = new(StringComparer.Ordinal);
     private ITimer? _flush;
 
-    public SampledAudit(AuditLog log, Hosting.GatewayOptions options, TimeProvider time, IMeterFactory meters, ILogger<SampledAudit> logger)
+    public SampledAudit(IAuditLog log, Hosting.GatewayOptions options, TimeProvider time, IMeterFactory meters, ILogger<SampledAudit> logger)
     {
         _window = options.SampledAuditWindow;
         _log = log;

@@ -22,6 +22,7 @@ public static class ErrorStatus
         ErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
         ErrorKind.Unauthenticated => StatusCode.Unauthenticated,
         ErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
+        ErrorKind.Aborted => StatusCode.Aborted,
         _ => StatusCode.Internal,
     };
 
@@ -36,6 +37,11 @@ public static class ErrorStatus
         Google.Protobuf.InvalidProtocolBufferException e => (StatusCode.InvalidArgument, $"a request message is malformed: {e.Message}"),
         InvalidDataException e => (StatusCode.InvalidArgument, $"the request stream is malformed: {e.Message}"),
         Orleans.Storage.InconsistentStateException => (StatusCode.Aborted, "the record was changed concurrently: retry"),
+        // A silo left the cluster with the call in flight, or none answered in time: the cluster moves its grains
+        // to the silos that remain, so the same call again is expected to work.
+        Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException
+            => (StatusCode.Unavailable, "the cluster did not answer (a node may have just left): retry"),
+        System.Data.Common.DbException { IsTransient: true } => (StatusCode.Unavailable, "the database did not answer: retry"),
         // The client went away: the call was cancelled, or its stream broke while we read or wrote it.
         OperationCanceledException or IOException when call.IsCancellationRequested => (StatusCode.Cancelled, "the client abandoned the call"),
         _ => null,

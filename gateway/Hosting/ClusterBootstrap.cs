@@ -1,12 +1,15 @@
 using System.Security.Cryptography;
 using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Certificates;
+using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Core.Ssh;
 using DeviceTrust.Core.Users;
+using DeviceTrust.Grains;
 using DeviceTrust.Grains.Authorities;
 using DeviceTrust.Grains.Config;
+using DeviceTrust.Grains.ReadModels;
 using DeviceTrust.Grains.Users;
 using DeviceTrust.Silo.Hosting;
 
@@ -23,7 +26,7 @@ public sealed class ClusterBootstrap(
     ClusterAuthority authority,
     DeviceTrustHostOptions host,
     GatewayOptions gateway,
-    Silo.Database.AuditLog audit,
+    IAuditLog audit,
     TimeProvider time,
     ILogger<ClusterBootstrap> log) : IHostedService
 {
@@ -37,12 +40,12 @@ public sealed class ClusterBootstrap(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var material = await grains.GetGrain<ICertificateAuthorityGrain>(CertificateAuthorityGrain.UserCa).GetOrCreateAsync(host.ClusterName);
-        var pkcs8 = masterKey.Decrypt(material.EncryptedPrivateKey, CertificateAuthorityGrain.KeyPurpose(CertificateAuthorityGrain.UserCa));
+        var material = await grains.GetGrain<ICertificateAuthorityGrain>(GrainKeys.UserCa).GetOrCreateAsync(host.ClusterName);
+        var pkcs8 = masterKey.Decrypt(material.EncryptedPrivateKey, GrainKeys.CaKeyPurpose(GrainKeys.UserCa));
         try
         {
-            authority.Load(CertificateAuthority.Load(material.CertificateDer, pkcs8), await LoadSshCaAsync(SshAuthorityGrain.UserCa),
-                await LoadSshCaAsync(SshAuthorityGrain.HostCa), host.ClusterName, gateway, time);
+            authority.Load(CertificateAuthority.Load(material.CertificateDer, pkcs8), await LoadSshCaAsync(GrainKeys.SshUserCa),
+                await LoadSshCaAsync(GrainKeys.SshHostCa), host.ClusterName, gateway, time);
         }
         finally
         {
@@ -54,7 +57,7 @@ public sealed class ClusterBootstrap(
     private async Task<SshCertificateAuthority> LoadSshCaAsync(string name)
     {
         var material = await grains.GetGrain<ISshAuthorityGrain>(name).GetOrCreateAsync();
-        var pkcs8 = masterKey.Decrypt(material.EncryptedPrivateKey, SshAuthorityGrain.KeyPurpose(name));
+        var pkcs8 = masterKey.Decrypt(material.EncryptedPrivateKey, GrainKeys.SshCaKeyPurpose(name));
         try
         {
             return SshCertificateAuthority.Load(pkcs8);
@@ -94,7 +97,7 @@ public sealed class ClusterBootstrap(
 
     private async Task BootstrapAdminAsync()
     {
-        var config = grains.GetGrain<IClusterConfigGrain>(ClusterConfigGrain.Key);
+        var config = grains.GetGrain<IClusterConfigGrain>(GrainKeys.Cluster);
         var admin = grains.GetGrain<IUserGrain>(AdminUser);
         var existing = await admin.GetAsync();
         var now = time.GetUtcNow();
@@ -105,18 +108,39 @@ public sealed class ClusterBootstrap(
             RemoveInviteFile();
             return;
         }
-        if (existing is { InviteExpires: { } expires } && expires > now && File.Exists(InviteFile))
+        if (existing is { InviteExpires: { } expires } && expires > now)
         {
-            Notice = $"The bootstrap user \"{AdminUser}\" has not accepted its invitation yet (valid until {expires:u}); it is in {InviteFile}.";
-            return;
+            if (File.Exists(InviteFile))
+            {
+                Notice = $"The bootstrap user \"{AdminUser}\" has not accepted its invitation yet (valid until {expires:u}); it is in {InviteFile}.";
+                return;
+            }
+            if (host.Cluster.IsDatabase)
+            {
+                // Several gateways share the cluster: the invitation is in the data folder of the one that made it,
+                // and replacing it at every gateway's start would leave the operator holding a dead one.
+                Notice = $"The bootstrap user \"{AdminUser}\" has not accepted its invitation yet (valid until {expires:u}); it is in the data folder (admin-invite) of the gateway that made it.";
+                return;
+            }
         }
         // First start, or an admin who never accepted an invitation that has since expired or been lost: a fresh one.
         var invitation = NewInvitation.For(AdminUser, authority.Ca.Pin, now, gateway.BootstrapInviteTtl);
-        var created = existing is null
-            ? await admin.CreateAsync(UserKind.Human, AdminRoles, invitation.SecretHash, invitation.Expires)
-            : (await admin.ResetAsync(invitation.SecretHash, invitation.Expires)).After;
+        UserView created;
+        try
+        {
+            created = existing is null
+                ? await admin.CreateAsync(UserKind.Human, AdminRoles, invitation.SecretHash, invitation.Expires)
+                : (await admin.ResetAsync(invitation.SecretHash, invitation.Expires)).After;
+        }
+        catch (DeviceTrustException e) when (e.Kind == ErrorKind.AlreadyExists)
+        {
+            // Gateways of a new cluster started together: another one created the bootstrap user a moment ago, and
+            // its invitation is the one that works.
+            Notice = $"The bootstrap user \"{AdminUser}\" was invited by another gateway of this cluster: its data folder has the invitation (admin-invite).";
+            return;
+        }
         // A state change like any other, made by the cluster itself rather than a caller.
-        await audit.AppendAsync(new Silo.Database.AuditEntry(now, existing is null ? AuditCodes.UserCreate : AuditCodes.UserReset, true, "(bootstrap)",
+        await audit.AppendAsync(new AuditEntry(now, existing is null ? AuditCodes.UserCreate : AuditCodes.UserReset, true, "(bootstrap)",
             "", "", "", "", "", existing is null
                 ? $"bootstrap user {AdminUser} created with roles {string.Join(", ", AdminRoles)}; invitation valid until {invitation.Expires:u}"
                 : $"bootstrap user {AdminUser} invited again (the earlier invitation expired or was lost); valid until {invitation.Expires:u}")

@@ -12,6 +12,18 @@ public sealed class GatewayOptions
     /// <summary>The largest request message the gateway reads (the biggest real one, a TPM event log, is 512 KiB).</summary>
     public const int MaxMessageBytes = 1024 * 1024;
 
+    public const string Embedded = "embedded";
+    public const string Client = "client";
+
+    /// <summary>
+    /// <c>embedded</c> (default): this process is also a silo, a complete cluster by itself or one node of a bigger
+    /// one. <c>client</c>: a stateless gateway that holds no grains and reaches the silos as an Orleans client
+    /// (needs <c>DeviceTrust:Cluster:Membership database</c>). Also <c>--mode client</c> on the command line.
+    /// </summary>
+    public string Mode { get; set; } = Embedded;
+
+    public bool IsClient => Mode == Client;
+
     /// <summary>Address and port of the HTTPS (HTTP/2 and HTTP/1.1) listener.</summary>
     public string Listen { get; set; } = "127.0.0.1:3025";
 
@@ -59,6 +71,10 @@ public sealed class GatewayOptions
         var options = new GatewayOptions();
         configuration.GetSection(Section).Bind(options);
         _ = options.ListenEndPoint;
+        if (options.Mode is not (Embedded or Client))
+        {
+            throw DeviceTrustException.InvalidArgument($"the gateway mode \"{options.Mode}\" is unknown: use embedded or client (--mode client)");
+        }
         if (options.CertificateTtl <= TimeSpan.Zero)
         {
             throw DeviceTrustException.InvalidArgument("DeviceTrust:Gateway:CertificateTtl must be positive");

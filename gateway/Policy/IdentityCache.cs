@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Gateway.Hosting;
+using DeviceTrust.Grains;
 using DeviceTrust.Grains.Config;
 using DeviceTrust.Grains.Locks;
 using DeviceTrust.Grains.Nodes;
@@ -59,7 +60,7 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
         {
             return cached.View;
         }
-        var view = await grains.GetGrain<IClusterConfigGrain>(ClusterConfigGrain.Key).GetAsync();
+        var view = await grains.GetGrain<IClusterConfigGrain>(GrainKeys.Cluster).GetAsync();
         _config = new ConfigEntry(view, now);
         return view;
     }
@@ -83,7 +84,7 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
         {
             return current.Index;
         }
-        var snapshot = await grains.GetGrain<INodeRegistryGrain>(NodeRegistryGrain.Key).GetSnapshotIfChangedAsync(current?.Version ?? -1);
+        var snapshot = await grains.GetGrain<INodeRegistryGrain>(GrainKeys.Cluster).GetSnapshotIfChangedAsync(current?.Version ?? -1);
         var fresh = snapshot is null && current is not null
             ? current with { Fetched = now }
             : new NodeTable(new NodeIndex(snapshot!.Nodes), snapshot.Version, now);
@@ -100,7 +101,7 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
         {
             return current.Index;
         }
-        var snapshot = await grains.GetGrain<ILockRegistryGrain>(LockRegistryGrain.Key).GetSnapshotIfChangedAsync(current?.Version ?? -1);
+        var snapshot = await grains.GetGrain<ILockRegistryGrain>(GrainKeys.Cluster).GetSnapshotIfChangedAsync(current?.Version ?? -1);
         var fresh = snapshot is null && current is not null
             ? current with { Fetched = now }
             : new LockTable(new LockIndex(snapshot!.Locks), snapshot.Version, now);
@@ -118,14 +119,14 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
         }
         // Asks for the roles only when they changed: the registry answers null while the version is the one we hold,
         // so a quiet cluster costs one small call per refresh, not a copy and a parse of every role.
-        var snapshot = await grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key).GetSnapshotIfChangedAsync(current?.Version ?? -1);
+        var snapshot = await grains.GetGrain<IRoleRegistryGrain>(GrainKeys.Cluster).GetSnapshotIfChangedAsync(current?.Version ?? -1);
         if (snapshot is null && current is not null)
         {
             var refreshed = current with { Fetched = now };
             _roles = refreshed;
             return refreshed;
         }
-        snapshot ??= await grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key).GetSnapshotAsync();
+        snapshot ??= await grains.GetGrain<IRoleRegistryGrain>(GrainKeys.Cluster).GetSnapshotAsync();
         var byName = new Dictionary<string, Role>(StringComparer.Ordinal);
         foreach (var document in snapshot.Roles)
         {

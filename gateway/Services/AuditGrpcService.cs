@@ -5,14 +5,14 @@ using DeviceTrust.Core.Devices;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Grains.ReadModels;
 using DeviceTrust.Proto.V1;
-using DeviceTrust.Silo.Database;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Services;
 
-public sealed partial class AuditGrpcService(AuditLog log) : AuditService.AuditServiceBase
+public sealed partial class AuditGrpcService(IAuditLog log) : AuditService.AuditServiceBase
 {
     [GeneratedRegex(@"^[a-z0-9_.-]{1,64}\*?$|^\*$", RegexOptions.CultureInvariant)]
     private static partial Regex TypeFilter();
@@ -21,9 +21,9 @@ public sealed partial class AuditGrpcService(AuditLog log) : AuditService.AuditS
     [Audited(AuditCodes.AuditList, Reads = true)]
     public override async Task<ListAuditEventsResponse> ListAuditEvents(ListAuditEventsRequest request, ServerCallContext context)
     {
-        if (request.PageSize is < 0 or > AuditLog.MaxPageSize)
+        if (request.PageSize is < 0 or > IAuditLog.MaxPageSize)
         {
-            throw DeviceTrustException.InvalidArgument($"page_size must be between 0 and {AuditLog.MaxPageSize}");
+            throw DeviceTrustException.InvalidArgument($"page_size must be between 0 and {IAuditLog.MaxPageSize}");
         }
         if (request.Type.Length > 0 && !TypeFilter().IsMatch(request.Type))
         {

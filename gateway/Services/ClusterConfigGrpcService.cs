@@ -3,6 +3,7 @@ using DeviceTrust.Core.Roles;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Grains;
 using DeviceTrust.Grains.Attestation;
 using DeviceTrust.Grains.Config;
 using DeviceTrust.Proto.V1;
@@ -12,7 +13,7 @@ namespace DeviceTrust.Gateway.Services;
 
 public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache identities) : ClusterConfigService.ClusterConfigServiceBase
 {
-    private IClusterConfigGrain Config => grains.GetGrain<IClusterConfigGrain>(ClusterConfigGrain.Key);
+    private IClusterConfigGrain Config => grains.GetGrain<IClusterConfigGrain>(GrainKeys.Cluster);
 
     [Requires(Resources.ClusterConfig, "read")]
     [Audited(AuditCodes.ConfigGet, Reads = true)]

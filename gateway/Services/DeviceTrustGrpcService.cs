@@ -10,10 +10,10 @@ using DeviceTrust.Gateway.Ceremonies;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains.Inventory;
+using DeviceTrust.Grains.ReadModels;
 using DeviceTrust.Grains.Tokens;
 using DeviceTrust.Grains.Users;
 using DeviceTrust.Proto.V1;
-using DeviceTrust.Silo.Database;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using DeviceUser = DeviceTrust.Core.Devices.DeviceUser;
@@ -24,7 +24,7 @@ namespace DeviceTrust.Gateway.Services;
 public sealed class DeviceTrustGrpcService(
     IGrainFactory grains,
     IdentityCache identities,
-    DeviceInventoryQuery inventory,
+    IDeviceInventory inventory,
     RateLimits limits,
     AuditRecorder recorder,
     DeviceStates deviceStates,
@@ -112,13 +112,13 @@ public sealed class DeviceTrustGrpcService(
     [Audited(AuditCodes.DeviceList, Reads = true)]
     public override async Task<ListDevicesResponse> ListDevices(ListDevicesRequest request, ServerCallContext context)
     {
-        if (request.PageSize is < 0 or > DeviceInventoryQuery.MaxPageSize)
+        if (request.PageSize is < 0 or > IDeviceInventory.MaxPageSize)
         {
-            throw DeviceTrustException.InvalidArgument($"page_size must be between 0 and {DeviceInventoryQuery.MaxPageSize}");
+            throw DeviceTrustException.InvalidArgument($"page_size must be between 0 and {IDeviceInventory.MaxPageSize}");
         }
-        var (devices, next) = await inventory.ListAsync(request.PageSize == 0 ? 100 : request.PageSize, request.PageToken, context.CancellationToken);
-        var response = new ListDevicesResponse { NextPageToken = next };
-        response.Devices.AddRange(devices.Select(DeviceMapping.ToProto));
+        var page = await inventory.ListAsync(request.PageSize == 0 ? 100 : request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListDevicesResponse { NextPageToken = page.NextPageToken };
+        response.Devices.AddRange(page.Items.Select(DeviceMapping.ToProto));
         return response;
     }
 

@@ -8,6 +8,7 @@ using DeviceTrust.Core.Users;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Grains;
 using DeviceTrust.Grains.Inventory;
 using DeviceTrust.Grains.Locks;
 using DeviceTrust.Grains.Roles;
@@ -23,7 +24,7 @@ namespace DeviceTrust.Gateway.Services;
 public sealed class LockGrpcService(IGrainFactory grains, IdentityCache identities, TimeProvider time) : LockService.LockServiceBase
 {
     private const int MaxMessage = 256;
-    private ILockRegistryGrain Registry => grains.GetGrain<ILockRegistryGrain>(LockRegistryGrain.Key);
+    private ILockRegistryGrain Registry => grains.GetGrain<ILockRegistryGrain>(GrainKeys.Cluster);
 
     [Requires(Resources.Lock, "create")]
     [Audited(AuditCodes.LockCreate)]
@@ -119,7 +120,7 @@ public sealed class LockGrpcService(IGrainFactory grains, IdentityCache identiti
                 };
             case CreateLockRequest.TargetOneofCase.Role:
                 var role = UserName.Validate(request.Role);
-                if ((await grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key).FindMissingAsync([role])).Count > 0)
+                if ((await grains.GetGrain<IRoleRegistryGrain>(GrainKeys.Cluster).FindMissingAsync([role])).Count > 0)
                 {
                     throw DeviceTrustException.NotFound($"role \"{role}\" not found");
                 }

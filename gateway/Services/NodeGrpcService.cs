@@ -10,6 +10,7 @@ using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Grains;
 using DeviceTrust.Grains.Nodes;
 using DeviceTrust.Proto.V1;
 using Google.Protobuf;
@@ -40,7 +41,7 @@ public sealed class NodeGrpcService(
     private static readonly TimeSpan DefaultJoinTtl = TimeSpan.FromMinutes(30);
     private static readonly TimeSpan MaxJoinTtl = TimeSpan.FromDays(7);
 
-    private INodeRegistryGrain Registry => grains.GetGrain<INodeRegistryGrain>(NodeRegistryGrain.Key);
+    private INodeRegistryGrain Registry => grains.GetGrain<INodeRegistryGrain>(GrainKeys.Cluster);
 
     [Requires(Resources.Node, "create")]
     [Audited(AuditCodes.NodeCreate)]

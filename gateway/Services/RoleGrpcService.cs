@@ -4,6 +4,7 @@ using DeviceTrust.Core.Users;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Grains;
 using DeviceTrust.Grains.Roles;
 using DeviceTrust.Proto.V1;
 using Grpc.Core;
@@ -16,7 +17,7 @@ namespace DeviceTrust.Gateway.Services;
 
 public sealed class RoleGrpcService(IGrainFactory grains, IdentityCache identities) : RoleService.RoleServiceBase
 {
-    private IRoleRegistryGrain Registry => grains.GetGrain<IRoleRegistryGrain>(RoleRegistryGrain.Key);
+    private IRoleRegistryGrain Registry => grains.GetGrain<IRoleRegistryGrain>(GrainKeys.Cluster);
 
     [Requires(Resources.Role, "list")]
     [Audited(AuditCodes.RoleList, Reads = true)]

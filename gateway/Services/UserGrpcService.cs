@@ -7,9 +7,9 @@ using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains;
+using DeviceTrust.Grains.ReadModels;
 using DeviceTrust.Grains.Users;
 using DeviceTrust.Proto.V1;
-using DeviceTrust.Silo.Database;
 using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Services;
@@ -18,7 +18,7 @@ public sealed class UserGrpcService(
     IGrainFactory grains,
     ClusterAuthority authority,
     IdentityCache identities,
-    GrainStateQuery states,
+    IUserDirectory directory,
     TimeProvider time) : UserService.UserServiceBase
 {
     [Requires(Resources.User, "create")]
@@ -59,22 +59,17 @@ public sealed class UserGrpcService(
     [Audited(AuditCodes.UserList, Reads = true)]
     public override async Task<ListUsersResponse> ListUsers(ListUsersRequest request, ServerCallContext context)
     {
-        if (request.PageSize is < 0 or > GrainStateQuery.MaxPageSize)
+        if (request.PageSize is < 0 or > IUserDirectory.MaxPageSize)
         {
-            throw DeviceTrustException.InvalidArgument($"page_size must be between 0 and {GrainStateQuery.MaxPageSize}");
+            throw DeviceTrustException.InvalidArgument($"page_size must be between 0 and {IUserDirectory.MaxPageSize}");
         }
         if (request.PageToken.Length > 0 && !UserName.IsValid(request.PageToken))
         {
             throw DeviceTrustException.InvalidArgument("page_token is not one this server returned");
         }
-        var size = request.PageSize == 0 ? 100 : request.PageSize;
-        var rows = await states.ListAsync<UserState>(StateNames.User, request.PageToken, size + 1, context.CancellationToken);
-        var response = new ListUsersResponse();
-        response.Users.AddRange(rows.Take(size).Select(r => r.State.ToView().ToProto()));
-        if (rows.Count > size)
-        {
-            response.NextPageToken = rows[size - 1].Key;
-        }
+        var page = await directory.ListAsync(request.PageSize == 0 ? 100 : request.PageSize, request.PageToken, context.CancellationToken);
+        var response = new ListUsersResponse { NextPageToken = page.NextPageToken };
+        response.Users.AddRange(page.Items.Select(u => u.ToProto()));
         return response;
     }
 

@@ -16,10 +16,10 @@ public sealed class CertificateAuthorityGrain(
     MasterKey masterKey,
     TimeProvider time) : Grain, ICertificateAuthorityGrain
 {
-    public const string UserCa = "user";
+    public const string UserCa = GrainKeys.UserCa;
     public static readonly TimeSpan Lifetime = TimeSpan.FromDays(3650);
 
-    public static string KeyPurpose(string caName) => $"ca/{caName}";
+    public static string KeyPurpose(string caName) => GrainKeys.CaKeyPurpose(caName);
 
     public async Task<CaMaterial> GetOrCreateAsync(string clusterName)
     {

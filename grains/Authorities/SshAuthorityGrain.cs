@@ -15,12 +15,12 @@ public sealed class SshAuthorityGrain(
     MasterKey masterKey) : Grain, ISshAuthorityGrain
 {
     /// <summary>Signs user certificates, which nodes trust through <c>TrustedUserCAKeys</c>.</summary>
-    public const string UserCa = "user";
+    public const string UserCa = GrainKeys.SshUserCa;
 
     /// <summary>Signs host certificates, which clients trust through an <c>@cert-authority</c> known_hosts line.</summary>
-    public const string HostCa = "host";
+    public const string HostCa = GrainKeys.SshHostCa;
 
-    public static string KeyPurpose(string caName) => $"ssh-ca/{caName}";
+    public static string KeyPurpose(string caName) => GrainKeys.SshCaKeyPurpose(caName);
 
     public async Task<SshCaMaterial> GetOrCreateAsync()
     {

@@ -39,7 +39,8 @@ public sealed record PendingCeremony(
     {
         if (!pending.Remove(id, out var taken))
         {
-            throw DeviceTrustException.FailedPrecondition("no such ceremony in progress for this device (it was completed, it expired, or it never began)");
+            // Also what a ceremony sees when the silo that held its challenge left the cluster: a fresh start works.
+            throw DeviceTrustException.Aborted("no such ceremony in progress for this device (it was completed, it expired, or the cluster node holding it left): start again");
         }
         if (taken.Kind != kind)
         {

@@ -24,7 +24,7 @@ public sealed class ClusterConfigState
 public sealed class ClusterConfigGrain(
     [PersistentState(StateNames.ClusterConfig, StateNames.Storage)] IPersistentState<ClusterConfigState> state) : Grain, IClusterConfigGrain
 {
-    public const string Key = "cluster";
+    public const string Key = GrainKeys.Cluster;
 
     public Task<ClusterConfigView> GetAsync() => Task.FromResult(View());
 

@@ -13,7 +13,7 @@ public sealed class LockRegistryGrain(
     [PersistentState(StateNames.Locks, StateNames.Storage)] IPersistentState<LockRegistryState> state,
     TimeProvider time) : Grain, ILockRegistryGrain
 {
-    public const string Key = "cluster";
+    public const string Key = GrainKeys.Cluster;
 
     /// <summary>Every gateway holds all locks in force; this bounds that copy (and the message that carries it).</summary>
     public const int MaxLocks = 10_000;

@@ -14,7 +14,7 @@ public sealed class NodeRegistryGrain(
     [PersistentState(StateNames.Nodes, StateNames.Storage)] IPersistentState<NodeRegistryState> state,
     TimeProvider time) : Grain, INodeRegistryGrain
 {
-    public const string Key = "cluster";
+    public const string Key = GrainKeys.Cluster;
 
     /// <summary>Every gateway holds all joined nodes; this bounds that copy (and the message that carries it).</summary>
     public const int MaxNodes = 20_000;

@@ -15,7 +15,7 @@ public sealed class RoleRegistryState
 public sealed class RoleRegistryGrain(
     [PersistentState(StateNames.Roles, StateNames.Storage)] IPersistentState<RoleRegistryState> state) : Grain, IRoleRegistryGrain
 {
-    public const string Key = "cluster";
+    public const string Key = GrainKeys.Cluster;
 
     /// <summary>
     /// Every gateway and client reads all roles in one message: at most this many custom roles, and this many bytes of

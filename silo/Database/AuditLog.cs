@@ -1,51 +1,17 @@
 using System.Globalization;
 using System.Text;
+using DeviceTrust.Core.Audit;
+using DeviceTrust.Grains.ReadModels;
 using DeviceTrust.Silo.Hosting;
 
 namespace DeviceTrust.Silo.Database;
-
-/// <summary>One audit event. Empty strings for fields that do not apply.</summary>
-public sealed record AuditEntry(
-    DateTimeOffset Time,
-    string Type,
-    bool Success,
-    string User,
-    string DeviceId,
-    string AssetTag,
-    string OsType,
-    string CredentialId,
-    string ClientIp,
-    string Message)
-{
-    public long Id { get; init; }
-
-    /// <summary>The acting user's immutable id (names can be re-used; ids cannot).</summary>
-    public string UserId { get; init; } = "";
-
-    /// <summary>What the event is about when it is not the device: a user name, <c>role/NAME</c>, <c>cluster_config</c>.</summary>
-    public string Target { get; init; } = "";
-
-    /// <summary>The gRPC status of a refusal (e.g. <c>PermissionDenied</c>); empty for successes.</summary>
-    public string Status { get; init; } = "";
-
-    /// <summary>A JSON object with before/after values or counts; never secrets. Empty when there is nothing more to say.</summary>
-    public string Details { get; init; } = "";
-}
-
-/// <summary>Which events to list: every filter that is set must match; the page is ordered by id, oldest first.</summary>
-public sealed record AuditQuery(DateTimeOffset Since, DateTimeOffset? Until, string? Type, string? User, string? Device, bool? Success, long AfterId, int Limit)
-{
-    /// <summary>A type filter ending in <c>*</c> is a prefix (<c>user.*</c>); otherwise it is exact.</summary>
-    public bool TypeIsPrefix => Type?.EndsWith('*') == true;
-}
 
 /// <summary>
 /// The durable, append-only audit log in the cluster's database. <see cref="AppendAsync"/> returns only after the
 /// row is committed, so an RPC that awaits it before answering never reports a success that was not recorded.
 /// </summary>
-public sealed class AuditLog(DeviceTrustHostOptions options)
+public sealed class AuditLog(DeviceTrustHostOptions options) : IAuditLog
 {
-    public const int MaxPageSize = 1000;
     private const int MaxMessage = 2000;
     public const int MaxDetails = 160 * 1024;
     private readonly string _connectionString = options.Storage.ConnectionStringFor(options);
@@ -83,7 +49,7 @@ public sealed class AuditLog(DeviceTrustHostOptions options)
     /// <summary>A page of events matching <paramref name="query"/>, oldest first.</summary>
     public async Task<IReadOnlyList<AuditEntry>> ListAsync(AuditQuery query, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, MaxPageSize + 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, IAuditLog.MaxPageSize + 1);
         await using var connection = DatabaseSchema.Open(options.Storage, _connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();

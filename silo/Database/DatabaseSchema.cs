@@ -16,8 +16,12 @@ public static class DatabaseSchema
 {
     private const string ResourcePrefix = "DeviceTrust.Sql/";
 
-    /// <summary>Applies pending migrations and the query texts; returns the names of the migrations it applied.</summary>
-    public static async Task<IReadOnlyList<string>> ApplyAsync(DeviceTrustHostOptions options, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Applies pending migrations and the query texts; returns the names of the migrations it applied. With
+    /// <paramref name="through"/>, stops after that migration (an older version's schema, for upgrade tests).
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> ApplyAsync(DeviceTrustHostOptions options, string? through = null,
+        CancellationToken cancellationToken = default)
     {
         var storage = options.Storage;
         if (storage.IsSqlite)
@@ -40,17 +44,21 @@ public static class DatabaseSchema
         await ExecuteAsync(connection, transaction,
             "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT NOT NULL PRIMARY KEY, applied_utc TEXT NOT NULL);", cancellationToken);
         var applied = await AppliedAsync(connection, transaction, cancellationToken);
+        RefuseNewer(storage.Provider, applied);
         var done = new List<string>();
         foreach (var (name, sql) in Scripts(storage.Provider, "migrations"))
         {
-            if (applied.Contains(name))
+            if (!applied.Contains(name))
             {
-                continue;
+                await ExecuteAsync(connection, transaction, sql, cancellationToken);
+                await ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (name, applied_utc) VALUES (@name, @now);",
+                    cancellationToken, ("name", name), ("now", DateTimeOffset.UtcNow.ToString("O")));
+                done.Add(name);
             }
-            await ExecuteAsync(connection, transaction, sql, cancellationToken);
-            await ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (name, applied_utc) VALUES (@name, @now);",
-                cancellationToken, ("name", name), ("now", DateTimeOffset.UtcNow.ToString("O")));
-            done.Add(name);
+            if (name == through)
+            {
+                break;
+            }
         }
         foreach (var (name, sql) in Scripts(storage.Provider, "queries"))
         {
@@ -77,11 +85,27 @@ public static class DatabaseSchema
         {
             applied = [];
         }
+        RefuseNewer(storage.Provider, applied);
         var missing = Scripts(storage.Provider, "migrations").Select(s => s.Name).Where(n => !applied.Contains(n)).ToList();
         if (missing.Count > 0)
         {
             throw DeviceTrustException.FailedPrecondition(
                 $"the database schema is not current (missing {string.Join(", ", missing)}): run `dotnet run --project silo -- db init` with the same configuration");
+        }
+    }
+
+    /// <summary>
+    /// A database that a newer version migrated has tables and query texts this version does not know: writing our
+    /// older query texts over them, or running against them, could corrupt it. Nothing is changed.
+    /// </summary>
+    private static void RefuseNewer(string provider, HashSet<string> applied)
+    {
+        var known = Scripts(provider, "migrations").Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var unknown = applied.Where(name => !known.Contains(name)).Order(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+        {
+            throw DeviceTrustException.FailedPrecondition(
+                $"the database schema is newer than this version of DeviceTrust knows (it has {string.Join(", ", unknown)}): run the newer version, or restore a backup taken before the upgrade");
         }
     }
 
@@ -99,6 +123,9 @@ public static class DatabaseSchema
         Core.Secrets.SecureFile.CreatePrivateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         Core.Secrets.SecureFile.WriteAllBytes(path, []);
     }
+
+    /// <summary>The names of the migrations this version knows for a provider, in the order they apply.</summary>
+    public static IReadOnlyList<string> Migrations(string provider) => Scripts(provider, "migrations").Select(s => s.Name).ToList();
 
     public static DbConnection Open(StorageOptions storage, string connectionString) =>
         storage.IsSqlite ? new SqliteConnection(connectionString) : new NpgsqlConnection(connectionString);

@@ -3,6 +3,9 @@ using System.Text.Json;
 using DeviceTrust.Core.Devices;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Secrets;
+using DeviceTrust.Grains.Inventory;
+using DeviceTrust.Grains.ReadModels;
+using DeviceTrust.Grains.Serialization;
 using DeviceTrust.Silo.Hosting;
 
 namespace DeviceTrust.Silo.Database;
@@ -11,17 +14,17 @@ namespace DeviceTrust.Silo.Database;
 /// The inventory as one indexed query over the device rows of the grain state table (no grain per row, no second
 /// write path): a page in (asset tag, OS, id) order, or the devices a user owns.
 /// </summary>
-public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string serviceId)
+public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string serviceId) : IDeviceInventory
 {
-    public const int MaxPageSize = 200;
     private readonly string _connectionString = options.Storage.ConnectionStringFor(options);
 
     private string Field(string name) => options.Storage.IsSqlite ? $"json_extract(payload, '$.Device.{name}')" : $"(payload #>> '{{Device,{name}}}')";
 
     private string PayloadText => options.Storage.IsSqlite ? "payload" : "payload::text";
 
-    public async Task<(IReadOnlyList<DeviceRecord> Devices, string NextPageToken)> ListAsync(int pageSize, string pageToken, CancellationToken cancellationToken)
+    public async Task<Page<DeviceRecord>> ListAsync(int pageSize, string pageToken, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, IDeviceInventory.MaxPageSize);
         var (tag, os, id) = DecodeToken(pageToken);
         var sql =
             $"""
@@ -33,13 +36,12 @@ public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string 
         var devices = await QueryAsync(sql, cancellationToken, ("tag", tag), ("os", os), ("id", id), ("limit", pageSize + 1));
         if (devices.Count <= pageSize)
         {
-            return (devices, "");
+            return new(devices, "");
         }
         var last = devices[pageSize - 1];
-        return (devices.Take(pageSize).ToList(), EncodeToken(last));
+        return new(devices.Take(pageSize).ToList(), EncodeToken(last));
     }
 
-    /// <summary>The devices the user with this immutable id enrolled (by id: a re-created name owns nothing).</summary>
     public async Task<IReadOnlyList<DeviceRecord>> OwnedByAsync(string userId, CancellationToken cancellationToken) =>
         await QueryAsync(
             $"""
@@ -63,7 +65,7 @@ public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var state = JsonSerializer.Deserialize<StoredDevice>(reader.GetString(0), GrainStateJson.Options);
+            var state = JsonSerializer.Deserialize<DeviceState>(reader.GetString(0), DeviceTrustSerialization.Json);
             if (state?.Device is { } device)
             {
                 devices.Add(device);
@@ -87,7 +89,4 @@ public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string 
         }
         return (tag, os, id);
     }
-
-    /// <summary>The stored shape of the device grain's state (DeviceState in grains/).</summary>
-    private sealed record StoredDevice(DeviceRecord? Device);
 }

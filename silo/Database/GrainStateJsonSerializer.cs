@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DeviceTrust.Grains.Serialization;
 using Orleans.Storage;
 
 namespace DeviceTrust.Silo.Database;
@@ -9,8 +10,8 @@ namespace DeviceTrust.Silo.Database;
 /// </summary>
 public sealed class GrainStateJsonSerializer : IGrainStorageSerializer
 {
-    public BinaryData Serialize<T>(T? input) => new(JsonSerializer.SerializeToUtf8Bytes(input, GrainStateJson.Options));
+    public BinaryData Serialize<T>(T? input) => new(JsonSerializer.SerializeToUtf8Bytes(input, DeviceTrustSerialization.Json));
 
     public T Deserialize<T>(BinaryData input) =>
-        JsonSerializer.Deserialize<T>(input.ToMemory().Span, GrainStateJson.Options)!;
+        JsonSerializer.Deserialize<T>(input.ToMemory().Span, DeviceTrustSerialization.Json)!;
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DeviceTrust.Grains.Serialization;
 using DeviceTrust.Silo.Hosting;
 
 namespace DeviceTrust.Silo.Database;
@@ -38,19 +39,10 @@ public sealed class GrainStateQuery(DeviceTrustHostOptions options, string servi
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var state = JsonSerializer.Deserialize<T>(reader.GetString(1), GrainStateJson.Options)
+            var state = JsonSerializer.Deserialize<T>(reader.GetString(1), DeviceTrustSerialization.Json)
                         ?? throw new InvalidDataException($"stored {stateName} state is null");
             rows.Add((reader.GetString(0), state));
         }
         return rows;
     }
-}
-
-/// <summary>The System.Text.Json settings of grain state: one definition for the storage provider and for direct reads.</summary>
-public static class GrainStateJson
-{
-    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.General)
-    {
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
-    };
 }

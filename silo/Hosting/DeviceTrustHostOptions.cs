@@ -1,3 +1,4 @@
+using System.Net;
 using DeviceTrust.Core.Errors;
 using Microsoft.Extensions.Configuration;
 
@@ -24,11 +25,8 @@ public sealed class DeviceTrustHostOptions
     /// <summary>A file holding the base64 master key. Default in embedded mode: <c>{DataDir}/master.key</c> (created if absent).</summary>
     public string? MasterKeyFile { get; set; }
 
-    /// <summary>Silo-to-silo port.</summary>
-    public int SiloPort { get; set; } = 11111;
-
-    /// <summary>Port on which Orleans clients reach the silo.</summary>
-    public int GatewayPort { get; set; } = 30000;
+    /// <summary>How this node finds the others, and the Orleans ports (<c>DeviceTrust:Cluster:</c>).</summary>
+    public ClusterNodeOptions Cluster { get; set; } = new();
 
     public string DataDirFullPath => Path.GetFullPath(DataDir);
 
@@ -38,6 +36,7 @@ public sealed class DeviceTrustHostOptions
         configuration.GetSection(Section).Bind(options);
         options.MasterKey ??= configuration["DEVICETRUST_MASTER_KEY"];
         options.Storage.Validate();
+        options.Cluster.Validate(options.Storage);
         return options;
     }
 }
@@ -70,4 +69,85 @@ public sealed class StorageOptions
             throw DeviceTrustException.InvalidArgument($"DeviceTrust:Storage:Provider \"{Provider}\" is unknown: use sqlite or postgresql");
         }
     }
+}
+
+/// <summary>
+/// Under <c>DeviceTrust:Cluster:</c>: cluster membership and the two Orleans ports. These are the cluster's inside:
+/// silo-to-silo traffic and the Orleans client connections of client-mode gateways, unauthenticated and unencrypted,
+/// so they belong on a private network. "Gateway" in DeviceTrust always means our gRPC edge
+/// (<c>DeviceTrust:Gateway:Listen</c>); what Orleans calls a silo's gateway port is <see cref="ClientPort"/> here.
+/// </summary>
+public sealed class ClusterNodeOptions
+{
+    public const string Local = "local";
+    public const string Database = "database";
+
+    /// <summary>
+    /// <c>local</c>: a single silo on loopback (the embedded default); <c>database</c>: silos and client-mode gateways
+    /// find each other through the membership table in the PostgreSQL database (the default with PostgreSQL).
+    /// </summary>
+    public string? Membership { get; set; }
+
+    /// <summary>Tells one DeviceTrust cluster's nodes from another's in the same database; every node of a cluster uses the same.</summary>
+    public string ClusterId { get; set; } = "devicetrust";
+
+    /// <summary>Names the stored state; it must stay the same for the life of the data.</summary>
+    public string ServiceId { get; set; } = "devicetrust";
+
+    /// <summary>Silo-to-silo port.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>The port on which client-mode gateways (Orleans clients) reach this silo; Orleans calls it the gateway port.</summary>
+    public int ClientPort { get; set; } = 30000;
+
+    /// <summary>
+    /// The address this silo listens on and tells the others (in the membership table). Loopback by default, so
+    /// nothing is reachable from the network until an operator says so; across machines, this machine's private IP.
+    /// </summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>Listen on every interface while advertising <see cref="Address"/> (containers: advertise the pod IP).</summary>
+    public bool ListenOnAnyAddress { get; set; }
+
+    /// <summary>
+    /// How long a grain call may take before it fails (Unavailable, retry). A call in flight to a silo that died gets
+    /// no answer at all: this bounds how long its caller waits (Orleans' own default is 30 s).
+    /// </summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public bool IsDatabase => Membership == Database;
+
+    public IPAddress AdvertisedAddress => IPAddress.TryParse(Address, out var ip) && !ip.Equals(IPAddress.Any) && !ip.Equals(IPAddress.IPv6Any)
+        ? ip
+        : throw DeviceTrustException.InvalidArgument($"DeviceTrust:Cluster:Address \"{Address}\" is not an IP address other nodes can reach");
+
+    public void Validate(StorageOptions storage)
+    {
+        Membership ??= storage.IsSqlite ? Local : Database;
+        if (Membership is not (Local or Database))
+        {
+            throw DeviceTrustException.InvalidArgument($"DeviceTrust:Cluster:Membership \"{Membership}\" is unknown: use local or database");
+        }
+        if (IsDatabase && storage.IsSqlite)
+        {
+            throw DeviceTrustException.InvalidArgument(
+                "DeviceTrust:Cluster:Membership database needs PostgreSQL (DeviceTrust:Storage:Provider postgresql): an SQLite file serves one node");
+        }
+        if (SiloPort is < 1 or > 65535 || ClientPort is < 1 or > 65535 || SiloPort == ClientPort)
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Cluster:SiloPort and ClientPort must be two different ports (1-65535)");
+        }
+        if (!IsValidId(ClusterId) || !IsValidId(ServiceId))
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Cluster:ClusterId and ServiceId must be 1 to 64 letters, digits, '-', '_' or '.'");
+        }
+        if (CallTimeout < TimeSpan.FromSeconds(1) || CallTimeout > TimeSpan.FromMinutes(5))
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Cluster:CallTimeout must be between one second and five minutes");
+        }
+        _ = AdvertisedAddress;
+    }
+
+    private static bool IsValidId(string id) =>
+        id.Length is >= 1 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 }

@@ -1,7 +1,7 @@
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Grains;
+using DeviceTrust.Grains.Serialization;
 using DeviceTrust.Silo.Database;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
@@ -11,18 +11,32 @@ namespace DeviceTrust.Silo.Hosting;
 
 public static class DeviceTrustSilo
 {
-    public const string DefaultClusterId = "devicetrust";
-
     /// <summary>
-    /// Everything a DeviceTrust silo needs: clustering (a single local silo unless <c>Orleans:Clustering</c> is
-    /// configured), grain storage through Orleans' ADO.NET provider with our SQL, the master key, telemetry hooks.
+    /// Everything a DeviceTrust silo needs: membership (one local silo, or the database's membership table), grain
+    /// storage through Orleans' ADO.NET provider with our SQL, the master key, telemetry hooks.
     /// </summary>
-    public static ISiloBuilder AddDeviceTrustSilo(this ISiloBuilder silo, DeviceTrustHostOptions options, IConfiguration configuration, MasterKey masterKey)
+    public static ISiloBuilder AddDeviceTrustSilo(this ISiloBuilder silo, DeviceTrustHostOptions options, MasterKey masterKey)
     {
-        if (configuration["Orleans:Clustering:ProviderType"] is null)
+        var cluster = options.Cluster;
+        if (cluster.IsDatabase)
         {
-            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: ServiceIdOf(configuration), clusterId: ClusterIdOf(configuration));
+            silo.UseAdoNetClustering(membership =>
+            {
+                membership.Invariant = options.Storage.Invariant;
+                membership.ConnectionString = options.Storage.ConnectionStringFor(options);
+            });
+            silo.Configure<ClusterOptions>(ids =>
+            {
+                ids.ClusterId = cluster.ClusterId;
+                ids.ServiceId = cluster.ServiceId;
+            });
+            silo.ConfigureEndpoints(cluster.AdvertisedAddress, cluster.SiloPort, cluster.ClientPort, cluster.ListenOnAnyAddress);
         }
+        else
+        {
+            silo.UseLocalhostClustering(cluster.SiloPort, cluster.ClientPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+        }
+        silo.Configure<SiloMessagingOptions>(messaging => messaging.ResponseTimeout = cluster.CallTimeout);
         return silo.AddDeviceTrustGrains(options, masterKey);
     }
 
@@ -44,17 +58,4 @@ public static class DeviceTrustSilo
         silo.Services.TryAddSingleton(TimeProvider.System);
         return silo;
     }
-
-    /// <summary>
-    /// Domain records from core/ (no Orleans attributes there) cross grain calls as System.Text.Json; exceptions
-    /// keep their own surrogate. Silos and Orleans clients must both register this.
-    /// </summary>
-    public static ISerializerBuilder AddDeviceTrustCoreTypes(this ISerializerBuilder serializer) =>
-        serializer.AddJsonSerializer(
-            isSupported: type => type.Namespace?.StartsWith("DeviceTrust.Core", StringComparison.Ordinal) == true && !typeof(Exception).IsAssignableFrom(type),
-            jsonSerializerOptions: GrainStateJson.Options);
-
-    public static string ServiceIdOf(IConfiguration configuration) => configuration["Orleans:ServiceId"] ?? DefaultClusterId;
-
-    public static string ClusterIdOf(IConfiguration configuration) => configuration["Orleans:ClusterId"] ?? DefaultClusterId;
 }

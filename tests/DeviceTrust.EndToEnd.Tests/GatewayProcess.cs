@@ -12,12 +12,14 @@ namespace DeviceTrust.EndToEnd.Tests;
 public sealed partial class GatewayProcess : IAsyncDisposable
 {
     private readonly Dictionary<string, string?> _environment;
+    private readonly IReadOnlyList<string> _arguments;
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    public GatewayProcess(string dataDirectory, IReadOnlyDictionary<string, string?>? extraEnvironment = null)
+    public GatewayProcess(string dataDirectory, IReadOnlyDictionary<string, string?>? extraEnvironment = null, IReadOnlyList<string>? arguments = null)
     {
         DataDirectory = dataDirectory;
+        _arguments = arguments ?? [];
         _environment = new Dictionary<string, string?> { ["DeviceTrust__DataDir"] = dataDirectory };
         ChoosePorts();
         foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string?>())
@@ -34,8 +36,8 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     {
         Port = FreePort.Next();
         _environment["DeviceTrust__Gateway__Listen"] = $"127.0.0.1:{Port}";
-        _environment["DeviceTrust__SiloPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        _environment["DeviceTrust__GatewayPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _environment["DeviceTrust__Cluster__SiloPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _environment["DeviceTrust__Cluster__ClientPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -121,6 +123,10 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Binaries.Gateway);
+        foreach (var argument in _arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
         foreach (var (key, value) in _environment)
         {
             info.Environment[key] = value;
@@ -174,6 +180,16 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         }
         process.Dispose();
         _process = null;
+    }
+
+    /// <summary>kill -9: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
     }
 
     public async ValueTask DisposeAsync() => await StopAsync();

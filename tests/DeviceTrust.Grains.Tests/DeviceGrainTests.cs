@@ -58,7 +58,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
     }
 
     private static async Task<string> StoredAsync(IDeviceGrain device) =>
-        System.Text.Json.JsonSerializer.Serialize(await device.GetAsync(), Silo.Database.GrainStateJson.Options);
+        System.Text.Json.JsonSerializer.Serialize(await device.GetAsync(), Grains.Serialization.DeviceTrustSerialization.Json);
 
     [Fact]
     public async Task Of_100_concurrent_spenders_of_one_token_exactly_one_gets_the_device()
@@ -185,7 +185,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         Is(ErrorKind.PermissionDenied, "the challenge signature does not verify with the device's key",
             await Refused(() => device.CompleteEnrollmentAsync(challenge.Ceremony, KeyChallenge.Sign(other, challenge.Bytes))));
         // the right signature now comes too late: one answer per challenge
-        Is(ErrorKind.FailedPrecondition, "no such ceremony in progress for this device (it was completed, it expired, or it never began)",
+        Is(ErrorKind.Aborted, "no such ceremony in progress for this device (it was completed, it expired, or the cluster node holding it left): start again",
             await Refused(() => device.CompleteEnrollmentAsync(challenge.Ceremony, KeyChallenge.Sign(_key, challenge.Bytes))));
         Assert.Equal(before, await StoredAsync(device));
     }
@@ -198,7 +198,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         var signature = KeyChallenge.Sign(_key, first.Bytes);
         await device.CompleteAuthenticationAsync(first.Ceremony, signature);
         var before = await StoredAsync(device);
-        Is(ErrorKind.FailedPrecondition, "no such ceremony in progress for this device (it was completed, it expired, or it never began)",
+        Is(ErrorKind.Aborted, "no such ceremony in progress for this device (it was completed, it expired, or the cluster node holding it left): start again",
             await Refused(() => device.CompleteAuthenticationAsync(first.Ceremony, signature)));
         var second = await device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open);
         Is(ErrorKind.PermissionDenied, "the challenge signature does not verify with the device's key",
@@ -330,7 +330,7 @@ public abstract class DeviceGrainBehaviour(SiloHarness silo) : IDisposable
         Assert.Equal(EnrollStatus.NotEnrolled, change.After.EnrollStatus);
         Assert.Null(change.After.Credential);
         Assert.Equal(("", "", 0), (change.After.Owner, change.After.OwnerId, change.After.Users.Count));
-        Is(ErrorKind.FailedPrecondition, "no such ceremony in progress for this device (it was completed, it expired, or it never began)",
+        Is(ErrorKind.Aborted, "no such ceremony in progress for this device (it was completed, it expired, or the cluster node holding it left): start again",
             await Refused(() => device.CompleteAuthenticationAsync(challenge.Ceremony, KeyChallenge.Sign(_key, challenge.Bytes))));
         Is(ErrorKind.FailedPrecondition, "device not enrolled",
             await Refused(() => device.BeginAuthenticationAsync("cred-1", Data(tag), Alice, DevicePolicy.Open)));

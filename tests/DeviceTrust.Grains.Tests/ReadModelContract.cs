@@ -1,4 +1,5 @@
 using System.Data.Common;
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Devices;
 using DeviceTrust.Grains.Inventory;
 using DeviceTrust.Silo.Database;

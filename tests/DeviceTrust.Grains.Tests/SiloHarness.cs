@@ -1,5 +1,6 @@
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Grains;
+using DeviceTrust.Grains.Serialization;
 using DeviceTrust.Silo.Database;
 using DeviceTrust.Silo.Hosting;
 using DeviceTrust.Testing;

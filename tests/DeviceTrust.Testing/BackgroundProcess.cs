@@ -88,6 +88,16 @@ public sealed class BackgroundProcess : IAsyncDisposable
         throw new TimeoutException($"{what}: not ready in time\n{Output}");
     }
 
+    /// <summary>SIGKILL, the way a machine dies: no shutdown code runs. Returns when the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -1,0 +1,262 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using DeviceTrust.Client.Devices;
+using DeviceTrust.Proto.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Xunit.Abstractions;
+
+namespace DeviceTrust.EndToEnd.Tests;
+
+/// <summary>
+/// Three silo processes, two client-mode gateways and PostgreSQL. Enrollments, device authentications and access
+/// decisions run through both gateways while one silo is killed with SIGKILL; then every acknowledged ceremony is
+/// counted in the database with its audit event.
+/// </summary>
+public sealed class ClusterFailoverTests(ITestOutputHelper output)
+{
+    private sealed record Outcome(string Kind, int Gateway, TimeSpan Start, TimeSpan End, StatusCode Status, string Detail, string DeviceId);
+
+    private static DeviceCollectedData Data(string serial) => new()
+    {
+        CollectTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+        OsType = OSType.Linux,
+        SerialNumber = serial,
+        OsVersion = "12",
+        OsUsername = "cluster-test",
+    };
+
+    private static StatusCode StatusOf(Exception e) => e is RpcException rpc ? rpc.StatusCode : StatusCode.Unknown;
+
+    [Fact]
+    public async Task Killing_a_silo_under_load_fails_only_in_flight_calls_retryably_and_loses_nothing_acknowledged()
+    {
+        await using var cluster = await ClusterProcesses.StartAsync(silos: 3, gateways: 2);
+        var admin = await cluster.LoginAdminAsync();
+        using var first = ClusterProcesses.Channel(admin, cluster.Gateways[0]);
+        using var second = ClusterProcesses.Channel(admin, cluster.Gateways[1]);
+        GrpcChannel[] channels = [first, second];
+
+        // The fleet: devices waiting for enrollment (one token each), and enrolled ones that authenticate.
+        const int fresh = 300;
+        const int enrolled = 12;
+        var devices = new DeviceTrustService.DeviceTrustServiceClient(first);
+        var created = await CreateDevicesAsync(devices, "CL", fresh + enrolled);
+        var waiting = new ConcurrentQueue<(Device Device, string Token, ECDsa Key)>(
+            created.Skip(enrolled).Select(d => (d, d.EnrollToken.Token, ECDsa.Create(ECCurve.NamedCurves.nistP256))));
+        var ready = new List<(Device Device, ECDsa Key)>();
+        foreach (var (device, i) in created.Take(enrolled).Select((d, i) => (d, i)))
+        {
+            var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            ready.Add((await DeviceCeremonies.EnrollAsync(channels[i % 2], device.EnrollToken.Token, $"cred-{i}", key, Data(device.AssetTag), default), key));
+        }
+
+        var tokens = waiting.ToDictionary(w => w.Device.Id, w => w.Token);
+        string contestedToken(string deviceId) => tokens[deviceId];
+        var outcomes = new ConcurrentBag<Outcome>();
+        var clock = Stopwatch.StartNew();
+        using var stop = new CancellationTokenSource();
+        async Task WorkerAsync(int worker)
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                var gateway = (worker + n) % 2;
+                var channel = channels[gateway];
+                var start = clock.Elapsed;
+                // Two workers enroll at a steady pace, so enrollments run before, through and after the kill.
+                var kind = worker < 2 ? "enroll" : n % 2 == 0 ? "authenticate" : "access";
+                var deviceId = "";
+                try
+                {
+                    using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(45));
+                    switch (kind)
+                    {
+                        case "enroll" when waiting.TryDequeue(out var next):
+                            deviceId = next.Device.Id;
+                            await DeviceCeremonies.EnrollAsync(channel, next.Token, $"cred-{next.Device.AssetTag}", next.Key, Data(next.Device.AssetTag), deadline.Token);
+                            break;
+                        case "enroll":
+                            return;
+                        case "authenticate":
+                            var (device, key) = ready[(worker * 7 + n) % ready.Count];
+                            deviceId = device.Id;
+                            await DeviceCeremonies.AuthenticateAsync(channel, device.Id, device.Credential.Id, key, Data(device.AssetTag), deadline.Token);
+                            break;
+                        default:
+                            var target = ready[(worker + n) % ready.Count].Device;
+                            deviceId = target.Id;
+                            var decision = await new AccessService.AccessServiceClient(channel).CheckAccessAsync(
+                                new CheckAccessRequest { User = "admin", DeviceId = target.Id, Resource = new AccessResource { Kind = "app", Name = "wiki" } },
+                                cancellationToken: deadline.Token);
+                            break;
+                    }
+                    outcomes.Add(new Outcome(kind, gateway, start, clock.Elapsed, StatusCode.OK, "", deviceId));
+                    if (kind == "enroll")
+                    {
+                        await Task.Delay(60);
+                    }
+                }
+                catch (Exception e) when (e is RpcException or Core.Errors.DeviceTrustException or OperationCanceledException)
+                {
+                    outcomes.Add(new Outcome(kind, gateway, start, clock.Elapsed, StatusOf(e), e.Message, deviceId));
+                }
+            }
+        }
+
+        var workers = Enumerable.Range(0, 8).Select(w => Task.Run(() => WorkerAsync(w))).ToList();
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        var killedAt = clock.Elapsed;
+        var killedPort = await cluster.SiloPortAsync(1);
+        await cluster.KillSiloAsync(1);
+        TimeSpan? declaredDead = null;
+        // Run on until the cluster has served through both gateways for a while after the last failure.
+        while (clock.Elapsed < killedAt + TimeSpan.FromSeconds(75))
+        {
+            await Task.Delay(250);
+            if (declaredDead is null && await cluster.CountAsync("SELECT count(*) FROM cluster_member WHERE port = @port AND status = 6", ("port", killedPort)) > 0)
+            {
+                declaredDead = clock.Elapsed - killedAt;
+            }
+            var failures = outcomes.Where(o => o.Status != StatusCode.OK).ToList();
+            var lastFailure = failures.Count == 0 ? killedAt : failures.Max(o => o.End);
+            // Every kind of call, through each gateway, has succeeded since the last failure.
+            var servedSince = outcomes.Where(o => o.Status == StatusCode.OK && o.Start > lastFailure).Select(o => (o.Kind, o.Gateway)).Distinct().Count();
+            if (declaredDead is not null && clock.Elapsed > lastFailure + TimeSpan.FromSeconds(3) && clock.Elapsed > killedAt + TimeSpan.FromSeconds(10) && servedSince == 6)
+            {
+                break;
+            }
+        }
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+
+        var all = outcomes.ToList();
+        var failed = all.Where(o => o.Status != StatusCode.OK).ToList();
+        var recovered = failed.Count == 0 ? TimeSpan.Zero : failed.Max(o => o.End) - killedAt;
+        var completions = all.Where(o => o.Status == StatusCode.OK).Select(o => o.End).Append(killedAt).Order().ToList();
+        var longestSilence = completions.Zip(completions.Skip(1), (a, b) => b - a).Where((_, i) => completions[i + 1] > killedAt).DefaultIfEmpty().Max();
+        output.WriteLine($"{all.Count} calls, {all.Count(o => o.Status == StatusCode.OK)} succeeded, {failed.Count} failed; the killed silo was declared dead "
+            + $"{declaredDead?.TotalSeconds:F1} s after the kill; last failure {recovered.TotalSeconds:F1} s after it; longest time without a completed call {longestSilence.TotalSeconds:F1} s");
+        output.WriteLine($"kill at {killedAt.TotalSeconds:F1} s; {waiting.Count} devices left to enroll; enrollments: "
+            + string.Join(", ", all.Where(o => o.Kind == "enroll").OrderBy(o => o.Start).TakeLast(12).Select(o => $"{o.Start.TotalSeconds:F1}-{o.End.TotalSeconds:F1} {o.Status}")));
+        foreach (var group in failed.GroupBy(o => (o.Kind, o.Status, o.Detail)))
+        {
+            output.WriteLine($"  {group.Count()} × {group.Key.Kind}: {group.Key.Status} {group.Key.Detail}");
+        }
+
+        // Only calls in flight when the silo died (or until the cluster noticed) fail, and each with a status a client retries.
+        Assert.All(failed, o => Assert.True(o.Status is StatusCode.Unavailable or StatusCode.Aborted,
+            $"{o.Kind} through gateway {o.Gateway} at {o.Start.TotalSeconds:F1}-{o.End.TotalSeconds:F1} s: {o.Status} {o.Detail}"));
+        Assert.All(failed, o => Assert.True(o.Start >= killedAt - TimeSpan.FromSeconds(1), $"a call started before the kill failed: {o}"));
+        Assert.True(recovered < TimeSpan.FromSeconds(60), $"failures went on {recovered.TotalSeconds:F1} s after the kill");
+        Assert.NotNull(declaredDead);
+
+        // Every acknowledged enrollment is in the database, enrolled, with its audit event.
+        var enrollments = all.Where(o => o is { Kind: "enroll", Status: StatusCode.OK }).ToList();
+        Assert.NotEmpty(enrollments);
+        foreach (var enrollment in enrollments)
+        {
+            var stored = await new DeviceTrustService.DeviceTrustServiceClient(second).GetDeviceAsync(new GetDeviceRequest { DeviceId = enrollment.DeviceId });
+            Assert.Equal(DeviceEnrollStatus.Enrolled, stored.EnrollStatus);
+            Assert.Equal(1, await cluster.CountAsync(
+                "SELECT count(*) FROM audit_event WHERE type = 'device.enroll' AND success AND device_id = @id", ("id", enrollment.DeviceId)));
+        }
+        // Every acknowledged authentication has its audit event (a call that failed at the client may have succeeded before it).
+        var authentications = all.Count(o => o is { Kind: "authenticate", Status: StatusCode.OK });
+        var audited = await cluster.CountAsync("SELECT count(*) FROM audit_event WHERE type = 'device.authenticate' AND success");
+        Assert.InRange(audited, authentications, authentications + failed.Count(o => o.Kind == "authenticate"));
+        Assert.Contains(enrollments, o => o.Start > killedAt);
+        output.WriteLine($"asserted: {enrollments.Count} enrollments stored and audited ({enrollments.Count(o => o.Start > killedAt)} after the kill), "
+            + $"{authentications} authentications ({audited} audited), {all.Count(o => o is { Kind: "access", Status: StatusCode.OK })} access decisions");
+
+        // An enrollment that failed with the silo: its token was spent at most once, and spending it again either
+        // enrolls the device (the token was never spent) or is refused as spent.
+        foreach (var failure in failed.Where(o => o.Kind == "enroll"))
+        {
+            var device = await new DeviceTrustService.DeviceTrustServiceClient(second).GetDeviceAsync(new GetDeviceRequest { DeviceId = failure.DeviceId });
+            var audits = await cluster.CountAsync(
+                "SELECT count(*) FROM audit_event WHERE type = 'device.enroll' AND success AND device_id = @id", ("id", failure.DeviceId));
+            Assert.Equal(device.EnrollStatus == DeviceEnrollStatus.Enrolled ? 1 : 0, audits);
+            string retry;
+            using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+            {
+                try
+                {
+                    await DeviceCeremonies.EnrollAsync(second, contestedToken(failure.DeviceId), "retry", key, Data(device.AssetTag), default);
+                    retry = "enrolled";
+                }
+                catch (RpcException e)
+                {
+                    retry = $"{e.StatusCode}: {e.Status.Detail}";
+                }
+            }
+            output.WriteLine($"failed enrollment of {device.AssetTag} ({failure.Status}): {device.EnrollStatus}, {audits} audited; the same token again: {retry}");
+            // The caller hears the short reason; the audit log has the real one.
+            Assert.True(retry is "enrolled" or "PermissionDenied: invalid device enrollment token", retry);
+            if (retry != "enrolled")
+            {
+                Assert.Equal(1, await SpentRefusalsAsync(cluster, device.AssetTag));
+            }
+            Assert.True(retry != "enrolled" || device.EnrollStatus != DeviceEnrollStatus.Enrolled, "a device enrolled twice with one token");
+        }
+
+        // The same token through both gateways at once, many times: exactly one enrollment each.
+        var contested = await CreateDevicesAsync(devices, "TK", 12);
+        var races = await Task.WhenAll(contested.Select(async device =>
+        {
+            var attempts = await Task.WhenAll(channels.Select(async channel =>
+            {
+                using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+                try
+                {
+                    await DeviceCeremonies.EnrollAsync(channel, device.EnrollToken.Token, $"race-{Guid.NewGuid():N}", key, Data(device.AssetTag), default);
+                    return "enrolled";
+                }
+                catch (RpcException e)
+                {
+                    return $"{e.StatusCode}: {e.Status.Detail}";
+                }
+            }));
+            return (device, attempts);
+        }));
+        foreach (var (device, attempts) in races)
+        {
+            Assert.Single(attempts, a => a == "enrolled");
+            Assert.Single(attempts, a => a == "PermissionDenied: invalid device enrollment token");
+            Assert.Equal(1, await SpentRefusalsAsync(cluster, device.AssetTag));
+            Assert.Equal(1, await cluster.CountAsync(
+                "SELECT count(*) FROM audit_event WHERE type = 'device.enroll' AND success AND device_id = @id", ("id", device.Id)));
+        }
+
+        // A lock made through one gateway is in force at the other within the policy cache's 2 s.
+        var locked = ready[0].Device;
+        var check = new CheckAccessRequest { User = "admin", DeviceId = locked.Id, Resource = new AccessResource { Kind = "app", Name = "wiki" } };
+        var other = new AccessService.AccessServiceClient(second);
+        Assert.DoesNotContain((await other.CheckAccessAsync(check)).Reasons, r => r.Contains("lock", StringComparison.Ordinal));
+        var lockedAt = Stopwatch.StartNew();
+        await new LockService.LockServiceClient(first).CreateLockAsync(new CreateLockRequest { DeviceId = locked.Id, Message = "stolen" });
+        for (var answer = await other.CheckAccessAsync(check); !answer.Reasons.Any(r => r.StartsWith("lock targeting device", StringComparison.Ordinal)); answer = await other.CheckAccessAsync(check))
+        {
+            Assert.True(lockedAt.Elapsed < TimeSpan.FromSeconds(5), $"the lock is not in force at the other gateway after 5 s: {answer}");
+            await Task.Delay(50);
+        }
+        output.WriteLine($"a lock made through one gateway was in force at the other after {lockedAt.Elapsed.TotalSeconds:F2} s");
+        Assert.True(lockedAt.Elapsed < TimeSpan.FromSeconds(2.5), $"the lock took {lockedAt.Elapsed.TotalSeconds:F2} s to reach the other gateway");
+    }
+
+    private static Task<long> SpentRefusalsAsync(ClusterProcesses cluster, string assetTag) => cluster.CountAsync(
+        "SELECT count(*) FROM audit_event WHERE type = 'device.enroll' AND NOT success AND status = 'PermissionDenied' AND asset_tag = @tag AND message = 'invalid device enrollment token: already spent'",
+        ("tag", assetTag));
+
+    private static async Task<List<Device>> CreateDevicesAsync(DeviceTrustService.DeviceTrustServiceClient devices, string prefix, int count)
+    {
+        var made = new List<Device>();
+        foreach (var batch in Enumerable.Range(0, count).Chunk(16))
+        {
+            made.AddRange(await Task.WhenAll(batch.Select(async i => await devices.CreateDeviceAsync(
+                new CreateDeviceRequest { OsType = OSType.Linux, AssetTag = $"{prefix}{i:D4}", CreateEnrollToken = true }))));
+        }
+        return made;
+    }
+}
