@@ -71,6 +71,7 @@ builder.Services.AddSingleton(gateway);
 builder.Services.AddSingleton<ClusterAuthority>();
 builder.Services.AddSingleton<ClusterBootstrap>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterBootstrap>());
+builder.Services.AddHostedService<GatewayHeartbeat>();
 builder.Services.AddSingleton(PasswordHasher.Default);
 builder.Services.AddSingleton<PasswordWork>();
 builder.Services.AddSingleton<RateLimits>();

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DeviceTrust.Cli.Dtctl.Access;
 using DeviceTrust.Cli.Dtctl.Audit;
+using DeviceTrust.Cli.Dtctl.Cluster;
 using DeviceTrust.Cli.Dtctl.Config;
 using DeviceTrust.Cli.Dtctl.Devices;
 using DeviceTrust.Cli.Dtctl.Locks;
@@ -64,6 +65,10 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
     {
         ConfigGetCommand.Create(store),
         ConfigSetCommand.Create(store),
+    },
+    new Command("cluster", "The nodes of the cluster")
+    {
+        ClusterStatusCommand.Create(store),
     },
 };
 return await root.Parse(args).InvokeAsync();

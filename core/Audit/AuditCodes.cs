@@ -26,6 +26,7 @@ public static class AuditCodes
     public const string RoleUpdate = "role.update";
     public const string RoleDelete = "role.delete";
     public const string ConfigGet = "cluster_config.get";
+    public const string ClusterStatus = "cluster.status";
     public const string ConfigUpdate = "cluster_config.update";
 
     // the inventory and the ceremonies

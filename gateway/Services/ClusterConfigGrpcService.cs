@@ -6,12 +6,15 @@ using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains;
 using DeviceTrust.Grains.Attestation;
 using DeviceTrust.Grains.Config;
+using DeviceTrust.Grains.Nodes;
 using DeviceTrust.Proto.V1;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Services;
 
-public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache identities) : ClusterConfigService.ClusterConfigServiceBase
+public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache identities, Silo.Hosting.DeviceTrustHostOptions host)
+    : ClusterConfigService.ClusterConfigServiceBase
 {
     private IClusterConfigGrain Config => grains.GetGrain<IClusterConfigGrain>(GrainKeys.Cluster);
 
@@ -19,6 +22,51 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
     [Audited(AuditCodes.ConfigGet, Reads = true)]
     public override async Task<ClusterConfig> GetClusterConfig(GetClusterConfigRequest request, ServerCallContext context) =>
         ToProto(await Config.GetAsync());
+
+    [Requires(Resources.ClusterConfig, "read")]
+    [Audited(AuditCodes.ClusterStatus, Reads = true)]
+    public override async Task<ClusterStatus> GetClusterStatus(GetClusterStatusRequest request, ServerCallContext context)
+    {
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var members = await management.GetDetailedHosts(onlyActive: false);
+        var active = members.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToArray();
+        var activations = new Dictionary<SiloAddress, int>();
+        if (active.Length > 0)
+        {
+            var statistics = await management.GetRuntimeStatistics(active);
+            for (var i = 0; i < active.Length; i++)
+            {
+                activations[active[i]] = statistics[i].ActivationCount;
+            }
+        }
+        var status = new ClusterStatus { ClusterId = host.Cluster.ClusterId };
+        status.Silos.AddRange(members.OrderBy(m => m.SiloAddress.ToString(), StringComparer.Ordinal).Select(m => new SiloNode
+        {
+            Address = $"{m.SiloAddress.Endpoint}",
+            Name = m.SiloName ?? "",
+            HostName = m.HostName ?? "",
+            Status = StatusText(m.Status),
+            StartTime = Timestamp.FromDateTime(DateTime.SpecifyKind(m.StartTime, DateTimeKind.Utc)),
+            LastHeartbeat = Timestamp.FromDateTime(DateTime.SpecifyKind(m.IAmAliveTime, DateTimeKind.Utc)),
+            Activations = activations.TryGetValue(m.SiloAddress, out var count) ? count : -1,
+            ClientPort = m.ProxyPort,
+        }));
+        status.Gateways.AddRange((await grains.GetGrain<IGatewayRegistryGrain>(GrainKeys.Cluster).ListAsync()).Select(g => new GatewayNode
+        {
+            Name = g.Name,
+            Listen = g.Listen,
+            Mode = g.Mode,
+            StartTime = Timestamp.FromDateTimeOffset(g.Started),
+            LastSeen = Timestamp.FromDateTimeOffset(g.LastSeen),
+        }));
+        return status;
+    }
+
+    private static string StatusText(SiloStatus status) => status switch
+    {
+        SiloStatus.ShuttingDown => "shutting_down",
+        _ => status.ToString().ToLowerInvariant(),
+    };
 
     [Requires(Resources.ClusterConfig, "update")]
     [Audited(AuditCodes.ConfigUpdate)]

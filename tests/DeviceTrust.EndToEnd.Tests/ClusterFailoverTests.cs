@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Text.Json;
 using DeviceTrust.Client.Devices;
 using DeviceTrust.Proto.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -243,6 +244,61 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         }
         output.WriteLine($"a lock made through one gateway was in force at the other after {lockedAt.Elapsed.TotalSeconds:F2} s");
         Assert.True(lockedAt.Elapsed < TimeSpan.FromSeconds(2.5), $"the lock took {lockedAt.Elapsed.TotalSeconds:F2} s to reach the other gateway");
+
+        // dtctl cluster status: the two silos left are active and hold grains, the killed one is dead, both gateways report.
+        var text = (await cluster.Admin.Dtctl("cluster", "status")).Succeeded().StdOut;
+        output.WriteLine(text);
+        using (var status = JsonDocument.Parse((await cluster.Admin.Dtctl("cluster", "status", "--format", "json")).Succeeded().StdOut))
+        {
+            var silos = status.RootElement.GetProperty("silos").EnumerateArray().ToList();
+            Assert.Equal(3, silos.Count);
+            Assert.Equal(2, silos.Count(s => s.GetProperty("status").GetString() == "active" && s.GetProperty("activations").GetInt32() > 0));
+            Assert.Single(silos, s => s.GetProperty("status").GetString() == "dead" && s.GetProperty("address").GetString()!.EndsWith($":{killedPort}", StringComparison.Ordinal));
+            var reported = status.RootElement.GetProperty("gateways").EnumerateArray().ToList();
+            Assert.All(reported, g => Assert.Equal("client", g.GetProperty("mode").GetString()));
+            Assert.Equal(cluster.Gateways.Select(g => g.Proxy).Order(), reported.Select(g => g.GetProperty("listen").GetString()).Order());
+        }
+
+        // Stop the whole cluster and start it again: every state is there, and what expires expires on time.
+        var shortly = TimeSpan.FromSeconds(30);
+        var expiring = await devices.CreateDeviceAsync(new CreateDeviceRequest
+        {
+            OsType = OSType.Linux,
+            AssetTag = "EXP0001",
+            CreateEnrollToken = true,
+            EnrollTokenTtl = Duration.FromTimeSpan(shortly),
+        });
+        var passing = ready[1].Device;
+        await new LockService.LockServiceClient(first).CreateLockAsync(new CreateLockRequest { DeviceId = passing.Id, Message = "for a moment", Ttl = Duration.FromTimeSpan(shortly) });
+        var expires = DateTimeOffset.UtcNow + shortly;
+        const string countDevices = "SELECT count(*) FROM grain_state WHERE state_name = 'device' AND payload IS NOT NULL";
+        var storedDevices = await cluster.CountAsync(countDevices);
+        var restart = Stopwatch.StartNew();
+        await cluster.StopAllAsync();
+        await cluster.StartAgainAsync(silos: 3);
+        output.WriteLine($"the whole cluster stopped and started again in {restart.Elapsed.TotalSeconds:F1} s");
+        Assert.Equal(storedDevices, await cluster.CountAsync(countDevices));
+        Assert.Equal(fresh + enrolled + contested.Count + 1, storedDevices);
+        // The CA, the user and an enrolled device's credential survived: the old certificate works and the device authenticates.
+        await DeviceCeremonies.AuthenticateAsync(second, ready[2].Device.Id, ready[2].Device.Credential.Id, ready[2].Key, Data(ready[2].Device.AssetTag), default);
+        Assert.Contains((await other.CheckAccessAsync(check)).Reasons, r => r == $"lock targeting device {locked.AssetTag} is in force: stolen");
+        var wait = expires + TimeSpan.FromSeconds(1) - DateTimeOffset.UtcNow;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+        var passingCheck = check.Clone();
+        passingCheck.DeviceId = passing.Id;
+        var passed = await other.CheckAccessAsync(passingCheck);
+        Assert.DoesNotContain(passed.Reasons, r => r.Contains("for a moment", StringComparison.Ordinal));
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            var late = await Assert.ThrowsAsync<RpcException>(() => DeviceCeremonies.EnrollAsync(first, expiring.EnrollToken.Token, "late", key, Data("EXP0001"), default));
+            Assert.Equal((StatusCode.PermissionDenied, "invalid device enrollment token"), (late.StatusCode, late.Status.Detail));
+        }
+        Assert.Equal(1, await cluster.CountAsync(
+            "SELECT count(*) FROM audit_event WHERE type = 'device.enroll' AND NOT success AND asset_tag = 'EXP0001' AND message = 'invalid device enrollment token: expired'"));
+        Assert.Equal(DeviceEnrollStatus.NotEnrolled, (await devices.GetDeviceAsync(new GetDeviceRequest { DeviceId = expiring.Id })).EnrollStatus);
     }
 
     private static Task<long> SpentRefusalsAsync(ClusterProcesses cluster, string assetTag) => cluster.CountAsync(

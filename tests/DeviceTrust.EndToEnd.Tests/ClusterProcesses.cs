@@ -89,6 +89,35 @@ public sealed class ClusterProcesses : IAsyncDisposable
     public async Task KillSiloAsync(int index)
     {
         await _silos[index]!.KillAsync();
+        await _silos[index]!.DisposeAsync();
+        _silos[index] = null;
+    }
+
+    /// <summary>Stops every node the way an operator would (SIGTERM): gateways first, then silos.</summary>
+    public async Task StopAllAsync()
+    {
+        foreach (var gateway in Gateways)
+        {
+            await gateway.StopAsync();
+        }
+        for (var i = 0; i < _silos.Count; i++)
+        {
+            if (_silos[i] is { } silo)
+            {
+                await silo.DisposeAsync();
+                _silos[i] = null;
+            }
+        }
+    }
+
+    /// <summary>Starts the cluster again over the same database: new silos, the same gateways on their ports.</summary>
+    public async Task StartAgainAsync(int silos)
+    {
+        await Task.WhenAll(Enumerable.Range(0, silos).Select(_ => StartSiloAsync()));
+        foreach (var gateway in Gateways)
+        {
+            await gateway.StartAsync();
+        }
     }
 
     /// <summary>The bootstrap admin, logged in through the first gateway.</summary>
