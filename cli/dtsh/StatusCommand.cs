@@ -32,7 +32,7 @@ public static class StatusCommand
         var validity = left > TimeSpan.Zero ? $"valid for {Durations.Format(TimeSpan.FromSeconds(Math.Floor(left.TotalSeconds)))}" : "EXPIRED";
         var extensions = DeviceExtensions.ListOurs(profile.Certificate);
         var text = new StringBuilder();
-        text.AppendLine($"> Profile URL:        https://{profile.Proxy}");
+        text.AppendLine($"> Profile URL:        {string.Join(", ", profile.Proxy.Split(',').Select(p => "https://" + p))}");
         text.AppendLine($"  Logged in as:       {profile.User}");
         text.AppendLine($"  Cluster:            {profile.Cluster}");
         text.AppendLine($"  Roles:              {(profile.Roles.Count == 0 ? "(none)" : string.Join(", ", profile.Roles))}");

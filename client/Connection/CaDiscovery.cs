@@ -14,9 +14,30 @@ namespace DeviceTrust.Client.Connection;
 /// </summary>
 public static class CaDiscovery
 {
+    /// <summary>
+    /// From the first of the gateways (<c>host:port</c>, or several separated by commas) that answers; a gateway
+    /// whose CA does not match the pin stops the search with that error.
+    /// </summary>
     public static async Task<X509Certificate2> FetchPinnedAsync(string proxy, string pin, CancellationToken cancellationToken)
     {
         CaPin.Parse(pin);
+        var gateways = GatewayAddress.ParseAll(proxy);
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                return await FetchFromAsync($"{gateways[i].Host}:{gateways[i].Port}", pin, cancellationToken);
+            }
+            catch (Grpc.Core.RpcException e) when (e.StatusCode is Grpc.Core.StatusCode.Unavailable or Grpc.Core.StatusCode.DeadlineExceeded
+                                                   && i < gateways.Count - 1 && !cancellationToken.IsCancellationRequested)
+            {
+                // that gateway is down: ask the next
+            }
+        }
+    }
+
+    private static async Task<X509Certificate2> FetchFromAsync(string proxy, string pin, CancellationToken cancellationToken)
+    {
         using var handler = new SocketsHttpHandler();
         X509Certificate2? presented = null;
         // Not trusted yet, on purpose: the server certificate is kept and checked against the pinned CA below,

@@ -125,6 +125,12 @@ public sealed class CertificateAuthority : IDisposable
     }
 
     /// <summary>The gateway's TLS certificate, with a fresh key that never leaves the process.</summary>
+    /// <summary>
+    /// A name in every gateway's certificate, besides its own addresses: a client given several gateways checks for
+    /// it, since any gateway of the cluster (issued by the pinned CA) may answer. <c>.invalid</c> never resolves.
+    /// </summary>
+    public const string AnyGatewayName = "gateway.devicetrust.invalid";
+
     public X509Certificate2 IssueServerCertificate(IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses, DateTimeOffset now, TimeSpan lifetime)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);

@@ -39,8 +39,9 @@ public static class ErrorStatus
         Orleans.Storage.InconsistentStateException => (StatusCode.Aborted, "the record was changed concurrently: retry"),
         // A silo left the cluster with the call in flight, or none answered in time: the cluster moves its grains
         // to the silos that remain, so the same call again is expected to work.
-        Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException
-            => (StatusCode.Unavailable, "the cluster did not answer (a node may have just left): retry"),
+        TimeoutException => (StatusCode.Unavailable, "the cluster did not answer in time (a node may have just left): retry"),
+        Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException
+            => (StatusCode.Unavailable, "the cluster node holding the record is leaving or gone: retry"),
         System.Data.Common.DbException { IsTransient: true } => (StatusCode.Unavailable, "the database did not answer: retry"),
         // The client went away: the call was cancelled, or its stream broke while we read or wrote it.
         OperationCanceledException or IOException when call.IsCancellationRequested => (StatusCode.Cancelled, "the client abandoned the call"),

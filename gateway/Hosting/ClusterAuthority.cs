@@ -39,7 +39,7 @@ public sealed class ClusterAuthority : IDisposable
         ClusterName = clusterName;
         var listen = options.ListenEndPoint.Address;
         var addresses = new List<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback };
-        var names = new List<string> { "localhost" };
+        var names = new List<string> { "localhost", CertificateAuthority.AnyGatewayName };
         if (!listen.Equals(IPAddress.Any) && !listen.Equals(IPAddress.IPv6Any))
         {
             addresses.Add(listen);

@@ -34,6 +34,7 @@ public static class DeviceTrustClient
         });
         client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = cluster.CallTimeout);
         client.UseConnectionRetryFilter<KeepTrying>();
+        client.AddOutgoingGrainCallFilter<RejectedCallRetry>();
         client.AddActivityPropagation();
         client.Services.AddSerializer(serializer => serializer.AddDeviceTrustCoreTypes());
         return client;

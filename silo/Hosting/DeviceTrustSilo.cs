@@ -37,6 +37,7 @@ public static class DeviceTrustSilo
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.ClientPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
         }
         silo.Configure<SiloMessagingOptions>(messaging => messaging.ResponseTimeout = cluster.CallTimeout);
+        silo.AddOutgoingGrainCallFilter<RejectedCallRetry>();
         return silo.AddDeviceTrustGrains(options, masterKey);
     }
 

@@ -120,12 +120,15 @@ public sealed class ClusterProcesses : IAsyncDisposable
         }
     }
 
-    /// <summary>The bootstrap admin, logged in through the first gateway.</summary>
+    /// <summary>The bootstrap admin, logged in with every gateway in the profile (dtsh login --proxy a,b).</summary>
     public async Task<Profile> LoginAdminAsync()
     {
         var inviting = Gateways.First(g => File.Exists(Path.Combine(g.DataDirectory, "admin-invite")));
-        (await Admin.DtshWithInput("admin password 1234\n", "login", "--proxy", inviting.Proxy, "--invite", inviting.AdminInvitation)).Succeeded();
-        return new ProfileStore(Admin.Home).Load()!;
+        var proxies = string.Join(",", Gateways.Select(g => g.Proxy));
+        (await Admin.DtshWithInput("admin password 1234\n", "login", "--proxy", proxies, "--invite", inviting.AdminInvitation)).Succeeded();
+        var profile = new ProfileStore(Admin.Home).Load()!;
+        Assert.Equal(proxies, profile.Proxy);
+        return profile;
     }
 
     /// <summary>A channel to one gateway with the admin's certificate.</summary>
