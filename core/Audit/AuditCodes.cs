@@ -38,6 +38,7 @@ public static class AuditCodes
     public const string DeviceUpdate = "device.update";
     public const string DeviceDelete = "device.delete";
     public const string DeviceTokenCreate = "device.token.create";
+    public const string DeviceTokenSweep = "device.token.sweep";
     public const string DeviceEnroll = "device.enroll";
     public const string DeviceAuthenticate = "device.authenticate";
 

@@ -1,5 +1,6 @@
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Grains;
+using DeviceTrust.Grains.Maintenance;
 using DeviceTrust.Grains.Serialization;
 using DeviceTrust.Silo.Database;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,11 +32,20 @@ public static class DeviceTrustSilo
                 ids.ServiceId = cluster.ServiceId;
             });
             silo.ConfigureEndpoints(cluster.AdvertisedAddress, cluster.SiloPort, cluster.ClientPort, cluster.ListenOnAnyAddress);
+            silo.UseAdoNetReminderService(reminders =>
+            {
+                reminders.Invariant = options.Storage.Invariant;
+                reminders.ConnectionString = options.Storage.ConnectionStringFor(options);
+            });
         }
         else
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.ClientPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+            // One node: its reminders live as long as it does, and every start registers them again.
+            silo.UseInMemoryReminderService();
         }
+        silo.AddStartupTask(async (services, _) =>
+            await services.GetRequiredService<IGrainFactory>().GetGrain<ISweeperGrain>(GrainKeys.Cluster).StartAsync());
         silo.Configure<SiloMessagingOptions>(messaging => messaging.ResponseTimeout = cluster.CallTimeout);
         silo.AddOutgoingGrainCallFilter<RejectedCallRetry>();
         return silo.AddDeviceTrustGrains(options, masterKey);
@@ -54,6 +64,8 @@ public static class DeviceTrustSilo
         });
         silo.AddActivityPropagation();
         silo.Services.AddSerializer(serializer => serializer.AddDeviceTrustCoreTypes());
+        silo.Services.AddSingleton<ILeftovers>(services => new Leftovers(options,
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ClusterOptions>>().Value.ServiceId, new AuditLog(options), services.GetRequiredService<TimeProvider>()));
         silo.Services.AddSingleton(masterKey);
         silo.Services.AddSingleton(options);
         silo.Services.TryAddSingleton(TimeProvider.System);

@@ -36,6 +36,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     {
         await using var cluster = await ClusterProcesses.StartAsync(silos: 3, gateways: 2);
         var admin = await cluster.LoginAdminAsync();
+        // Every silo registered the sweeper's reminder at start, through the ADO.NET reminder service and our SQL: one row.
+        Assert.Equal(1, await cluster.CountAsync("SELECT count(*) FROM grain_reminder WHERE reminder_name = 'sweep' AND period_ms = 3600000"));
         using var first = ClusterProcesses.Channel(admin, cluster.Gateways[0]);
         using var second = ClusterProcesses.Channel(admin, cluster.Gateways[1]);
         GrpcChannel[] channels = [first, second];

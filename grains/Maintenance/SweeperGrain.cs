@@ -1,0 +1,19 @@
+namespace DeviceTrust.Grains.Maintenance;
+
+public sealed class SweeperGrain(ILeftovers leftovers, TimeProvider time) : Grain, ISweeperGrain, IRemindable
+{
+    public const string ReminderName = "sweep";
+
+    public async Task StartAsync() =>
+        await this.RegisterOrUpdateReminder(ReminderName, dueTime: TimeSpan.FromMinutes(1), period: Sweeping.Interval);
+
+    public Task<int> SweepAsync() => leftovers.RemoveExpiredTokensAsync(time.GetUtcNow() - Sweeping.Retention, CancellationToken.None);
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName == ReminderName)
+        {
+            await SweepAsync();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using DeviceTrust.Core.Audit;
+using DeviceTrust.Grains.Maintenance;
+using DeviceTrust.Grains.Tokens;
+using DeviceTrust.Silo.Database;
+using DeviceTrust.Silo.Hosting;
+using DeviceTrust.Testing;
+
+namespace DeviceTrust.Grains.Tests;
+
+/// <summary>The sweeper removes enrollment tokens long expired, keeps the rest, and audits what it removed.</summary>
+public abstract class SweeperContract : IAsyncLifetime
+{
+    private SiloHarness _silo = null!;
+
+    protected abstract Task<DeviceTrustHostOptions> DatabaseAsync();
+
+    public async Task InitializeAsync() => _silo = await SiloHarness.StartAsync(await DatabaseAsync());
+
+    public async Task DisposeAsync() => await _silo.DisposeAsync();
+
+    private async Task<long> StoredTokensAsync()
+    {
+        var options = _silo.Options;
+        await using var connection = DatabaseSchema.Open(options.Storage, options.Storage.ConnectionStringFor(options));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM grain_state WHERE state_name = 'enroll-token' AND payload IS NOT NULL";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private async Task<IEnrollTokenGrain> TokenAsync(DateTimeOffset expires)
+    {
+        var token = _silo.Grains.GetGrain<IEnrollTokenGrain>(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        await token.CreateAsync(Guid.NewGuid(), expires, "test", autoEnroll: false);
+        return token;
+    }
+
+    [Fact]
+    public async Task Tokens_expired_longer_than_the_retention_are_removed_and_audited_and_the_rest_stay()
+    {
+        var now = _silo.Clock.GetUtcNow();
+        await TokenAsync(now.AddMinutes(1));
+        var spent = await TokenAsync(now.AddMinutes(1));
+        await spent.SpendAsync(spenderMayEnroll: true);
+        await TokenAsync(now.AddDays(30));
+        await TokenAsync(now + Sweeping.Retention + TimeSpan.FromHours(12));
+        Assert.Equal(4, await StoredTokensAsync());
+
+        _silo.Clock.Advance(Sweeping.Retention + TimeSpan.FromDays(1));
+        var sweeper = _silo.Grains.GetGrain<ISweeperGrain>(GrainKeys.Cluster);
+        Assert.Equal(2, await sweeper.SweepAsync());
+        Assert.Equal(2, await StoredTokensAsync());
+        var audited = await new AuditLog(_silo.Options).ListAsync(
+            new AuditQuery(DateTimeOffset.MinValue, null, AuditCodes.DeviceTokenSweep, null, null, null, 0, 10), default);
+        var entry = Assert.Single(audited);
+        Assert.True(entry.Success);
+        Assert.Equal("(cluster)", entry.User);
+        Assert.StartsWith("removed 2 enrollment token(s) that expired before ", entry.Message, StringComparison.Ordinal);
+        Assert.Equal("""{"removed":2}""", entry.Details);
+
+        // Nothing more to remove: no second audit event.
+        Assert.Equal(0, await sweeper.SweepAsync());
+        Assert.Single(await new AuditLog(_silo.Options).ListAsync(
+            new AuditQuery(DateTimeOffset.MinValue, null, AuditCodes.DeviceTokenSweep, null, null, null, 0, 10), default));
+    }
+}
+
+public sealed class SqliteSweeperTests : SweeperContract, IDisposable
+{
+    private readonly TempDirectory _directory = new("dt-sweep");
+
+    protected override Task<DeviceTrustHostOptions> DatabaseAsync() => Task.FromResult(SiloHarness.Sqlite(_directory.Path));
+
+    public void Dispose() => _directory.Dispose();
+}
+
+public sealed class PostgresSweeperTests : SweeperContract
+{
+    protected override async Task<DeviceTrustHostOptions> DatabaseAsync() =>
+        SiloHarness.Postgres(await (await PostgresServer.SharedAsync()).CreateDatabaseAsync());
+}
