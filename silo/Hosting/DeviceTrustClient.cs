@@ -22,16 +22,8 @@ public static class DeviceTrustClient
             throw DeviceTrustException.InvalidArgument(
                 "a client-mode gateway finds the silos in the database: it needs PostgreSQL storage and DeviceTrust:Cluster:Membership database");
         }
-        client.UseAdoNetClustering(membership =>
-        {
-            membership.Invariant = options.Storage.Invariant;
-            membership.ConnectionString = options.Storage.ConnectionStringFor(options);
-        });
-        client.Configure<ClusterOptions>(ids =>
-        {
-            ids.ClusterId = cluster.ClusterId;
-            ids.ServiceId = cluster.ServiceId;
-        });
+        client.UseAdoNetClustering(membership => (membership.Invariant, membership.ConnectionString) = options.Storage.Database(options));
+        client.Configure<ClusterOptions>(cluster.Identify);
         client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = cluster.CallTimeout);
         client.UseConnectionRetryFilter<KeepTrying>();
         client.AddOutgoingGrainCallFilter<RejectedCallRetry>();

@@ -62,6 +62,9 @@ public sealed class StorageOptions
             ? $"Data Source={Path.Combine(host.DataDirFullPath, "devicetrust.db")};Pooling=True"
             : throw DeviceTrustException.InvalidArgument("DeviceTrust:Storage:ConnectionString is required for PostgreSQL"));
 
+    /// <summary>What every Orleans ADO.NET provider (storage, clustering, reminders) is given.</summary>
+    public (string Invariant, string ConnectionString) Database(DeviceTrustHostOptions host) => (Invariant, ConnectionStringFor(host));
+
     public void Validate()
     {
         if (Provider is not (Sqlite or PostgreSql))
@@ -116,6 +119,13 @@ public sealed class ClusterNodeOptions
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public bool IsDatabase => Membership == Database;
+
+    /// <summary>Sets Orleans' cluster and service ids from ours.</summary>
+    public void Identify(Orleans.Configuration.ClusterOptions ids)
+    {
+        ids.ClusterId = ClusterId;
+        ids.ServiceId = ServiceId;
+    }
 
     public IPAddress AdvertisedAddress => IPAddress.TryParse(Address, out var ip) && !ip.Equals(IPAddress.Any) && !ip.Equals(IPAddress.IPv6Any)
         ? ip

@@ -21,22 +21,10 @@ public static class DeviceTrustSilo
         var cluster = options.Cluster;
         if (cluster.IsDatabase)
         {
-            silo.UseAdoNetClustering(membership =>
-            {
-                membership.Invariant = options.Storage.Invariant;
-                membership.ConnectionString = options.Storage.ConnectionStringFor(options);
-            });
-            silo.Configure<ClusterOptions>(ids =>
-            {
-                ids.ClusterId = cluster.ClusterId;
-                ids.ServiceId = cluster.ServiceId;
-            });
+            silo.UseAdoNetClustering(membership => (membership.Invariant, membership.ConnectionString) = options.Storage.Database(options));
+            silo.Configure<ClusterOptions>(cluster.Identify);
             silo.ConfigureEndpoints(cluster.AdvertisedAddress, cluster.SiloPort, cluster.ClientPort, cluster.ListenOnAnyAddress);
-            silo.UseAdoNetReminderService(reminders =>
-            {
-                reminders.Invariant = options.Storage.Invariant;
-                reminders.ConnectionString = options.Storage.ConnectionStringFor(options);
-            });
+            silo.UseAdoNetReminderService(reminders => (reminders.Invariant, reminders.ConnectionString) = options.Storage.Database(options));
         }
         else
         {
@@ -56,8 +44,7 @@ public static class DeviceTrustSilo
     {
         silo.AddAdoNetGrainStorage(StateNames.Storage, storage =>
         {
-            storage.Invariant = options.Storage.Invariant;
-            storage.ConnectionString = options.Storage.ConnectionStringFor(options);
+            (storage.Invariant, storage.ConnectionString) = options.Storage.Database(options);
             // Deleting a user or a device removes its row; the audit log keeps the history.
             storage.DeleteStateOnClear = true;
             storage.GrainStorageSerializer = new GrainStateJsonSerializer();

@@ -39,6 +39,21 @@ public sealed class ProductionModeTests
     }
 
     [Fact]
+    public async Task A_client_mode_gateway_needs_a_cluster_in_the_database_and_an_unknown_mode_is_refused()
+    {
+        using var directory = new TempDirectory("dt-mode");
+        var embedded = new GatewayProcess(directory["data"]);
+        (await RunAsync(Binaries.Gateway, embedded.Environment, "--mode", "client")).FailedWith(
+            "ERROR: --mode client needs a cluster in the database: DeviceTrust:Storage:Provider postgresql (and DeviceTrust:Cluster:Membership database, its default)");
+        (await RunAsync(Binaries.Gateway, embedded.Environment, "--mode", "silo")).FailedWith(
+            "ERROR: the gateway mode \"silo\" is unknown: use embedded or client (--mode client)");
+        var local = new Dictionary<string, string?>(await PostgresEnvironmentAsync()) { ["DeviceTrust__Cluster__Membership"] = "local" };
+        (await RunAsync(Binaries.Gateway, new GatewayProcess(directory["pg"], local).Environment, "--mode", "client")).FailedWith(
+            "ERROR: --mode client needs a cluster in the database");
+        Assert.False(Directory.Exists(directory["data"]), "a refused start must not create the data folder");
+    }
+
+    [Fact]
     public async Task A_wrong_master_key_stops_the_start_with_a_clear_error()
     {
         using var directory = new TempDirectory("dt-prod");
