@@ -6,6 +6,7 @@ var root = new RootCommand("DeviceTrust fleet simulator: real clients, real cere
     LoginScenario.Create(),
     LoginFloodScenario.Create(),
     CeremonyScenario.Create(),
+    InventoryScenario.Create(),
     QuoteVerifyBenchmark.Create(),
     AccessAppScenario.Create(),
     DeviceTrust.LoadTest.Benchmarks.BenchCommand.Create(),
