@@ -16,6 +16,7 @@ namespace DeviceTrust.EndToEnd.Tests;
 /// decisions run through both gateways while one silo is killed with SIGKILL; then every acknowledged ceremony is
 /// counted in the database with its audit event.
 /// </summary>
+[Collection(ClusterProcessesCollection.Name)]
 public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
     private sealed record Outcome(string Kind, int Gateway, TimeSpan Start, TimeSpan End, StatusCode Status, string Detail, string DeviceId);

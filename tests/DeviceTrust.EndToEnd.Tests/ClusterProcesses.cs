@@ -163,3 +163,13 @@ public sealed class ClusterProcesses : IAsyncDisposable
         _directory.Dispose();
     }
 }
+
+/// <summary>
+/// Five server processes under load take both cores: tests in this collection run alone, after the others, so the
+/// suites that measure delays of a second (rate limits, login delays) do not share the machine with them.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterProcessesCollection
+{
+    public const string Name = "cluster processes";
+}
