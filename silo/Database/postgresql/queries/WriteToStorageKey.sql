@@ -16,7 +16,7 @@ WITH inserted AS (
       AND grain_id_hash = @GrainIdHash AND grain_type_hash = @GrainTypeHash
       AND service_id = @ServiceId AND state_name = @GrainTypeString
       AND grain_id_n0 = @GrainIdN0 AND grain_id_n1 = @GrainIdN1
-      AND grain_id_ext IS NOT DISTINCT FROM @GrainIdExtensionString
+      AND (grain_id_ext = @GrainIdExtensionString OR (grain_id_ext IS NULL AND @GrainIdExtensionString IS NULL))
     RETURNING version
 )
 SELECT version AS "NewGrainStateVersion" FROM inserted
