@@ -148,6 +148,31 @@ public sealed class SqliteReadModelTests : ReadModelContract, IDisposable
 
     protected override Task<Silo.Hosting.DeviceTrustHostOptions> DatabaseAsync() => Task.FromResult(SiloHarness.Sqlite(_directory.Path));
 
+    /// <summary>
+    /// A page after the first must start in the index at its token, not walk the index from the start and filter: the
+    /// last page of a million devices took 1.4 s that way. SQLite plans without statistics, so its plan is the same
+    /// on an empty table as on a full one (PostgreSQL's is not, and is not checked here).
+    /// </summary>
+    [Fact]
+    public async Task A_page_of_the_inventory_starts_in_the_index_at_its_token()
+    {
+        var options = SiloHarness.Sqlite(_directory.Path);
+        await using var connection = DatabaseSchema.Open(options.Storage, options.Storage.ConnectionStringFor(options));
+        await connection.OpenAsync();
+        await using var explain = connection.CreateCommand();
+        explain.CommandText = "EXPLAIN QUERY PLAN " + new DeviceInventoryQuery(options, SiloHarness.ServiceId).PageSql;
+        foreach (var (name, value) in new (string, object)[] { ("service", SiloHarness.ServiceId), ("tag", "T1"), ("os", "Linux"), ("id", ""), ("limit", 201) })
+        {
+            var parameter = explain.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            explain.Parameters.Add(parameter);
+        }
+        await using var reader = await explain.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("SEARCH grain_state USING INDEX device_inventory (service_id=? AND <expr>>?)", reader.GetString(3));
+    }
+
     public void Dispose() => _directory.Dispose();
 }
 
