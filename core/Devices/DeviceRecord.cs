@@ -87,6 +87,10 @@ public sealed record DeviceRecord(
     /// <summary>The clock of the last quote this TPM device proved itself with (clone and rollback detection).</summary>
     public TpmClock? LastTpmClock { get; init; }
 
+    /// <summary>A device as the inventory first knows it: not enrolled, no credential, no owner.</summary>
+    public static DeviceRecord New(Guid id, OsType os, string assetTag, DeviceSource source, string createdBy, string pinnedEkSha256, DateTimeOffset now) =>
+        new(id, os, assetTag, now, now, EnrollStatus.NotEnrolled, null, [], source, null, "", createdBy) { PinnedEkSha256 = pinnedEkSha256 };
+
     [System.Text.Json.Serialization.JsonIgnore]
     public string AssetTagKey => AssetTags.Key(OsType, AssetTag);
 

@@ -19,14 +19,20 @@ public sealed class AuditRecorder(IAuditLog log, TimeProvider time)
     public AuditRecord Begin(string type, ServerCallContext context, Caller caller) =>
         Begin(type, context, caller.Name, caller.User.Id.ToString());
 
-    internal Task WriteAsync(AuditRecord e, bool success, string status, string message) =>
-        log.AppendAsync(new AuditEntry(time.GetUtcNow(), e.Type, success, e.User, e.DeviceId, e.AssetTag, e.OsType, e.CredentialId, e.ClientIp, message)
+    internal Task WriteAsync(AuditRecord e, bool success, string status, string message) => log.AppendAsync(Entry(e, success, status, message));
+
+    /// <summary>The event as it would be written now, for a caller that commits it together with its change or with others.</summary>
+    public AuditEntry Entry(AuditRecord e, bool success, string status, string message) =>
+        new(time.GetUtcNow(), e.Type, success, e.User, e.DeviceId, e.AssetTag, e.OsType, e.CredentialId, e.ClientIp, message)
         {
             UserId = e.UserId,
             Target = e.Target,
             Status = status,
             Details = e.DetailsJson(),
-        });
+        };
+
+    /// <summary>Many events in one write (each as <see cref="Entry"/> made it).</summary>
+    public Task WriteAllAsync(IReadOnlyList<AuditEntry> entries) => log.AppendAllAsync(entries);
 }
 
 /// <summary>

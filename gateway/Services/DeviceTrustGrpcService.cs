@@ -7,6 +7,7 @@ using DeviceTrust.Core.Users;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Ceremonies;
+using DeviceTrust.Gateway.Errors;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains.Inventory;
@@ -25,6 +26,7 @@ public sealed class DeviceTrustGrpcService(
     IGrainFactory grains,
     IdentityCache identities,
     IDeviceInventory inventory,
+    IDeviceImport import,
     RateLimits limits,
     AuditRecorder recorder,
     DeviceStates deviceStates,
@@ -75,6 +77,122 @@ public sealed class DeviceTrustGrpcService(
             await minted.SucceededAsync($"enrollment token created for {tag}/{os.ToText()} with the device, expires {expires:u}");
         }
         return message;
+    }
+
+    [Requires(Resources.Device, "create")]
+    [Audited(AuditCodes.DeviceBulkCreate)]
+    public override async Task<BulkCreateDevicesResponse> BulkCreateDevices(BulkCreateDevicesRequest request, ServerCallContext context)
+    {
+        if (request.Devices.Count is 0 or > IDeviceImport.MaxDevices)
+        {
+            throw DeviceTrustException.InvalidArgument($"devices: between 1 and {IDeviceImport.MaxDevices} per call, not {request.Devices.Count}");
+        }
+        var caller = Caller.Of(context);
+        var results = new BulkCreateDeviceResult[request.Devices.Count];
+        var failures = new List<AuditEntry>();
+        var valid = new List<(int Index, NewDevice Device)>();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < request.Devices.Count; i++)
+        {
+            var item = request.Devices[i];
+            results[i] = new BulkCreateDeviceResult { OsType = item.OsType, AssetTag = item.AssetTag.Length <= DeviceFields.MaxAssetTag ? item.AssetTag : item.AssetTag[..DeviceFields.MaxAssetTag] };
+            var record = Item(context, caller, i);
+            try
+            {
+                var os = DeviceMapping.FromProto(item.OsType);
+                var tag = DeviceFields.AssetTag(item.AssetTag);
+                record.OsType = os.ToText();
+                record.AssetTag = tag;
+                var device = new NewDevice(os, tag, item.EkSha256.Length == 0 ? "" : EkPin.Parse(item.EkSha256));
+                if (!seen.TryAdd(AssetTags.Key(os, tag), i))
+                {
+                    throw DeviceTrustException.AlreadyExists($"device {tag}/{os.ToText()} is already in this request (device #{seen[AssetTags.Key(os, tag)] + 1})");
+                }
+                valid.Add((i, device));
+            }
+            catch (DeviceTrustException e)
+            {
+                failures.Add(Refuse(results[i], record, ErrorStatus.Of(e.Kind), e.Message));
+            }
+        }
+
+        var outcomes = await import.CreateAsync(valid.Select(v => v.Device).ToList(), Core.Devices.DeviceSource.Api, caller.Name,
+            device => CreatedEvent(context, caller, device, seen[device.AssetTagKey]), context.CancellationToken);
+        for (var n = 0; n < valid.Count; n++)
+        {
+            var (index, device) = valid[n];
+            var result = results[index];
+            switch (outcomes[n].Result)
+            {
+                case ImportResult.Created:
+                    result.DeviceId = outcomes[n].DeviceId.ToString();
+                    break;
+                case ImportResult.AlreadyExists:
+                    result.DeviceId = outcomes[n].DeviceId.ToString();
+                    failures.Add(Refuse(result, Describe(Item(context, caller, index), device), StatusCode.AlreadyExists,
+                        $"device {device.AssetTag}/{device.OsType.ToText()} is already in the inventory"));
+                    break;
+                default:
+                    // The tag's row names a device that is gone: the asset tag grain decides, as for one CreateDevice.
+                    await CreateOneAsync(result, device, index, context, caller, failures);
+                    break;
+            }
+        }
+        await recorder.WriteAllAsync(failures);
+
+        var response = new BulkCreateDevicesResponse { Created = results.Count(r => r.Code == 0) };
+        response.Failed = results.Length - response.Created;
+        response.Results.AddRange(results);
+        var audit = context.Audit();
+        audit.Detail("created", response.Created).Detail("failed", response.Failed);
+        audit.Message = $"{results.Length} devices: {response.Created} added to the inventory, {response.Failed} refused";
+        return response;
+    }
+
+    private static AuditRecord Describe(AuditRecord record, NewDevice device)
+    {
+        record.OsType = device.OsType.ToText();
+        record.AssetTag = device.AssetTag;
+        return record;
+    }
+
+    /// <summary>The device.create event of the request's device at <paramref name="index"/> (counted from 1 in the event).</summary>
+    private AuditRecord Item(ServerCallContext context, Caller caller, int index) =>
+        recorder.Begin(AuditCodes.DeviceCreate, context, caller).Detail("bulk_item", index + 1);
+
+    private AuditEntry CreatedEvent(ServerCallContext context, Caller caller, Core.Devices.DeviceRecord device, int index)
+    {
+        var record = Item(context, caller, index);
+        record.Describe(device);
+        var message = $"device {device.AssetTag}/{device.OsType.ToText()} added to the inventory (bulk)";
+        if (device.PinnedEkSha256.Length > 0)
+        {
+            record.Detail("pinned_ek", EkPin.Text(device.PinnedEkSha256));
+            message += $", EK pinned ({EkPin.Text(device.PinnedEkSha256)})";
+        }
+        return recorder.Entry(record, true, "", message);
+    }
+
+    private AuditEntry Refuse(BulkCreateDeviceResult result, AuditRecord record, StatusCode status, string reason)
+    {
+        result.Code = (int)status;
+        result.Message = reason;
+        return recorder.Entry(record, false, status.ToString(), reason);
+    }
+
+    private async Task CreateOneAsync(BulkCreateDeviceResult result, NewDevice device, int index, ServerCallContext context, Caller caller, List<AuditEntry> failures)
+    {
+        try
+        {
+            var created = await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(device.OsType, device.AssetTag))
+                .CreateDeviceAsync(Guid.NewGuid(), device.OsType, device.AssetTag, Core.Devices.DeviceSource.Api, caller.Name, device.PinnedEkSha256);
+            result.DeviceId = created.Id.ToString();
+            await recorder.WriteAllAsync([CreatedEvent(context, caller, created, index)]);
+        }
+        catch (Exception e) when (ErrorStatus.Expected(e, context.CancellationToken) is { } expected)
+        {
+            failures.Add(Refuse(result, Describe(Item(context, caller, index), device), expected.Status, expected.Reason));
+        }
     }
 
     [Requires(Resources.Device, "read")]

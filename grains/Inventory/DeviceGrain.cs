@@ -21,11 +21,7 @@ public sealed class DeviceGrain(
         {
             throw DeviceTrustException.AlreadyExists("a device with this id already exists");
         }
-        var now = time.GetUtcNow();
-        await SaveAsync(new DeviceRecord(this.GetPrimaryKey(), os, assetTag, now, now, EnrollStatus.NotEnrolled, null, [], source, null, "", createdBy)
-        {
-            PinnedEkSha256 = pinnedEkSha256,
-        });
+        await SaveAsync(DeviceRecord.New(this.GetPrimaryKey(), os, assetTag, source, createdBy, pinnedEkSha256, time.GetUtcNow()));
         return Device;
     }
 

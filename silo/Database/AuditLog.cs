@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using DeviceTrust.Core.Audit;
@@ -21,13 +22,76 @@ public sealed class AuditLog(DeviceTrustHostOptions options) : IAuditLog
         await using var connection = DatabaseSchema.Open(options.Storage, _connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
+        command.CommandText = InsertSql;
+        Bind(command, entry, options.Storage.IsSqlite);
+        // Not cancellable: once we decided to record an event, it is recorded.
+        await command.ExecuteNonQueryAsync(CancellationToken.None);
+    }
+
+    public async Task AppendAllAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+        await using var connection = DatabaseSchema.Open(options.Storage, _connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Not cancellable, as one event.
+        await InsertAllAsync(connection, transaction, entries, options.Storage.IsSqlite, CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
+    }
+
+    /// <summary>Inserts the events in <paramref name="transaction"/>, which the caller commits with its own change.</summary>
+    internal static async Task InsertAllAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditEntry> entries, bool sqlite,
+        CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        if (sqlite)
+        {
+            command.CommandText = InsertSql;
+            foreach (var entry in entries)
+            {
+                Bind(command, entry, sqlite: true);
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            return;
+        }
+        var bounded = entries.Select(Bounded).ToList();
         command.CommandText =
-            """
-            INSERT INTO audit_event (time_utc, type, success, user_name, device_id, asset_tag, os_type, credential_id, client_ip, message,
-                                     user_id, target, status, details)
-            VALUES (@time, @type, @success, @user, @device, @tag, @os, @credential, @ip, @message, @userId, @target, @status, @details);
-            """;
-        command.With("time", options.Storage.IsSqlite ? Text(entry.Time) : entry.Time.UtcDateTime);
+            $"""
+             INSERT INTO audit_event ({Columns})
+             SELECT * FROM unnest(@time::timestamptz[], @type::text[], @success::bool[], @user::text[], @device::text[], @tag::text[], @os::text[],
+                                  @credential::text[], @ip::text[], @message::text[], @userId::text[], @target::text[], @status::text[], @details::text[]);
+             """;
+        command.With("time", bounded.Select(e => e.Time.UtcDateTime).ToArray());
+        command.With("type", bounded.Select(e => e.Type).ToArray());
+        command.With("success", bounded.Select(e => e.Success).ToArray());
+        command.With("user", bounded.Select(e => e.User).ToArray());
+        command.With("device", bounded.Select(e => e.DeviceId).ToArray());
+        command.With("tag", bounded.Select(e => e.AssetTag).ToArray());
+        command.With("os", bounded.Select(e => e.OsType).ToArray());
+        command.With("credential", bounded.Select(e => e.CredentialId).ToArray());
+        command.With("ip", bounded.Select(e => e.ClientIp).ToArray());
+        command.With("message", bounded.Select(e => e.Message).ToArray());
+        command.With("userId", bounded.Select(e => e.UserId).ToArray());
+        command.With("target", bounded.Select(e => e.Target).ToArray());
+        command.With("status", bounded.Select(e => e.Status).ToArray());
+        command.With("details", bounded.Select(e => e.Details).ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    internal const string Columns = "time_utc, type, success, user_name, device_id, asset_tag, os_type, credential_id, client_ip, message, user_id, target, status, details";
+
+    internal const string InsertSql =
+        $"INSERT INTO audit_event ({Columns}) VALUES (@time, @type, @success, @user, @device, @tag, @os, @credential, @ip, @message, @userId, @target, @status, @details);";
+
+    /// <summary>The parameters of <see cref="InsertSql"/> for one event (replacing any the command had).</summary>
+    internal static void Bind(DbCommand command, AuditEntry entry, bool sqlite)
+    {
+        command.Parameters.Clear();
+        command.With("time", sqlite ? Text(entry.Time) : entry.Time.UtcDateTime);
         command.With("type", entry.Type);
         command.With("success", entry.Success);
         command.With("user", entry.User);
@@ -36,15 +100,24 @@ public sealed class AuditLog(DeviceTrustHostOptions options) : IAuditLog
         command.With("os", entry.OsType);
         command.With("credential", entry.CredentialId);
         command.With("ip", entry.ClientIp);
-        command.With("message", entry.Message.Length > MaxMessage ? entry.Message[..MaxMessage] : entry.Message);
+        command.With("message", Bounded(entry).Message);
         command.With("userId", entry.UserId);
         command.With("target", entry.Target);
         command.With("status", entry.Status);
-        // Details are built by our code and bounded there; a cut JSON object would be unreadable, so drop it whole.
-        command.With("details", entry.Details.Length > MaxDetails ? "{\"truncated\":true}" : entry.Details);
-        // Not cancellable: once we decided to record an event, it is recorded.
-        await command.ExecuteNonQueryAsync(CancellationToken.None);
+        command.With("details", Bounded(entry).Details);
     }
+
+    /// <summary>
+    /// The event as stored: the message cut at <see cref="MaxMessage"/>; details are built by our code and bounded there,
+    /// and a cut JSON object would be unreadable, so an oversized one is dropped whole.
+    /// </summary>
+    internal static AuditEntry Bounded(AuditEntry entry) => entry.Message.Length <= MaxMessage && entry.Details.Length <= MaxDetails
+        ? entry
+        : entry with
+        {
+            Message = entry.Message.Length > MaxMessage ? entry.Message[..MaxMessage] : entry.Message,
+            Details = entry.Details.Length > MaxDetails ? "{\"truncated\":true}" : entry.Details,
+        };
 
     /// <summary>A page of events matching <paramref name="query"/>, oldest first.</summary>
     public async Task<IReadOnlyList<AuditEntry>> ListAsync(AuditQuery query, CancellationToken cancellationToken)
@@ -120,5 +193,5 @@ public sealed class AuditLog(DeviceTrustHostOptions options) : IAuditLog
     private static string EscapeLike(string text) => text.Replace(@"\", @"\\", StringComparison.Ordinal)
         .Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
 
-    private static string Text(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    internal static string Text(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 }

@@ -42,6 +42,9 @@ public interface IAuditLog
 
     Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default);
 
+    /// <summary>Many events in one transaction (all or none), in this order.</summary>
+    Task AppendAllAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default);
+
     /// <summary>A page of events matching <paramref name="query"/>, oldest first.</summary>
     Task<IReadOnlyList<AuditEntry>> ListAsync(AuditQuery query, CancellationToken cancellationToken);
 }
