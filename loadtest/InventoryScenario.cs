@@ -7,9 +7,10 @@ using DeviceTrust.Proto.V1;
 namespace DeviceTrust.LoadTest;
 
 /// <summary>
-/// <c>inventory</c>: adds N devices through CreateDevice (one call each, as a script would without a bulk API), then
-/// walks the whole inventory with ListDevices pages of 200 by cursor and looks devices up by asset tag with
-/// FindDevices, printing the rates and latency percentiles (the first, middle and last pages separately).
+/// <c>inventory</c>: adds N devices — through BulkCreateDevices, a batch per call (the default), or through
+/// CreateDevice one call each (<c>--batch 1</c>, as a script without the bulk API would) — then walks the whole
+/// inventory with ListDevices pages of 200 by cursor and looks devices up by asset tag with FindDevices, printing the
+/// rates and latency percentiles (the first, middle and last pages separately).
 /// </summary>
 public static class InventoryScenario
 {
@@ -17,9 +18,10 @@ public static class InventoryScenario
     {
         var profileDirectory = new Option<string?>("--profile") { Description = "Profile folder of a device-admin (default: DTSH_HOME or ~/.dtsh)" };
         var count = new Option<int>("--devices") { DefaultValueFactory = _ => 10_000, Description = "Devices to add first (0: measure what is there)" };
-        var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 32 };
+        var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 4, Description = "Seeding calls in flight" };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 1000, Description = "Devices per BulkCreateDevices call (1: CreateDevice, one call each)" };
         var lookups = new Option<int>("--lookups") { DefaultValueFactory = _ => 2000, Description = "FindDevices calls by asset tag" };
-        var command = new Command("inventory", "Seed devices, then measure ListDevices paging and FindDevices at that size") { profileDirectory, count, concurrency, lookups };
+        var command = new Command("inventory", "Seed devices, then measure ListDevices paging and FindDevices at that size") { profileDirectory, count, concurrency, batch, lookups };
         command.SetAction(async (result, cancellationToken) =>
         {
             var store = result.GetValue(profileDirectory) is { } folder ? new ProfileStore(folder) : ProfileStore.Default();
@@ -28,13 +30,7 @@ public static class InventoryScenario
             var n = result.GetValue(count);
             var run = Guid.NewGuid().ToString("N")[..6].ToUpperInvariant();
 
-            var create = new LatencyRecorder();
-            var wall = await LatencyRecorder.RunAsync(n, result.GetValue(concurrency), create, async i =>
-                await devices.CreateDeviceAsync(new CreateDeviceRequest { OsType = OSType.Linux, AssetTag = $"INV{run}{i:D7}" }, cancellationToken: cancellationToken));
-            if (n > 0)
-            {
-                Console.WriteLine(create.Summary("create device", wall));
-            }
+            await SeedScenario.SeedAsync(devices, n, result.GetValue(batch), result.GetValue(concurrency), $"INV{run}", cancellationToken);
 
             // Every page in order, by cursor: the latencies of the first, middle and last tenth, and of all.
             var pages = new List<(TimeSpan Elapsed, int Devices)>();
@@ -72,7 +68,7 @@ public static class InventoryScenario
 
             var find = new LatencyRecorder();
             var sample = tags.Count == 0 ? ["none"] : tags;
-            wall = await LatencyRecorder.RunAsync(result.GetValue(lookups), 4, find, async i =>
+            var wall = await LatencyRecorder.RunAsync(result.GetValue(lookups), 4, find, async i =>
             {
                 var found = await devices.FindDevicesAsync(new FindDevicesRequest { IdOrTag = sample[i % sample.Count] }, cancellationToken: cancellationToken);
                 if (tags.Count > 0 && found.Devices.Count != 1)

@@ -7,6 +7,7 @@ var root = new RootCommand("DeviceTrust fleet simulator: real clients, real cere
     LoginFloodScenario.Create(),
     CeremonyScenario.Create(),
     InventoryScenario.Create(),
+    SeedScenario.Create(),
     QuoteVerifyBenchmark.Create(),
     AccessAppScenario.Create(),
     DeviceTrust.LoadTest.Benchmarks.BenchCommand.Create(),

@@ -3,11 +3,12 @@
 # PGHOST/PGPORT/PGUSER/PGPASSWORD variables name, dropped afterwards) or, without PGHOST, on SQLite in a temporary
 # folder; logs the bootstrap admin in and runs `loadtest inventory`, then prints the gateway's resident memory and
 # the database size. Release build. Usage:
-#   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres loadtest/inventory.sh [devices] [concurrency]
+#   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres loadtest/inventory.sh [devices] [concurrency] [batch: 1 = CreateDevice per device]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devices=${1:-100000}
-concurrency=${2:-32}
+concurrency=${2:-4}
+batch=${3:-1000}
 [ -f cli/dtsh/bin/Release/net10.0/dtsh.dll ] && [ -f loadtest/bin/Release/net10.0/DeviceTrust.LoadTest.dll ] \
   && [ -f gateway/bin/Release/net10.0/DeviceTrust.Gateway.dll ] || dotnet build Cluster.sln -c Release -nologo -v quiet
 dir=$(mktemp -d /tmp/dt-inventory.XXXXXX)
@@ -37,7 +38,7 @@ trap cleanup EXIT
 until grep -q "CA pin" "$dir/gateway.log"; do sleep 0.2; done
 export DTSH_HOME="$dir/home"
 echo "admin password 1234" | dotnet cli/dtsh/bin/Release/net10.0/dtsh.dll login --proxy "127.0.0.1:$port" --invite "$(cat "$dir/data/admin-invite")" >/dev/null
-dotnet loadtest/bin/Release/net10.0/DeviceTrust.LoadTest.dll inventory --devices "$devices" --concurrency "$concurrency" --lookups 2000
+dotnet loadtest/bin/Release/net10.0/DeviceTrust.LoadTest.dll inventory --devices "$devices" --concurrency "$concurrency" --batch "$batch" --lookups 2000
 ps -o rss= -p $gateway | awk '{printf "gateway resident memory: %.0f MB\n", $1/1024}'
 if [ -n "$database" ]; then
   psql -Atc "SELECT 'database size: ' || pg_size_pretty(pg_database_size('$database'))" postgres
