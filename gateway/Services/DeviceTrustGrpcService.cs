@@ -182,17 +182,20 @@ public sealed class DeviceTrustGrpcService(
 
     private async Task CreateOneAsync(BulkCreateDeviceResult result, NewDevice device, int index, ServerCallContext context, Caller caller, List<AuditEntry> failures)
     {
+        Core.Devices.DeviceRecord created;
         try
         {
-            var created = await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(device.OsType, device.AssetTag))
+            created = await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(device.OsType, device.AssetTag))
                 .CreateDeviceAsync(Guid.NewGuid(), device.OsType, device.AssetTag, Core.Devices.DeviceSource.Api, caller.Name, device.PinnedEkSha256);
-            result.DeviceId = created.Id.ToString();
-            await recorder.WriteAllAsync([CreatedEvent(context, caller, created, index)]);
         }
         catch (Exception e) when (ErrorStatus.Expected(e, context.CancellationToken) is { } expected)
         {
             failures.Add(Refuse(result, Describe(Item(context, caller, index), device), expected.Status, expected.Reason));
+            return;
         }
+        result.DeviceId = created.Id.ToString();
+        // Outside the try: a device that was created is never reported as refused, even if its event fails the call.
+        await recorder.WriteAllAsync([CreatedEvent(context, caller, created, index)]);
     }
 
     [Requires(Resources.Device, "read")]
