@@ -128,7 +128,7 @@ public static class DatabaseSchema
     public static IReadOnlyList<string> Migrations(string provider) => Scripts(provider, "migrations").Select(s => s.Name).ToList();
 
     public static DbConnection Open(StorageOptions storage, string connectionString) =>
-        storage.IsSqlite ? new SqliteConnection(connectionString) : new NpgsqlConnection(connectionString);
+        storage.IsSqlite ? SqliteLockWait.Connection(connectionString) : new NpgsqlConnection(connectionString);
 
     private static async Task<HashSet<string>> AppliedAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
     {

@@ -44,7 +44,17 @@ public static class DeviceTrustSilo
     {
         silo.AddAdoNetGrainStorage(StateNames.Storage, storage =>
         {
-            (storage.Invariant, storage.ConnectionString) = options.Storage.Database(options);
+            var (invariant, connectionString) = options.Storage.Database(options);
+            storage.Invariant = invariant;
+            if (options.Storage.IsSqlite)
+            {
+                // Writers wait for SQLite's lock inside SQLite, not in 150 ms sleeps (SqliteLockWait).
+                storage.DataSource = new SqliteLockWait.DataSource(connectionString);
+            }
+            else
+            {
+                storage.ConnectionString = connectionString;
+            }
             // Deleting a user or a device removes its row; the audit log keeps the history.
             storage.DeleteStateOnClear = true;
             storage.GrainStorageSerializer = new GrainStateJsonSerializer();

@@ -4,6 +4,7 @@ using DeviceTrust.Core.Devices;
 using DeviceTrust.Grains.Inventory;
 using DeviceTrust.Silo.Database;
 using DeviceTrust.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DeviceTrust.Grains.Tests;
 
@@ -16,6 +17,8 @@ public abstract class ReadModelContract : IAsyncLifetime
     private SiloHarness _silo = null!;
 
     protected abstract Task<Silo.Hosting.DeviceTrustHostOptions> DatabaseAsync();
+
+    protected SiloHarness Silo => _silo;
 
     public async Task InitializeAsync() => _silo = await SiloHarness.StartAsync(await DatabaseAsync());
 
@@ -147,6 +150,30 @@ public sealed class SqliteReadModelTests : ReadModelContract, IDisposable
     private readonly TempDirectory _directory = new("dt-sqlite-rm");
 
     protected override Task<Silo.Hosting.DeviceTrustHostOptions> DatabaseAsync() => Task.FromResult(SiloHarness.Sqlite(_directory.Path));
+
+    /// <summary>
+    /// SQLite's busy timeout is 0 unless set: a contended write then failed at once and Microsoft.Data.Sqlite slept
+    /// 150 ms before each retry, the tail of every concurrent load. Both our connections and the grain storage's wait
+    /// inside SQLite instead.
+    /// </summary>
+    [Fact]
+    public async Task Every_SQLite_connection_waits_for_the_write_lock_inside_SQLite()
+    {
+        var storage = Silo.Cluster.Silos[0].ServiceProvider
+            .GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Orleans.Configuration.AdoNetGrainStorageOptions>>().Get(StateNames.Storage);
+        var source = Assert.IsType<SqliteLockWait.DataSource>(storage.DataSource);
+        Assert.Null(storage.ConnectionString);
+        foreach (var connection in new[] { source.CreateConnection(), DatabaseSchema.Open(Silo.Options.Storage, Silo.Options.Storage.ConnectionStringFor(Silo.Options)) })
+        {
+            await using (connection)
+            {
+                await connection.OpenAsync();
+                await using var pragma = connection.CreateCommand();
+                pragma.CommandText = "PRAGMA busy_timeout;";
+                Assert.Equal(30_000L, await pragma.ExecuteScalarAsync());
+            }
+        }
+    }
 
     /// <summary>
     /// A page after the first must start in the index at its token, not walk the index from the start and filter: the
