@@ -91,6 +91,7 @@ public sealed class AuditLog(DeviceTrustHostOptions options) : IAuditLog
     internal static void Bind(DbCommand command, AuditEntry entry, bool sqlite)
     {
         command.Parameters.Clear();
+        entry = Bounded(entry);
         command.With("time", sqlite ? Text(entry.Time) : entry.Time.UtcDateTime);
         command.With("type", entry.Type);
         command.With("success", entry.Success);
@@ -100,11 +101,11 @@ public sealed class AuditLog(DeviceTrustHostOptions options) : IAuditLog
         command.With("os", entry.OsType);
         command.With("credential", entry.CredentialId);
         command.With("ip", entry.ClientIp);
-        command.With("message", Bounded(entry).Message);
+        command.With("message", entry.Message);
         command.With("userId", entry.UserId);
         command.With("target", entry.Target);
         command.With("status", entry.Status);
-        command.With("details", Bounded(entry).Details);
+        command.With("details", entry.Details);
     }
 
     /// <summary>

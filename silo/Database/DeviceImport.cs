@@ -134,9 +134,10 @@ public sealed class DeviceImport(DeviceTrustHostOptions options, string serviceI
                 FROM unnest(@hash::int4[], @n0::int8[], @n1::int8[], @payload::text[]) AS t(hash, n0, n1, payload);
                 """;
             command.With("service", serviceId).With("state", StateNames.Device).With("typeHash", DeviceTypeHash);
+            var keys = rows.Select(r => GuidKey(r.Device.Id)).ToList();
             command.With("hash", rows.Select(r => GuidKeyHash(r.Device.Id)).ToArray());
-            command.With("n0", rows.Select(r => GuidKey(r.Device.Id).N0).ToArray());
-            command.With("n1", rows.Select(r => GuidKey(r.Device.Id).N1).ToArray());
+            command.With("n0", keys.Select(k => k.N0).ToArray());
+            command.With("n1", keys.Select(k => k.N1).ToArray());
             command.With("payload", rows.Select(r => r.DevicePayload).ToArray());
             await command.ExecuteNonQueryAsync(cancellationToken);
             return;
