@@ -18,9 +18,27 @@ public static class KeyChallenge
 
     public static bool Verify(byte[] publicKeyDer, byte[] challenge, byte[] signature)
     {
-        using var key = ECDsa.Create();
-        key.ImportSubjectPublicKeyInfo(publicKeyDer, out _);
-        return key.VerifyData(challenge, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        using var key = ImportPublicKey(publicKeyDer);
+        return Verify(key, challenge, signature);
+    }
+
+    public static bool Verify(ECDsa publicKey, byte[] challenge, byte[] signature) =>
+        publicKey.VerifyData(challenge, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+
+    /// <summary>A device key that <see cref="ValidatePublicKey"/> accepted, ready to verify signatures.</summary>
+    public static ECDsa ImportPublicKey(byte[] publicKeyDer)
+    {
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportSubjectPublicKeyInfo(publicKeyDer, out _);
+            return key;
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
     }
 
     /// <summary>A device public key: DER SubjectPublicKeyInfo of an EC P-256 key, nothing after it (P-224 and others refused).</summary>

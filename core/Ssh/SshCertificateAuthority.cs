@@ -57,10 +57,15 @@ public sealed class SshCertificateAuthority : IDisposable
         {
             throw DeviceTrustException.InvalidArgument("an SSH certificate must end after it starts");
         }
-        Span<byte> nonce = stackalloc byte[32];
-        RandomNumberGenerator.Fill(nonce);
-        var toBeSigned = SshCertificate.ToBeSigned(request.Key, nonce, RandomSerial(), request.Type, request.KeyId, request.Principals,
-            Seconds(request.ValidAfter), Seconds(request.ValidBefore), [], request.Extensions, PublicKey);
+        if (request.Extensions.Select(e => e.Key).Distinct(StringComparer.Ordinal).Count() != request.Extensions.Count)
+        {
+            throw DeviceTrustException.InvalidArgument("an SSH certificate names each extension once");
+        }
+        var nonce = RandomNumberGenerator.GetBytes(32);
+        var serial = RandomSerial();
+        var (validAfter, validBefore) = (Seconds(request.ValidAfter), Seconds(request.ValidBefore));
+        var toBeSigned = SshCertificate.ToBeSigned(request.Key, nonce, serial, request.Type, request.KeyId, request.Principals,
+            validAfter, validBefore, [], request.Extensions, PublicKey);
         Span<byte> rs = stackalloc byte[64];
         if (_key.SignData(toBeSigned, rs, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation) != 64)
         {
@@ -68,7 +73,7 @@ public sealed class SshCertificateAuthority : IDisposable
         }
         var inner = new SshWriter().Mpint(rs[..32]).Mpint(rs[32..]);
         var signature = new SshWriter().Text(SshPublicKey.EcdsaP256).Bytes(inner.Written).ToArray();
-        return SshCertificate.Assemble(toBeSigned, signature);
+        return SshCertificate.Signed(request, nonce, serial, validAfter, validBefore, [.. request.Principals], PublicKey, toBeSigned, signature);
     }
 
     private static ulong Seconds(DateTimeOffset time) =>

@@ -54,6 +54,27 @@ public sealed class SshPublicKey : IEquatable<SshPublicKey>
         return FromBlob(new SshWriter().Text(type).Text(curve).Bytes(point).ToArray());
     }
 
+    /// <summary>
+    /// The OpenSSH form of the P-256 key in a certificate this cluster's CA issued. Its point was checked on the curve
+    /// when the key was accepted (<c>CertificateAuthority.ParseUserPublicKey</c>), so only its shape is checked here:
+    /// importing it into OpenSSL again, to export it and check it, cost two key constructions per device
+    /// authentication.
+    /// </summary>
+    public static SshPublicKey FromIssuedP256(System.Security.Cryptography.X509Certificates.PublicKey key)
+    {
+        var point = key.EncodedKeyValue.RawData;
+        if (key.Oid.Value != "1.2.840.10045.2.1" || key.EncodedParameters?.RawData is not { } parameters || !parameters.AsSpan().SequenceEqual(P256Parameters)
+            || point.Length != 65 || point[0] != 4)
+        {
+            throw new SshFormatException("the certificate's key is not an uncompressed EC P-256 point");
+        }
+        var blob = new SshWriter().Text(EcdsaP256).Text("nistp256").Bytes(point).ToArray();
+        return new SshPublicKey(EcdsaP256, blob, 4 + EcdsaP256.Length);
+    }
+
+    /// <summary>The DER of the P-256 curve's OID, as a SubjectPublicKeyInfo names it.</summary>
+    private static ReadOnlySpan<byte> P256Parameters => [0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+
     /// <summary>Parses and checks a public key blob; throws <see cref="SshFormatException"/> when it is not one we accept.</summary>
     public static SshPublicKey FromBlob(ReadOnlySpan<byte> blob)
     {

@@ -21,16 +21,14 @@ public sealed class CertificateIssuer(ClusterAuthority authority, IdentityCache 
     {
         var now = time.GetUtcNow();
         var identity = new UserIdentity(user.Id, user.Generation);
-        using var x509 = authority.Ca.IssueUserCertificate(publicKey, user.Name, identity, now, notAfter, device?.ToX509());
+        var x509 = authority.Ca.IssueUserCertificate(publicKey, user.Name, identity, now, notAfter, device?.ToX509());
         var logins = (await identities.RolesAsync(user.Roles)).SelectMany(r => r.Logins).ToList();
         byte[]? ssh = null;
         if (logins.Count > 0)
         {
-            using var ecdsa = publicKey.GetECDsaPublicKey() ?? throw new InvalidOperationException("user keys are ECDSA P-256");
-            var end = new DateTimeOffset(x509.NotAfter.ToUniversalTime(), TimeSpan.Zero);
-            ssh = authority.SshUsers.Issue(SshIdentity.UserCertificate(SshPublicKey.FromEcdsa(ecdsa), user.Name, identity, device, logins, now, end))
+            ssh = authority.SshUsers.Issue(SshIdentity.UserCertificate(SshPublicKey.FromIssuedP256(publicKey), user.Name, identity, device, logins, now, x509.NotAfter))
                 .Blob.ToArray();
         }
-        return new IssuedCertificates(x509.RawData, ssh);
+        return new IssuedCertificates(x509.Der, ssh);
     }
 }

@@ -127,8 +127,8 @@ public sealed class NodeGrpcService(
                 new NodeJoin(NodeAddress.Format(host, port), hostNames, hostKey.Fingerprint));
             identities.InvalidateNodes();
             var now = time.GetUtcNow();
-            using var credential = authority.Ca.IssueNodeCertificate(publicKey, joined.Name, joined.Id, now, now + options.NodeCredentialLifetime);
-            var end = new DateTimeOffset(credential.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+            var credential = authority.Ca.IssueNodeCertificate(publicKey, joined.Name, joined.Id, now, now + options.NodeCredentialLifetime);
+            var end = credential.NotAfter;
             var hostCertificate = authority.SshHosts.Issue(SshIdentity.HostCertificate(hostKey, joined.Name, hostNames, now, end));
             record.Detail("node_id", joined.Id).Detail("address", joined.Address).Detail("host_names", hostNames)
                 .Detail("host_key", hostKey.Fingerprint).Detail("expires", end);
@@ -138,7 +138,7 @@ public sealed class NodeGrpcService(
                 NodeId = joined.Id.ToString(),
                 NodeName = joined.Name,
                 ClusterName = authority.ClusterName,
-                CertificateDer = ByteString.CopyFrom(credential.RawData),
+                CertificateDer = ByteString.CopyFrom(credential.Der),
                 CaCertificateDer = ByteString.CopyFrom(authority.Ca.Certificate.RawData),
                 SshHostCertificate = ByteString.CopyFrom(hostCertificate.Blob),
                 SshUserCa = authority.SshUsers.PublicKey.ToLine($"{authority.ClusterName} user CA"),

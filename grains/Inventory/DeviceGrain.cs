@@ -12,6 +12,7 @@ public sealed class DeviceGrain(
     TimeProvider time) : Grain, IDeviceGrain
 {
     private readonly Dictionary<Guid, PendingCeremony> _pending = [];
+    private (byte[] Der, ECDsa Key)? _verifier;
 
     private DeviceRecord Device => state.State.Device ?? throw DeviceTrustException.NotFound("device not found");
 
@@ -282,12 +283,33 @@ public sealed class DeviceGrain(
         return Device;
     }
 
-    private static void Verify(PendingCeremony pending, byte[] signature)
+    private void Verify(PendingCeremony pending, byte[] signature)
     {
-        if (signature.Length == 0 || signature.Length > DeviceFields.MaxSignature || !KeyChallenge.Verify(pending.PublicKeyDer, pending.Challenge, signature))
+        if (signature.Length == 0 || signature.Length > DeviceFields.MaxSignature || !KeyChallenge.Verify(VerifierFor(pending.PublicKeyDer), pending.Challenge, signature))
         {
             throw DeviceTrustException.PermissionDenied("the challenge signature does not verify with the device's key");
         }
+    }
+
+    /// <summary>
+    /// The device key, imported once per activation: building an OpenSSL key from its DER cost more than verifying
+    /// the signature with it. Kept only for the exact bytes it was made from.
+    /// </summary>
+    private ECDsa VerifierFor(byte[] publicKeyDer)
+    {
+        if (_verifier is not { } kept || !kept.Der.AsSpan().SequenceEqual(publicKeyDer))
+        {
+            _verifier?.Key.Dispose();
+            _verifier = kept = (publicKeyDer, KeyChallenge.ImportPublicKey(publicKeyDer));
+        }
+        return kept.Key;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _verifier?.Key.Dispose();
+        _verifier = null;
+        return base.OnDeactivateAsync(reason, cancellationToken);
     }
 
     private async Task SaveAsync(DeviceRecord device)

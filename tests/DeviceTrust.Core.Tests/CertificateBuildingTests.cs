@@ -1,3 +1,5 @@
+using System.Formats.Asn1;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using DeviceTrust.Core.Certificates;
@@ -19,7 +21,7 @@ public sealed class CertificateBuildingTests : IDisposable
     }
 
     private X509Certificate2 IssueFor(string user, TimeSpan ttl) =>
-        _ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), user, TestIdentity, Now, Now + ttl);
+        _ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), user, TestIdentity, Now, Now + ttl).Load();
 
     [Fact]
     public void The_ca_is_a_p256_ca_that_may_only_sign_certificates()
@@ -30,6 +32,54 @@ public sealed class CertificateBuildingTests : IDisposable
         var usage = _ca.Certificate.Extensions.OfType<X509KeyUsageExtension>().Single();
         Assert.Equal(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, usage.KeyUsages);
         Assert.Equal("1.2.840.10045.3.1.7", _ca.Certificate.GetECDsaPublicKey()!.ExportParameters(false).Curve.Oid.Value);
+    }
+
+    /// <summary>
+    /// The CA assembles its certificates itself; the framework's <see cref="CertificateRequest"/>, given the same
+    /// request, serial and validity, must produce the same to-be-signed bytes, and the signature must verify. 2049 and
+    /// 2050 cover both time encodings (UTCTime, then GeneralizedTime); sub-second times are cut to whole seconds.
+    /// </summary>
+    [Theory]
+    [InlineData("2026-11-24T12:00:00.250Z", 12)]
+    [InlineData("2049-12-31T20:00:00Z", 12)]
+    public void An_issued_certificate_is_the_one_the_framework_would_make(string now, int hours)
+    {
+        var at = DateTimeOffset.Parse(now, CultureInfo.InvariantCulture);
+        using var ca = CertificateAuthority.Create("test user CA", at - TimeSpan.FromDays(1), TimeSpan.FromDays(365));
+        var device = new DeviceExtensions("3f2c7a4e-1111-2222-3333-444455556666", "C00AA0AAAA0A", "cred-1");
+        var issued = ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice", TestIdentity,
+            at, at + TimeSpan.FromHours(hours), device.ToX509());
+        using var ours = issued.Load();
+        Assert.Equal(new DateTimeOffset(ours.NotBefore.ToUniversalTime(), TimeSpan.Zero), issued.NotBefore);
+        Assert.Equal(new DateTimeOffset(ours.NotAfter.ToUniversalTime(), TimeSpan.Zero), issued.NotAfter);
+        Assert.Equal(0, issued.NotAfter.Millisecond);
+
+        var request = new CertificateRequest(ours.SubjectName, ours.PublicKey, HashAlgorithmName.SHA256);
+        foreach (var extension in ours.Extensions)
+        {
+            request.CertificateExtensions.Add(extension);
+        }
+        using var caKey = ECDsa.Create();
+        caKey.ImportPkcs8PrivateKey(ca.ExportPrivateKeyPkcs8(), out _);
+        using var framework = request.Create(ca.Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), issued.NotBefore, issued.NotAfter,
+            ours.SerialNumberBytes.Span);
+        var (toBeSigned, algorithm, signature) = Parts(issued.Der);
+        var (frameworkToBeSigned, frameworkAlgorithm, _) = Parts(framework.RawData);
+        Assert.Equal(frameworkToBeSigned, toBeSigned);
+        Assert.Equal(frameworkAlgorithm, algorithm);
+        using var caPublic = ca.Certificate.GetECDsaPublicKey()!;
+        Assert.True(caPublic.VerifyData(toBeSigned, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+        Assert.Equal(16, ours.SerialNumberBytes.Length);
+    }
+
+    private static (byte[] ToBeSigned, byte[] Algorithm, byte[] Signature) Parts(byte[] der)
+    {
+        var certificate = new AsnReader(der, AsnEncodingRules.DER).ReadSequence();
+        var toBeSigned = certificate.ReadEncodedValue().ToArray();
+        var algorithm = certificate.ReadEncodedValue().ToArray();
+        var signature = certificate.ReadBitString(out _);
+        Assert.False(certificate.HasData);
+        return (toBeSigned, algorithm, signature);
     }
 
     [Fact]
@@ -84,7 +134,7 @@ public sealed class CertificateBuildingTests : IDisposable
     public void A_certificate_from_another_ca_with_the_same_names_does_not_validate()
     {
         using var other = CertificateAuthority.Create("test user CA", Now - TimeSpan.FromDays(1), TimeSpan.FromDays(365));
-        using var foreign = other.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice", TestIdentity, Now, Now + TimeSpan.FromHours(1));
+        using var foreign = other.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice", TestIdentity, Now, Now + TimeSpan.FromHours(1)).Load();
         Assert.NotNull(_ca.ValidateClientCertificate(foreign, Now));
     }
 
@@ -135,11 +185,11 @@ public sealed class CertificateBuildingTests : IDisposable
     {
         var device = new DeviceExtensions("3f2c7a4e-1111-2222-3333-444455556666", "C00AA0AAAA0A", "cred-1");
         using var certificate = _ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice", TestIdentity,
-            Now, Now + TimeSpan.FromHours(1), device.ToX509());
+            Now, Now + TimeSpan.FromHours(1), device.ToX509()).Load();
         Assert.Equal(device, DeviceExtensions.Read(certificate));
         Assert.True(DeviceExtensions.AnyPresent(certificate));
         using var partial = _ca.IssueUserCertificate(CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo()), "alice", TestIdentity,
-            Now, Now + TimeSpan.FromHours(1), device.ToX509().Take(2));
+            Now, Now + TimeSpan.FromHours(1), device.ToX509().Take(2)).Load();
         Assert.Null(DeviceExtensions.Read(partial));
     }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using CsCheck;
 using DeviceTrust.Core.Certificates;
+using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Ssh;
 using DeviceTrust.Testing;
 
@@ -100,6 +101,49 @@ public sealed class SshCertificateTests : IDisposable
         Assert.True(parsed.IsValidAt(Now.AddMinutes(-4)));
         Assert.NotEqual(0UL, parsed.Serial);
         Assert.Equal(parsed.Fingerprint, certificate.Fingerprint);
+    }
+
+    [Fact]
+    public void An_issued_certificate_is_what_parsing_its_bytes_reads()
+    {
+        var issued = UserCertificate(Laptop);
+        var parsed = SshCertificate.Parse(issued.Blob);
+        Assert.Equal(parsed.Key, issued.Key);
+        Assert.Equal(parsed.Nonce, issued.Nonce);
+        Assert.Equal(parsed.Serial, issued.Serial);
+        Assert.Equal(parsed.Type, issued.Type);
+        Assert.Equal(parsed.KeyId, issued.KeyId);
+        Assert.Equal(parsed.Principals, issued.Principals);
+        Assert.Equal(parsed.ValidAfter, issued.ValidAfter);
+        Assert.Equal(parsed.ValidBefore, issued.ValidBefore);
+        Assert.Equal(parsed.CriticalOptions, issued.CriticalOptions);
+        Assert.Equal(parsed.Extensions, issued.Extensions);
+        Assert.Equal(parsed.SignatureKey, issued.SignatureKey);
+        Assert.Equal(parsed.Signature, issued.Signature);
+        Assert.Equal(parsed.SignedLength, issued.SignedLength);
+        Assert.True(issued.IsSignedBy(_ca.PublicKey));
+    }
+
+    [Fact]
+    public void An_extension_named_twice_is_refused()
+    {
+        var request = SshIdentity.UserCertificate(SshPublicKey.FromEcdsa(_userKey), "bob", Bob, null, ["bob"], Now, Now.AddHours(8));
+        var twice = request with { Extensions = [.. request.Extensions, request.Extensions[0]] };
+        var refused = Assert.Throws<DeviceTrustException>(() => _ca.Issue(twice));
+        Assert.Equal(ErrorKind.InvalidArgument, refused.Kind);
+        Assert.Equal("an SSH certificate names each extension once", refused.Message);
+    }
+
+    [Fact]
+    public void The_key_of_an_issued_x509_certificate_is_the_same_ssh_key_and_only_p256_is_taken()
+    {
+        var spki = CertificateAuthority.ParseUserPublicKey(_userKey.ExportSubjectPublicKeyInfo());
+        Assert.Equal(SshPublicKey.FromEcdsa(_userKey), SshPublicKey.FromIssuedP256(spki));
+        Assert.Equal(SshPublicKey.FromEcdsa(_userKey).Fields.ToArray(), SshPublicKey.FromIssuedP256(spki).Fields.ToArray());
+        using var p384 = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var other = System.Security.Cryptography.X509Certificates.PublicKey.CreateFromSubjectPublicKeyInfo(p384.ExportSubjectPublicKeyInfo(), out _);
+        var refused = Assert.Throws<SshFormatException>(() => SshPublicKey.FromIssuedP256(other));
+        Assert.Equal("the certificate's key is not an uncompressed EC P-256 point", refused.Message);
     }
 
     [Fact]

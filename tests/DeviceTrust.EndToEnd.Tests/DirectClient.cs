@@ -31,7 +31,7 @@ public static class DirectClient
         using var foreign = Core.Certificates.CertificateAuthority.Create("devicetrust user CA", now, TimeSpan.FromDays(1));
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var certificate = foreign.IssueUserCertificate(
-            Core.Certificates.CertificateAuthority.ParseUserPublicKey(key.ExportSubjectPublicKeyInfo()), user, new Core.Certificates.UserIdentity(Guid.NewGuid(), 1), now, now.AddHours(1));
+            Core.Certificates.CertificateAuthority.ParseUserPublicKey(key.ExportSubjectPublicKeyInfo()), user, new Core.Certificates.UserIdentity(Guid.NewGuid(), 1), now, now.AddHours(1)).Load();
         return certificate.CopyWithPrivateKey(key);
     }
 }
