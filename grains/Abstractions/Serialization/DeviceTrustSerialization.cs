@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
+using Orleans.Serialization.Cloning;
 
 namespace DeviceTrust.Grains.Serialization;
 
@@ -17,10 +19,19 @@ public static class DeviceTrustSerialization
 
     /// <summary>
     /// Domain records from core/ (no Orleans attributes there) cross grain calls as System.Text.Json; exceptions
-    /// keep their own surrogate. Silos and Orleans clients must both register this.
+    /// keep their own surrogate. Within a process, the immutable ones pass by reference
+    /// (<see cref="ImmutableCoreRecords"/>) and only the others are copied through JSON. Silos and Orleans clients
+    /// must both register this.
     /// </summary>
-    public static ISerializerBuilder AddDeviceTrustCoreTypes(this ISerializerBuilder serializer) =>
-        serializer.AddJsonSerializer(
-            isSupported: type => type.Namespace?.StartsWith("DeviceTrust.Core", StringComparison.Ordinal) == true && !typeof(Exception).IsAssignableFrom(type),
-            jsonSerializerOptions: Json);
+    public static ISerializerBuilder AddDeviceTrustCoreTypes(this ISerializerBuilder serializer)
+    {
+        serializer.Services.AddSingleton<IGeneralizedCopier, ImmutableCoreRecords.ByReferenceCopier>();
+        return serializer.AddJsonSerializer(
+            isSerializable: IsCoreType,
+            isCopyable: type => IsCoreType(type) && !ImmutableCoreRecords.Contains(type),
+            configureOptions: options => options.Configure(json => json.SerializerOptions = Json));
+    }
+
+    private static bool IsCoreType(Type type) =>
+        type.Namespace?.StartsWith("DeviceTrust.Core", StringComparison.Ordinal) == true && !typeof(Exception).IsAssignableFrom(type);
 }
