@@ -10,6 +10,7 @@ namespace DeviceTrust.Silo.Database;
 /// <summary>
 /// The durable, append-only audit log in the cluster's database. <see cref="AppendAsync"/> returns only after the
 /// row is committed, so an RPC that awaits it before answering never reports a success that was not recorded.
+/// Concurrent appends share transactions (<see cref="AuditGroupCommit"/>).
 /// </summary>
 public sealed class AuditLog(DeviceTrustHostOptions options) : IAuditLog
 {
@@ -17,30 +18,14 @@ public sealed class AuditLog(DeviceTrustHostOptions options) : IAuditLog
     public const int MaxDetails = 160 * 1024;
     private readonly string _connectionString = options.Storage.ConnectionStringFor(options);
 
-    public async Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
-    {
-        await using var connection = DatabaseSchema.Open(options.Storage, _connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = InsertSql;
-        Bind(command, entry, options.Storage.IsSqlite);
+    /// <summary>Commits the event together with any others appended meanwhile (<see cref="AuditGroupCommit"/>).</summary>
+    public Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default) =>
         // Not cancellable: once we decided to record an event, it is recorded.
-        await command.ExecuteNonQueryAsync(CancellationToken.None);
-    }
+        AuditGroupCommit.For(options, _connectionString).AppendAsync([entry]);
 
-    public async Task AppendAllAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default)
-    {
-        if (entries.Count == 0)
-        {
-            return;
-        }
-        await using var connection = DatabaseSchema.Open(options.Storage, _connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // Not cancellable, as one event.
-        await InsertAllAsync(connection, transaction, entries, options.Storage.IsSqlite, CancellationToken.None);
-        await transaction.CommitAsync(CancellationToken.None);
-    }
+    /// <summary>Commits the events in one transaction, with no other caller's event between them.</summary>
+    public Task AppendAllAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default) =>
+        entries.Count == 0 ? Task.CompletedTask : AuditGroupCommit.For(options, _connectionString).AppendAsync(entries);
 
     /// <summary>Inserts the events in <paramref name="transaction"/>, which the caller commits with its own change.</summary>
     internal static async Task InsertAllAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditEntry> entries, bool sqlite,

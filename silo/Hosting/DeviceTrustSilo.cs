@@ -7,11 +7,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace DeviceTrust.Silo.Hosting;
 
 public static class DeviceTrustSilo
 {
+    /// <summary>The name of Orleans' ADO.NET grain storage on SQLite, behind <see cref="SqliteWriteGate.GrainStorage"/>.</summary>
+    public const string SqliteStorageName = StateNames.Storage + ".sqlite";
+
     /// <summary>
     /// Everything a DeviceTrust silo needs: membership (one local silo, or the database's membership table), grain
     /// storage through Orleans' ADO.NET provider with our SQL, the master key, telemetry hooks.
@@ -42,9 +46,10 @@ public static class DeviceTrustSilo
     /// <summary>Grain storage and the services grains need, without clustering (test clusters bring their own).</summary>
     public static ISiloBuilder AddDeviceTrustGrains(this ISiloBuilder silo, DeviceTrustHostOptions options, MasterKey masterKey)
     {
-        silo.AddAdoNetGrainStorage(StateNames.Storage, storage =>
+        // On SQLite the provider is registered under a name of its own and grains reach it through the write gate.
+        var (invariant, connectionString) = options.Storage.Database(options);
+        silo.AddAdoNetGrainStorage(options.Storage.IsSqlite ? SqliteStorageName : StateNames.Storage, storage =>
         {
-            var (invariant, connectionString) = options.Storage.Database(options);
             storage.Invariant = invariant;
             if (options.Storage.IsSqlite)
             {
@@ -59,6 +64,11 @@ public static class DeviceTrustSilo
             storage.DeleteStateOnClear = true;
             storage.GrainStorageSerializer = new GrainStateJsonSerializer();
         });
+        if (options.Storage.IsSqlite)
+        {
+            silo.Services.AddKeyedSingleton<IGrainStorage>(StateNames.Storage, (services, _) =>
+                new SqliteWriteGate.GrainStorage(services.GetRequiredKeyedService<IGrainStorage>(SqliteStorageName), SqliteWriteGate.For(connectionString)));
+        }
         silo.AddActivityPropagation();
         silo.Services.AddSerializer(serializer => serializer.AddDeviceTrustCoreTypes());
         silo.Services.AddSingleton<ILeftovers>(services => new Leftovers(options,

@@ -143,6 +143,32 @@ public abstract class ReadModelContract : IAsyncLifetime
         var refused = (await Audit.ListAsync(all with { Success = false }, default)).Single();
         Assert.Equal("PermissionDenied", refused.Status);
     }
+
+    /// <summary>
+    /// Appends share transactions (group commit): a hundred concurrent callers are all committed, a caller's events stay
+    /// together, and an event the database refuses fails its own caller only, even when it shared a batch.
+    /// </summary>
+    [Fact]
+    public async Task Concurrent_appends_are_all_committed_and_a_refused_event_fails_only_its_caller()
+    {
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        var now = DateTimeOffset.UtcNow;
+        AuditEntry Event(int i, string user) => new(now, $"gc{marker}", true, user, "", "", "", "", "", $"m{i}");
+        var singles = Enumerable.Range(0, 50).Select(i => Audit.AppendAsync(Event(i, "alice"))).ToList();
+        var pair = Audit.AppendAllAsync([Event(100, "bob"), Event(101, "bob")]);
+        var refused = Audit.AppendAsync(Event(200, null!));
+        singles.AddRange(Enumerable.Range(50, 50).Select(i => Audit.AppendAsync(Event(i, "alice"))));
+        await Task.WhenAll(singles.Append(pair));
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => refused);
+        Assert.False(string.IsNullOrEmpty(failure.Message));
+        var stored = await Audit.ListAsync(new AuditQuery(now.AddMinutes(-1), null, $"gc{marker}", null, null, null, 0, 500), default);
+        Assert.Equal(102, stored.Count);
+        Assert.DoesNotContain(stored, e => e.Message == "m200");
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => $"m{i}").Order(), stored.Where(e => e.User == "alice").Select(e => e.Message).Order());
+        var bob = stored.Where(e => e.User == "bob").ToList();
+        Assert.Equal(["m100", "m101"], bob.Select(e => e.Message));
+        Assert.Equal(bob[0].Id + 1, bob[1].Id);
+    }
 }
 
 public sealed class SqliteReadModelTests : ReadModelContract, IDisposable
@@ -160,7 +186,9 @@ public sealed class SqliteReadModelTests : ReadModelContract, IDisposable
     public async Task Every_SQLite_connection_waits_for_the_write_lock_inside_SQLite()
     {
         var storage = Silo.Cluster.Silos[0].ServiceProvider
-            .GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Orleans.Configuration.AdoNetGrainStorageOptions>>().Get(StateNames.Storage);
+            .GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Orleans.Configuration.AdoNetGrainStorageOptions>>().Get(DeviceTrust.Silo.Hosting.DeviceTrustSilo.SqliteStorageName);
+        // Grains reach it through the one writer of the database.
+        Assert.IsType<SqliteWriteGate.GrainStorage>(Silo.Storage);
         var source = Assert.IsType<SqliteLockWait.DataSource>(storage.DataSource);
         Assert.Null(storage.ConnectionString);
         foreach (var connection in new[] { source.CreateConnection(), DatabaseSchema.Open(Silo.Options.Storage, Silo.Options.Storage.ConnectionStringFor(Silo.Options)) })
