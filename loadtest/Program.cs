@@ -8,6 +8,8 @@ var root = new RootCommand("DeviceTrust fleet simulator: real clients, real cere
     CeremonyScenario.Create(),
     InventoryScenario.Create(),
     SeedScenario.Create(),
+    StormScenarios.LoginStorm(),
+    StormScenarios.EnrollStorm(),
     QuoteVerifyBenchmark.Create(),
     AccessAppScenario.Create(),
     DeviceTrust.LoadTest.Benchmarks.BenchCommand.Create(),
