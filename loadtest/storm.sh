@@ -22,7 +22,7 @@ if [ -n "${PGHOST:-}" ]; then
   database="dt_storm_$$"
   psql -qc "CREATE DATABASE $database" postgres
   export DeviceTrust__Storage__Provider=postgresql
-  export DeviceTrust__Storage__ConnectionString="Host=$PGHOST;Port=${PGPORT:-5432};Username=${PGUSER:-postgres};Password=${PGPASSWORD:-};Database=$database;Maximum Pool Size=200"
+  export DeviceTrust__Storage__ConnectionString="Host=$PGHOST;Port=${PGPORT:-5432};Username=${PGUSER:-postgres};Password=${PGPASSWORD:-};Database=$database;Maximum Pool Size=${STORM_POOL_SIZE:-50}"
   export DEVICETRUST_MASTER_KEY="$(openssl rand -base64 32)"
   dotnet silo/bin/Release/net10.0/DeviceTrust.Silo.dll db init >/dev/null
 fi
@@ -49,4 +49,8 @@ echo "admin password 1234" | dotnet cli/dtsh/bin/Release/net10.0/dtsh.dll login 
 status=0
 dotnet loadtest/bin/Release/net10.0/DeviceTrust.LoadTest.dll "$@" || status=$?
 ps -o rss= -p $gateway | awk '{printf "gateway resident memory: %.0f MB\n", $1/1024}'
+if [ $status -ne 0 ]; then
+  cp "$dir/gateway.log" "${STORM_GATEWAY_LOG:-/tmp/dt-storm-gateway.log}"
+  echo "the storm failed: the gateway's log is in ${STORM_GATEWAY_LOG:-/tmp/dt-storm-gateway.log}" >&2
+fi
 exit $status

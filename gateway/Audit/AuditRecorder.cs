@@ -4,6 +4,7 @@ using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Errors;
 using DeviceTrust.Grains.ReadModels;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 
 namespace DeviceTrust.Gateway.Audit;
 
@@ -11,7 +12,7 @@ namespace DeviceTrust.Gateway.Audit;
 /// Writes audit events with who and from where. Awaited before an RPC answers, so a success the client sees is
 /// always recorded (the log is append-only in the database).
 /// </summary>
-public sealed class AuditRecorder(IAuditLog log, TimeProvider time)
+public sealed class AuditRecorder(IAuditLog log, TimeProvider time, ILogger<AuditRecorder> logger)
 {
     public AuditRecord Begin(string type, ServerCallContext context, string user, string userId = "") =>
         new(this, type, user, userId, ClientAddress.Of(context), context.CancellationToken);
@@ -20,6 +21,24 @@ public sealed class AuditRecorder(IAuditLog log, TimeProvider time)
         Begin(type, context, caller.Name, caller.User.Id.ToString());
 
     internal Task WriteAsync(AuditRecord e, bool success, string status, string message) => log.AppendAsync(Entry(e, success, status, message));
+
+    /// <summary>
+    /// Records a refused or failed call. If the audit log cannot take it (its database is what failed), the event goes
+    /// to the gateway's log instead and the caller still gets the call's own status and reason: nothing succeeded, so
+    /// nothing unrecorded was done, and the client learns what really went wrong rather than that the audit did.
+    /// </summary>
+    internal async Task WriteRefusalAsync(AuditRecord e, string status, string message)
+    {
+        try
+        {
+            await WriteAsync(e, false, status, message);
+        }
+        catch (Exception failure)
+        {
+            logger.LogError(failure, "The audit log could not record a refused call; the event: {Type} by {User} from {ClientIp}, device {DeviceId}: {Status} {Reason}",
+                e.Type, e.User, e.ClientIp, e.DeviceId, status, message);
+        }
+    }
 
     /// <summary>The event as it would be written now, for a caller that commits it together with its change or with others.</summary>
     public AuditEntry Entry(AuditRecord e, bool success, string status, string message) =>
@@ -104,7 +123,7 @@ public sealed class AuditRecord(AuditRecorder recorder, string type, string user
         First() ? recorder.WriteAsync(this, true, "", message ?? Message ?? "done") : Task.CompletedTask;
 
     public Task FailedAsync(string reason, StatusCode status) =>
-        First() ? recorder.WriteAsync(this, false, status.ToString(), reason) : Task.CompletedTask;
+        First() ? recorder.WriteRefusalAsync(this, status.ToString(), reason) : Task.CompletedTask;
 
     /// <summary>Records why a call ended with <paramref name="exception"/>: its real reason, or "internal error" and its type.</summary>
     public Task FailedAsync(Exception exception)

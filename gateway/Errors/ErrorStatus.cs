@@ -42,11 +42,25 @@ public static class ErrorStatus
         TimeoutException => (StatusCode.Unavailable, "the cluster did not answer in time (a node may have just left): retry"),
         Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException
             => (StatusCode.Unavailable, "the cluster node holding the record is leaving or gone: retry"),
-        System.Data.Common.DbException { IsTransient: true } => (StatusCode.Unavailable, "the database did not answer: retry"),
+        // The database refused or dropped the connection, or is out of connections: Orleans' storage wraps its error
+        // in its own, so the cause is looked for along the chain. An error in our SQL is not transient: a bug.
+        _ when TransientDatabaseError(exception) => (StatusCode.Unavailable, "the database did not answer: retry"),
         // The client went away: the call was cancelled, or its stream broke while we read or wrote it.
         OperationCanceledException or IOException when call.IsCancellationRequested => (StatusCode.Cancelled, "the client abandoned the call"),
         _ => null,
     };
+
+    private static bool TransientDatabaseError(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is System.Data.Common.DbException { IsTransient: true })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     public static RpcException ToRpc(Exception exception, CancellationToken call)
     {
