@@ -106,7 +106,8 @@ public static class CeremonyScenario
         return command;
     }
 
-    private static DeviceCollectedData Data(string serial) => new()
+    /// <summary>What a simulated Linux device reports about itself: its serial is its asset tag.</summary>
+    internal static DeviceCollectedData Data(string serial) => new()
     {
         CollectTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
         OsType = OSType.Linux,

@@ -37,8 +37,13 @@ public static class StormScenarios
         var json = new Option<string?>("--json") { Description = "Write the result (figures, timeline, baseline, machine) to this JSON file" };
         var chart = new Option<string?>("--chart") { Description = "Write the timeline as a PNG chart to this file" };
         var expect = new Option<long>("--expect-min") { DefaultValueFactory = _ => 1, Description = "Exit 2 if fewer operations than this succeed" };
+        var warmup = new Option<double>("--warmup")
+        {
+            DefaultValueFactory = _ => enrollmentIsTheStorm ? 0 : 10,
+            Description = "Seconds of the same storm first, not counted: both processes compile their hot code to its final tier in the first seconds",
+        };
         var baselineSeconds = new Option<double>("--baseline-seconds") { DefaultValueFactory = _ => 2, Description = "Seconds each for the P-256 sign and verify ceilings" };
-        var command = new Command(name, description) { profileDirectory, devices, connections, concurrency, rate, duration, json, chart, expect, baselineSeconds };
+        var command = new Command(name, description) { profileDirectory, devices, connections, concurrency, rate, duration, json, chart, expect, warmup, baselineSeconds };
         command.SetAction(async (result, cancellationToken) =>
         {
             var store = result.GetValue(profileDirectory) is { } folder ? new ProfileStore(folder) : ProfileStore.Default();
@@ -60,6 +65,12 @@ public static class StormScenarios
                     {
                         return 1;
                     }
+                }
+                if (!enrollmentIsTheStorm && result.GetValue(warmup) is > 0 and var seconds)
+                {
+                    var warm = await Storm.RunAsync($"{name} warm-up", plan with { Duration = TimeSpan.FromSeconds(seconds) },
+                        (i, token) => fleet.AuthenticateAsync(channels[i % channels.Length], (int)(i % fleetSize), token), cancellationToken);
+                    Console.WriteLine(warm.Summary() + " (not counted)");
                 }
                 var baseline = Baseline.MeasureP256(TimeSpan.FromSeconds(result.GetValue(baselineSeconds)));
                 Console.Error.WriteLine($"{name}: {plan.Mode}, {channels.Length} connections, {fleetSize} devices, {plan.Duration.TotalSeconds:0} s");
@@ -143,10 +154,10 @@ public static class StormScenarios
         }
 
         public Task<Device> EnrollAsync(GrpcChannel channel, int i, CancellationToken cancellationToken) =>
-            DeviceCeremonies.EnrollAsync(channel, _tokens[i], $"cred-{i}", _keys[i], Data(_tags[i]), cancellationToken);
+            DeviceCeremonies.EnrollAsync(channel, _tokens[i], $"cred-{i}", _keys[i], CeremonyScenario.Data(_tags[i]), cancellationToken);
 
         public Task<UserCertificates> AuthenticateAsync(GrpcChannel channel, int i, CancellationToken cancellationToken) =>
-            DeviceCeremonies.AuthenticateAsync(channel, _ids[i], $"cred-{i}", _keys[i], Data(_tags[i]), cancellationToken);
+            DeviceCeremonies.AuthenticateAsync(channel, _ids[i], $"cred-{i}", _keys[i], CeremonyScenario.Data(_tags[i]), cancellationToken);
 
         public void Dispose()
         {
@@ -155,15 +166,6 @@ public static class StormScenarios
                 key?.Dispose();
             }
         }
-
-        private static DeviceCollectedData Data(string serial) => new()
-        {
-            CollectTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-            OsType = OSType.Linux,
-            SerialNumber = serial,
-            OsVersion = "12",
-            OsUsername = "loadtest",
-        };
     }
 
     /// <summary>The machine's ceiling for the crypto of one authentication, measured in this process on every core.</summary>

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# A storm against a fresh embedded gateway: SQLite in a temporary folder or, with PGHOST set, a new PostgreSQL
-# database on that server (dropped afterwards). Logs the bootstrap admin in, runs the scenario with the arguments
-# given, prints the gateway's resident memory, cleans up. Release build. Rate limits are raised: the fleet comes
-# from one address and one user. Usage:
+# A loadtest scenario against a fresh embedded gateway: SQLite in a temporary folder or, with PGHOST set, a new
+# PostgreSQL database on that server (dropped afterwards). Logs the bootstrap admin in, runs the simulator with the
+# arguments given, prints the gateway's resident memory (and the database's size), cleans up. Release build. Rate
+# limits are raised: the fleet comes from one address and one user. Usage:
 #   loadtest/storm.sh login-storm --devices 1000 --connections 4 --rate 1000 --duration 60 --json r.json --chart r.png
 #   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres loadtest/storm.sh enroll-storm --devices 5000 --concurrency 32
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { echo "usage: loadtest/storm.sh login-storm|enroll-storm [options]" >&2; exit 64; }
+[ $# -ge 1 ] || { echo "usage: loadtest/storm.sh login-storm|enroll-storm|inventory|… [options]" >&2; exit 64; }
 [ -f cli/dtsh/bin/Release/net10.0/dtsh.dll ] && [ -f loadtest/bin/Release/net10.0/DeviceTrust.LoadTest.dll ] \
   && [ -f gateway/bin/Release/net10.0/DeviceTrust.Gateway.dll ] || dotnet build Cluster.sln -c Release -nologo -v quiet
 dir=$(mktemp -d /tmp/dt-storm.XXXXXX)
@@ -49,6 +49,9 @@ echo "admin password 1234" | dotnet cli/dtsh/bin/Release/net10.0/dtsh.dll login 
 status=0
 dotnet loadtest/bin/Release/net10.0/DeviceTrust.LoadTest.dll "$@" || status=$?
 ps -o rss= -p $gateway | awk '{printf "gateway resident memory: %.0f MB\n", $1/1024}'
+if [ -n "$database" ]; then
+  psql -Atc "SELECT 'database size: ' || pg_size_pretty(pg_database_size('$database'))" postgres
+fi
 if [ $status -ne 0 ]; then
   cp "$dir/gateway.log" "${STORM_GATEWAY_LOG:-/tmp/dt-storm-gateway.log}"
   echo "the storm failed: the gateway's log is in ${STORM_GATEWAY_LOG:-/tmp/dt-storm-gateway.log}" >&2

@@ -21,14 +21,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
     private sealed record Outcome(string Kind, int Gateway, TimeSpan Start, TimeSpan End, StatusCode Status, string Detail, string DeviceId);
 
-    private static DeviceCollectedData Data(string serial) => new()
-    {
-        CollectTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-        OsType = OSType.Linux,
-        SerialNumber = serial,
-        OsVersion = "12",
-        OsUsername = "cluster-test",
-    };
+    private static DeviceCollectedData Data(string serial) => LinuxDeviceData.Now(serial, "cluster-test");
 
     private static StatusCode StatusOf(Exception e) => e is RpcException rpc ? rpc.StatusCode : StatusCode.Unknown;
 

@@ -26,14 +26,7 @@ public sealed class StormCrashTests : IAsyncLifetime
 
     public Task DisposeAsync() => _cluster.DisposeAsync();
 
-    private static DeviceCollectedData Data(string serial) => new()
-    {
-        CollectTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-        OsType = OSType.Linux,
-        SerialNumber = serial,
-        OsVersion = "12",
-        OsUsername = "crash",
-    };
+    private static DeviceCollectedData Data(string serial) => LinuxDeviceData.Now(serial, "crash");
 
     [Fact]
     public async Task A_gateway_killed_mid_storm_kept_every_authentication_it_answered()
