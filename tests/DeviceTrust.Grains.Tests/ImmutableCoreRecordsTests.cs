@@ -40,6 +40,7 @@ namespace DeviceTrust.Grains.Tests
             Assert.False(ImmutableCoreRecords.Contains(typeof(MutableCounter)));
             Assert.False(ImmutableCoreRecords.Contains(typeof(RecordWithList)));
             Assert.False(ImmutableCoreRecords.Contains(typeof(UnsealedRecord)));
+            Assert.False(ImmutableCoreRecords.Contains(typeof(RecordWithLazyItems)));
             var listed = new RecordWithList([1, 2]);
             Assert.NotSame(listed, Copier.Copy(listed));
         }
@@ -64,4 +65,6 @@ namespace DeviceTrust.Core.Fakes
     public sealed record RecordWithList(List<int> Items);
 
     public record UnsealedRecord(int Value);
+
+    public sealed record RecordWithLazyItems(IEnumerable<int> Items);
 }

@@ -26,7 +26,8 @@ public static class ImmutableCoreRecords
 
     private static readonly HashSet<Type> ReadOnlyCollections =
     [
-        typeof(IReadOnlyList<>), typeof(IReadOnlyCollection<>), typeof(IReadOnlyDictionary<,>), typeof(IReadOnlySet<>), typeof(IEnumerable<>),
+        // Not IEnumerable<>: it may be a lazy query over its maker's state, evaluated by whoever reads it later.
+        typeof(IReadOnlyList<>), typeof(IReadOnlyCollection<>), typeof(IReadOnlyDictionary<,>), typeof(IReadOnlySet<>),
         typeof(Nullable<>), typeof(KeyValuePair<,>),
     ];
 
