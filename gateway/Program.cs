@@ -85,6 +85,7 @@ builder.Services.AddSingleton<AuthenticationCeremony>();
 builder.Services.AddSingleton<IdentityCache>();
 builder.Services.AddSingleton<ClientCertificateValidator>();
 builder.Services.AddSingleton<CertificateUsers>();
+builder.Services.AddSingleton<PresentedCertificates>();
 builder.Services.AddSingleton<DeviceStates>();
 builder.Services.AddSingleton<AccessChecker>();
 builder.Services.AddSingleton<CertificateIssuer>();

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -28,7 +27,7 @@ public sealed class ProxyAccessEndpoint(
     IdentityCache identities,
     AccessChecker checker,
     SampledAudit refusals,
-    TimeProvider time)
+    PresentedCertificates presented)
 {
     public const string Path = "/v1/access/app";
     public const string CertificateHeader = "X-DeviceTrust-Client-Cert";
@@ -38,12 +37,6 @@ public sealed class ProxyAccessEndpoint(
 
     /// <summary>A URL-escaped PEM certificate of 8 KiB DER is about 15 KB; nothing larger is read.</summary>
     private const int MaxEscapedCertificate = 24 * 1024;
-
-    private static readonly TimeSpan ParsedTtl = TimeSpan.FromMinutes(5);
-    private const int MaxParsed = 50_000;
-
-    /// <summary>Forwarded certificates parsed once: proxies send the same few over and over, one per request.</summary>
-    private readonly ConcurrentDictionary<string, (X509Certificate2 Certificate, DateTimeOffset Until)> _parsed = new(StringComparer.Ordinal);
 
     public async Task<IResult> HandleAsync(HttpContext http)
     {
@@ -113,27 +106,18 @@ public sealed class ProxyAccessEndpoint(
         {
             throw DeviceTrustException.Unauthenticated("the client certificate is too large");
         }
-        var now = time.GetUtcNow();
-        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(escaped)));
-        if (_parsed.TryGetValue(key, out var cached) && now < cached.Until)
+        // Forwarded certificates are parsed once per distinct header: proxies send the same few over and over.
+        return presented.Get(Encoding.UTF8.GetBytes(escaped), () =>
         {
-            return cached.Certificate;
-        }
-        X509Certificate2 certificate;
-        try
-        {
-            certificate = X509Certificate2.CreateFromPem(Uri.UnescapeDataString(escaped));
-        }
-        catch (Exception e) when (e is CryptographicException or ArgumentException or UriFormatException)
-        {
-            throw DeviceTrustException.Unauthenticated("the client certificate is not a PEM certificate");
-        }
-        if (_parsed.Count >= MaxParsed)
-        {
-            _parsed.Clear();
-        }
-        _parsed[key] = (certificate, now + ParsedTtl);
-        return certificate;
+            try
+            {
+                return X509Certificate2.CreateFromPem(Uri.UnescapeDataString(escaped));
+            }
+            catch (Exception e) when (e is CryptographicException or ArgumentException or UriFormatException)
+            {
+                throw DeviceTrustException.Unauthenticated("the client certificate is not a PEM certificate");
+            }
+        });
     }
 
     private static IResult Answer(HttpContext http, int status, string reason)

@@ -21,7 +21,8 @@ namespace DeviceTrust.Gateway.Services;
 /// Access decisions about others: a proxy asks about the certificate its client presented; an administrator asks
 /// "what if" about a user by name (<c>dtctl access check</c>), optionally from one of their devices.
 /// </summary>
-public sealed class AccessGrpcService(AccessChecker checker, CertificateUsers certificates, IdentityCache identities, IGrainFactory grains)
+public sealed class AccessGrpcService(
+    AccessChecker checker, CertificateUsers certificates, PresentedCertificates presented, IdentityCache identities, IGrainFactory grains)
     : AccessService.AccessServiceBase
 {
     [Requires(Resources.Access, "read")]
@@ -37,19 +38,18 @@ public sealed class AccessGrpcService(AccessChecker checker, CertificateUsers ce
                 {
                     throw DeviceTrustException.InvalidArgument("x509_der must be a DER certificate of at most 8 KiB");
                 }
-                System.Security.Cryptography.X509Certificates.X509Certificate2 presented;
-                try
+                var certificate = presented.Get(request.X509Der.Span, () =>
                 {
-                    presented = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(request.X509Der.Span);
-                }
-                catch (System.Security.Cryptography.CryptographicException)
-                {
-                    throw DeviceTrustException.InvalidArgument("x509_der is not a DER certificate");
-                }
-                using (presented)
-                {
-                    subject = await certificates.ResolveAsync(presented, verifyChain: true, whose: "the presented");
-                }
+                    try
+                    {
+                        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(request.X509Der.Span);
+                    }
+                    catch (System.Security.Cryptography.CryptographicException)
+                    {
+                        throw DeviceTrustException.InvalidArgument("x509_der is not a DER certificate");
+                    }
+                });
+                subject = await certificates.ResolveAsync(certificate, verifyChain: true, whose: "the presented");
                 break;
             case CheckAccessRequest.SubjectOneofCase.User:
                 var name = UserName.Validate(request.User);

@@ -97,6 +97,43 @@ public sealed class AccessTests(SharedGateway shared) : IDisposable
     }
 
     [Fact]
+    public async Task A_presented_certificate_is_parsed_once_but_its_chain_and_user_are_checked_at_every_ask()
+    {
+        var (name, profile, device, key) = await PersonWithDeviceAsync("access");
+        using (key)
+        using (var channel = GatewayChannel.ForProfile(profile))
+        {
+            var der = (await DeviceCeremonies.AuthenticateAsync(channel, device.Id, "cred", key,
+                new DeviceCollectedData { OsType = OSType.Linux, SerialNumber = device.AssetTag, OsVersion = "12" }, default)).X509Der;
+            var presented = new CheckAccessRequest { X509Der = der, Resource = new AccessResource { Kind = "app", Name = "grafana" } };
+            for (var ask = 0; ask < 3; ask++)
+            {
+                var decision = await Access.CheckAccessAsync(presented);
+                Assert.Equal(name, decision.User);
+                Assert.True(decision.TrustedDevice);
+            }
+
+            // The parsed certificate is kept; the user it names is not: a reset revokes it at the next ask.
+            (await shared.Admin.Dtctl("users", "reset", name)).Succeeded();
+            var revoked = await Refusals.Of(() => Access.CheckAccessAsync(presented).ResponseAsync);
+            Refusals.Is(StatusCode.Unauthenticated, "the presented certificate was revoked when the account was reset: log in again with dtsh login", revoked);
+            AuditTrail.IsRefusal(await AuditTrail.LastAsync(_admin, "access.check", e => e.Message == revoked.Status.Detail), StatusCode.Unauthenticated,
+                revoked.Status.Detail);
+        }
+
+        // Bytes that do not parse, or a chain that does not verify, are refused every time, not remembered as anything else.
+        using var foreign = DirectClient.ForeignCertificate(name);
+        for (var ask = 0; ask < 2; ask++)
+        {
+            var garbage = await Refusals.Of(() => Access.CheckAccessAsync(new CheckAccessRequest { X509Der = ByteString.CopyFromUtf8("not a certificate"), Resource = Node() }).ResponseAsync);
+            Refusals.Is(StatusCode.InvalidArgument, "x509_der is not a DER certificate", garbage);
+            var stranger = await Refusals.Of(() => Access.CheckAccessAsync(new CheckAccessRequest { X509Der = ByteString.CopyFrom(foreign.RawData), Resource = Node() }).ResponseAsync);
+            Assert.Equal(StatusCode.Unauthenticated, stranger.StatusCode);
+            Assert.StartsWith("the presented certificate is not a valid certificate of this cluster: PartialChain", stranger.Status.Detail);
+        }
+    }
+
+    [Fact]
     public async Task A_certificate_from_another_ca_or_a_caller_without_access_read_is_refused()
     {
         using var foreign = DirectClient.ForeignCertificate("admin");
