@@ -10,6 +10,8 @@ var root = new RootCommand("DeviceTrust fleet simulator: real clients, real cere
     SeedScenario.Create(),
     StormScenarios.LoginStorm(),
     StormScenarios.EnrollStorm(),
+    StormScenarios.AccessFlood(),
+    StormScenarios.Mixed(),
     QuoteVerifyBenchmark.Create(),
     AccessAppScenario.Create(),
     DeviceTrust.LoadTest.Benchmarks.BenchCommand.Create(),

@@ -2,7 +2,8 @@
 # A loadtest scenario against a fresh embedded gateway: SQLite in a temporary folder or, with PGHOST set, a new
 # PostgreSQL database on that server (dropped afterwards). Logs the bootstrap admin in, runs the simulator with the
 # arguments given, prints the gateway's resident memory (and the database's size), cleans up. Release build. Rate
-# limits are raised: the fleet comes from one address and one user. Usage:
+# limits are raised: the fleet comes from one address (and, with --shared-user, one user); so is the password
+# hashing queue, since the fleet's users accept their invitations at once. Usage:
 #   loadtest/storm.sh login-storm --devices 1000 --connections 4 --rate 1000 --duration 60 --json r.json --chart r.png
 #   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres loadtest/storm.sh enroll-storm --devices 5000 --concurrency 32
 set -euo pipefail
@@ -29,6 +30,7 @@ fi
 for limit in LoginPerAddress LoginPerUser TokensPerAddress TokensPerUser CeremoniesPerAddress CeremoniesPerUser; do
   export "DeviceTrust__Gateway__RateLimits__${limit}__Burst=1000000" "DeviceTrust__Gateway__RateLimits__${limit}__PerMinute=6000000"
 done
+export DeviceTrust__Gateway__PasswordHashing__Queue=256
 DeviceTrust__DataDir="$dir/data" DeviceTrust__Gateway__Listen="127.0.0.1:$port" Logging__LogLevel__Default=Warning \
   DeviceTrust__Cluster__SiloPort=$((port + 1)) DeviceTrust__Cluster__ClientPort=$((port + 2)) \
   dotnet gateway/bin/Release/net10.0/DeviceTrust.Gateway.dll >"$dir/gateway.log" 2>&1 &
