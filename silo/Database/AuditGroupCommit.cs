@@ -103,10 +103,11 @@ internal sealed class AuditGroupCommit
         }
     }
 
-    private Task CommitAsync(IReadOnlyList<AuditEntry> entries)
-    {
-        return _writer is null ? InsertAsync(entries) : _writer.RunAsync(() => InsertAsync(entries));
-    }
+    /// <summary>On SQLite, in the writer's next transaction, shared with the grain state written at the same moment.</summary>
+    private Task CommitAsync(IReadOnlyList<AuditEntry> entries) =>
+        _writer is null
+            ? InsertAsync(entries)
+            : _writer.RunAsync((connection, transaction) => AuditLog.InsertAllAsync(connection, transaction, entries, sqlite: true, CancellationToken.None));
 
     private async Task InsertAsync(IReadOnlyList<AuditEntry> entries)
     {

@@ -32,11 +32,17 @@ public static class SqliteLockWait
         return connection;
     }
 
-    /// <summary>What Orleans' ADO.NET provider opens its SQLite connections from (its DataSource option).</summary>
+    /// <summary>
+    /// What Orleans' ADO.NET provider opens its SQLite connections from (its DataSource option): while it writes for
+    /// this database's <see cref="SqliteWriteGate"/>, the writer's shared connection in its transaction.
+    /// </summary>
     public sealed class DataSource(string connectionString) : DbDataSource
     {
+        private readonly string _path = SqliteWriteGate.FileOf(connectionString);
+
         public override string ConnectionString => connectionString;
 
-        protected override DbConnection CreateDbConnection() => Connection(connectionString);
+        protected override DbConnection CreateDbConnection() =>
+            SqliteWriteGate.Ambient.Value is { } shared && shared.Path == _path ? shared : Connection(connectionString);
     }
 }
