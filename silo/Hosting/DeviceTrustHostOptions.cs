@@ -118,6 +118,12 @@ public sealed class ClusterNodeOptions
     /// </summary>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a grain (a device, a user) that nobody calls stays in memory before Orleans deactivates it; unset,
+    /// Orleans' own default. Shorter trades memory for reloads from the database (docs/benchmarks.md measures both).
+    /// </summary>
+    public TimeSpan? IdleGrainLifetime { get; set; }
+
     public bool IsDatabase => Membership == Database;
 
     /// <summary>Sets Orleans' cluster and service ids from ours.</summary>
@@ -154,6 +160,11 @@ public sealed class ClusterNodeOptions
         if (CallTimeout < TimeSpan.FromSeconds(1) || CallTimeout > TimeSpan.FromMinutes(5))
         {
             throw DeviceTrustException.InvalidArgument("DeviceTrust:Cluster:CallTimeout must be between one second and five minutes");
+        }
+        if (IdleGrainLifetime is { } idle && (idle < TimeSpan.FromMinutes(2) || idle > TimeSpan.FromDays(1)))
+        {
+            // Orleans looks for idle grains once a minute and wants the lifetime longer than that.
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Cluster:IdleGrainLifetime must be between two minutes and one day");
         }
         _ = AdvertisedAddress;
     }

@@ -39,6 +39,10 @@ public static class DeviceTrustSilo
         silo.AddStartupTask(async (services, _) =>
             await services.GetRequiredService<IGrainFactory>().GetGrain<ISweeperGrain>(GrainKeys.Cluster).StartAsync());
         silo.Configure<SiloMessagingOptions>(messaging => messaging.ResponseTimeout = cluster.CallTimeout);
+        if (cluster.IdleGrainLifetime is { } idle)
+        {
+            silo.Configure<GrainCollectionOptions>(collection => collection.CollectionAge = idle);
+        }
         silo.AddOutgoingGrainCallFilter<RejectedCallRetry>();
         return silo.AddDeviceTrustGrains(options, masterKey);
     }
