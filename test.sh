@@ -89,5 +89,5 @@ rm -f "$results"
 
 # A few seconds of the fleet simulator against a fresh gateway: every authentication must succeed, and enough of them.
 log "load smoke: loadtest login-storm for 3 s"
-loadtest/storm.sh login-storm --devices 50 --connections 2 --concurrency 8 --warmup 1 --duration 3 --expect-min 150 --baseline-seconds 0.5 || status=1
+loadtest/storm.sh mixed --devices 50 --connections 2 --concurrency 8 --access-concurrency 8 --warmup 1 --duration 3 --expect-min 150 --baseline-seconds 0.5 || status=1
 exit $status

@@ -93,10 +93,12 @@ public sealed class Storm
             {
                 break;
             }
+            // Sleep until the next one is due, never spin: a timer wakes at most about once a millisecond, so at rates
+            // above 1,000/s each wake-up starts all that fell due since; the lateness counts in their latency.
             var wait = dueAt - clock.Elapsed;
-            if (wait > TimeSpan.FromMilliseconds(1))
+            if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, cancellationToken);
+                await Task.Delay(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, cancellationToken);
             }
             // Start every operation that is due by now.
             while (due < plan.MaxOperations && TimeSpan.FromSeconds(due / rate) is var at && at <= clock.Elapsed && at < plan.Duration)

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using DeviceTrust.Client.Connection;
 using DeviceTrust.Client.Devices;
@@ -5,6 +6,8 @@ using DeviceTrust.Client.Login;
 using DeviceTrust.Client.Profiles;
 using DeviceTrust.Core.Invitations;
 using DeviceTrust.Proto.V1;
+using DeviceTrust.Testing;
+using DeviceTrust.Tpm.Device;
 using Grpc.Net.Client;
 
 namespace DeviceTrust.LoadTest;
@@ -15,7 +18,7 @@ namespace DeviceTrust.LoadTest;
 /// accepted with a password) who enrolls it, owns it and authenticates it over their own mTLS connection, as a real
 /// fleet does; with a shared user every device is the admin's and the fleet shares the admin's connections.
 /// </summary>
-internal sealed class StormFleet : IDisposable
+internal sealed class StormFleet : IAsyncDisposable
 {
     private readonly string[] _tags;
     private readonly string[] _tokens;
@@ -24,9 +27,12 @@ internal sealed class StormFleet : IDisposable
     private readonly GrpcChannel?[] _own;
     private readonly GrpcChannel[] _shared;
     private readonly byte[]?[] _certificates;
+    private readonly string[] _credentials;
+    private readonly List<(SoftwareTpm Swtpm, TpmDevice Tpm, SemaphoreSlim Turn)> _tpms = [];
 
     private StormFleet(int size, GrpcChannel[] shared)
     {
+        _credentials = new string[size];
         _tags = new string[size];
         _tokens = new string[size];
         _ids = new string[size];
@@ -50,13 +56,38 @@ internal sealed class StormFleet : IDisposable
     /// <summary>The device-bound user certificate device <paramref name="i"/> got at its last authentication (DER), if it had one.</summary>
     public byte[]? CertificateOf(int i) => Volatile.Read(ref _certificates[i]);
 
-    public static async Task<StormFleet> CreateAsync(Profile admin, GrpcChannel[] shared, int size, bool ownUsers, CancellationToken cancellationToken)
+    /// <summary>The swtpm processes of the TPM devices, whose CPU counts as the devices'.</summary>
+    public IEnumerable<(string Name, int Pid)> Helpers => _tpms.Select(t => ("swtpm", t.Swtpm.Pid));
+
+    /// <summary>
+    /// Makes the fleet: its users (unless shared), then <paramref name="size"/> devices with tokens, the first
+    /// <paramref name="tpmDevices"/> of them backed each by a swtpm of its own, manufactured and started here (a TPM
+    /// answers one command at a time, so each TPM device runs one ceremony at a time).
+    /// </summary>
+    public static async Task<StormFleet> CreateAsync(Profile admin, GrpcChannel[] shared, int size, bool ownUsers, int tpmDevices,
+        CancellationToken cancellationToken)
     {
         var fleet = new StormFleet(size, shared);
         var run = Guid.NewGuid().ToString("N")[..6];
-        if (ownUsers)
+        try
         {
-            await fleet.AddUsersAsync(admin, run, cancellationToken);
+            if (tpmDevices > 0)
+            {
+                Console.Error.WriteLine($"starting {tpmDevices} software TPMs …");
+                foreach (var swtpm in await Task.WhenAll(Enumerable.Range(0, Math.Min(tpmDevices, size)).Select(_ => SoftwareTpm.StartAsync())))
+                {
+                    fleet._tpms.Add((swtpm, TpmDevice.Open(swtpm.Tcti), new SemaphoreSlim(1, 1)));
+                }
+            }
+            if (ownUsers)
+            {
+                await fleet.AddUsersAsync(admin, run, cancellationToken);
+            }
+        }
+        catch
+        {
+            await fleet.DisposeAsync();
+            throw;
         }
         Console.Error.WriteLine($"adding {size} devices with enrollment tokens …");
         var created = await Storm.RunAsync("create device + token (setup)", Setup(size, 16), async (i, token) =>
@@ -75,7 +106,7 @@ internal sealed class StormFleet : IDisposable
         Console.WriteLine(created.Summary());
         if (created.Errors > 0)
         {
-            fleet.Dispose();
+            await fleet.DisposeAsync();
             throw new InvalidOperationException("the fleet could not be created: see the errors above");
         }
         return fleet;
@@ -102,29 +133,72 @@ internal sealed class StormFleet : IDisposable
         var accepted = await Storm.RunAsync("accept invitation (setup: a password hash each)", Setup(Size, Environment.ProcessorCount), async (i, token) =>
         {
             var profile = await LoginFlow.AcceptInvitationAsync(admin.Proxy, invitations[i], password, null, token);
-            _own[i] = GatewayChannel.ForProfile(profile);
+            _own[i] = GatewayChannel.Create(profile.Proxy, profile.Ca, profile.CertificateWithKey(), SourceAddress(admin.Proxy, (int)i));
         }, cancellationToken);
         Console.WriteLine(accepted.Summary());
         if (created.Errors > 0 || accepted.Errors > 0)
         {
-            Dispose();
             throw new InvalidOperationException("the fleet's users could not be created: see the errors above");
         }
     }
 
+    /// <summary>
+    /// Against a gateway on loopback, each user connects from an address of its own (127.64.0.1, 127.64.0.2, …), as a
+    /// fleet does: one source holding a thousand connections is what the gateway's per-address limit exists to stop.
+    /// Elsewhere, the system picks.
+    /// </summary>
+    private static IPAddress? SourceAddress(string proxy, int i) =>
+        GatewayAddress.ParseAll(proxy).All(gateway => gateway.IsLoopback)
+            ? new IPAddress([127, (byte)(64 + i / 65024), (byte)(i / 254 % 256), (byte)(i % 254 + 1)])
+            : null;
+
     private static StormPlan Setup(int size, int concurrency) => new(null, concurrency, TimeSpan.FromHours(1), size);
 
-    public Task<Device> EnrollAsync(int i, CancellationToken cancellationToken) =>
-        DeviceCeremonies.EnrollAsync(ChannelOf(i), _tokens[i], $"cred-{i}", _keys[i], CeremonyScenario.Data(_tags[i]), cancellationToken);
+    public async Task EnrollAsync(int i, CancellationToken cancellationToken)
+    {
+        if (i < _tpms.Count)
+        {
+            var (_, tpm, turn) = _tpms[i];
+            await turn.WaitAsync(cancellationToken);
+            try
+            {
+                _credentials[i] = (await TpmCeremonies.EnrollAsync(ChannelOf(i), _tokens[i], tpm, CeremonyScenario.Data(_tags[i]), cancellationToken)).Credential.Id;
+            }
+            finally
+            {
+                turn.Release();
+            }
+            return;
+        }
+        _credentials[i] = $"cred-{i}";
+        await DeviceCeremonies.EnrollAsync(ChannelOf(i), _tokens[i], _credentials[i], _keys[i], CeremonyScenario.Data(_tags[i]), cancellationToken);
+    }
 
     public async Task AuthenticateAsync(int i, CancellationToken cancellationToken)
     {
-        var certificates = await DeviceCeremonies.AuthenticateAsync(ChannelOf(i), _ids[i], $"cred-{i}", _keys[i], CeremonyScenario.Data(_tags[i]),
-            cancellationToken);
+        UserCertificates certificates;
+        if (i < _tpms.Count)
+        {
+            var (_, tpm, turn) = _tpms[i];
+            await turn.WaitAsync(cancellationToken);
+            try
+            {
+                certificates = await TpmCeremonies.AuthenticateAsync(ChannelOf(i), _ids[i], _credentials[i], tpm, CeremonyScenario.Data(_tags[i]), cancellationToken);
+            }
+            finally
+            {
+                turn.Release();
+            }
+        }
+        else
+        {
+            certificates = await DeviceCeremonies.AuthenticateAsync(ChannelOf(i), _ids[i], _credentials[i], _keys[i], CeremonyScenario.Data(_tags[i]),
+                cancellationToken);
+        }
         Volatile.Write(ref _certificates[i], certificates.X509Der.ToByteArray());
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         foreach (var key in _keys)
         {
@@ -133,6 +207,12 @@ internal sealed class StormFleet : IDisposable
         foreach (var channel in _own)
         {
             channel?.Dispose();
+        }
+        foreach (var (swtpm, tpm, turn) in _tpms)
+        {
+            tpm.Dispose();
+            turn.Dispose();
+            await swtpm.DisposeAsync();
         }
     }
 }

@@ -47,6 +47,10 @@ public static class StormScenarios
         {
             Description = "Every device the admin's, over --connections shared connections (quicker to set up; one user is not a fleet)",
         };
+        var tpmDevices = new Option<int>("--tpm-devices")
+        {
+            Description = "The first N devices are TPMs: a swtpm each, manufactured, started and stopped by the simulator (apt-get install swtpm swtpm-tools tpm2-tools)",
+        };
         var connections = new Option<int>("--connections")
         {
             DefaultValueFactory = _ => 4,
@@ -58,6 +62,7 @@ public static class StormScenarios
         var accessRate = new Option<double?>("--access-rate") { Description = "mixed: access decisions started per second (open loop)" };
         var app = new Option<string>("--app") { DefaultValueFactory = _ => "grafana", Description = "access-flood, mixed: the app whose access is asked" };
         var duration = new Option<double>("--duration") { DefaultValueFactory = _ => 30, Description = "Seconds of storm" };
+        var rounds = new Option<int>("--rounds") { Description = "Stop after this many operations per device, even before --duration is up (0: no limit)" };
         var json = new Option<string?>("--json") { Description = "Write the result (figures, timeline, baseline, machine) to this JSON file" };
         var chart = new Option<string?>("--chart") { Description = "Write the timeline as a PNG chart to this file (mixed: one per storm, named after it)" };
         var expect = new Option<long>("--expect-min") { DefaultValueFactory = _ => 1, Description = "Exit 2 if fewer operations than this succeed (in each storm)" };
@@ -69,8 +74,12 @@ public static class StormScenarios
         var baselineSeconds = new Option<double>("--baseline-seconds") { DefaultValueFactory = _ => 2, Description = "Seconds for each of the machine's ceilings" };
         var command = new Command(name, description)
         {
-            profileDirectory, devices, sharedUser, connections, concurrency, rate, duration, json, chart, expect, warmup, baselineSeconds,
+            profileDirectory, devices, sharedUser, tpmDevices, connections, concurrency, rate, duration, json, chart, expect, warmup, baselineSeconds,
         };
+        if (kind != Kind.Enroll)
+        {
+            command.Options.Add(rounds);
+        }
         if (kind is Kind.Access or Kind.Mixed)
         {
             command.Options.Add(app);
@@ -88,9 +97,12 @@ public static class StormScenarios
             try
             {
                 var fleetSize = result.GetValue(devices);
-                using var fleet = await StormFleet.CreateAsync(admin, channels, fleetSize, !result.GetValue(sharedUser), cancellationToken);
+                // First, while the gateway is idle: after a storm it keeps compiling and collecting for a while.
+                var baseline = await Baseline.MeasureCryptoAsync(TimeSpan.FromSeconds(result.GetValue(baselineSeconds)), cancellationToken);
+                await using var fleet = await StormFleet.CreateAsync(admin, channels, fleetSize, !result.GetValue(sharedUser), result.GetValue(tpmDevices),
+                    cancellationToken);
                 var plan = new StormPlan(result.GetValue(rate), result.GetValue(concurrency), TimeSpan.FromSeconds(result.GetValue(duration)),
-                    kind == Kind.Enroll ? fleetSize : long.MaxValue);
+                    kind == Kind.Enroll ? fleetSize : result.GetValue(rounds) is > 0 and var perDevice ? (long)perDevice * fleetSize : long.MaxValue);
                 var storms = new List<(string Name, StormPlan Plan, Func<long, CancellationToken, Task> Operation)>();
                 var decisions = new Decisions(fleet, result.GetValue(app)!);
                 switch (kind)
@@ -121,12 +133,15 @@ public static class StormScenarios
                     warm.ForEach(w => Console.WriteLine(w.Summary() + " (not counted)"));
                     decisions.Reset();
                 }
-                var baseline = await Baseline.MeasureAsync(TimeSpan.FromSeconds(result.GetValue(baselineSeconds)), fleet.SharedChannel, result.GetValue(concurrency),
-                    cancellationToken);
-                Console.Error.WriteLine($"{name}: {plan.Mode}, {fleetSize} devices, " +
+                baseline = await baseline.WithEchoAsync(TimeSpan.FromSeconds(result.GetValue(baselineSeconds)), i => channels[i % channels.Length],
+                    result.GetValue(concurrency), cancellationToken);
+                Console.Error.WriteLine($"{name}: {plan.Mode}, {fleetSize} devices ({Math.Min(fleetSize, result.GetValue(tpmDevices))} of them TPMs), " +
                     (fleet.OwnUsers ? "each its own user and connection" : $"one user over {channels.Length} connections") + $", {plan.Duration.TotalSeconds:0} s");
+                var cpu = StormCpu.Start(fleet.Helpers);
                 var results = await RunAllAsync(storms, cancellationToken);
+                var shares = cpu.Stop(results.Sum(r => r.Ok));
                 results.ForEach(r => Console.WriteLine(r.Summary()));
+                Console.WriteLine(StormCpu.Describe(shares));
                 if (kind is Kind.Access or Kind.Mixed)
                 {
                     Console.WriteLine(decisions.Describe());
@@ -141,6 +156,8 @@ public static class StormScenarios
                         Baseline = baseline,
                         RatioToP256SignVerify = results[0].PerSecond / baseline.SignVerifyPairsPerSecond,
                         Decisions = kind is Kind.Access or Kind.Mixed ? decisions.Counts() : null,
+                        Cpu = shares,
+                        TpmDevices = result.GetValue(tpmDevices),
                         Machine = Machine.Describe(),
                         Connections = channels.Length,
                         OwnUsers = fleet.OwnUsers,
@@ -234,7 +251,8 @@ public static class StormScenarios
         double SignsPerSecond, double VerifiesPerSecond, double SignVerifyPairsPerSecond, double RsaVerifiesPerSecond, int Cores,
         double? OpensslSignsPerSecond, double? OpensslVerifiesPerSecond, double? OpensslRsaVerifiesPerSecond, double GrpcEchoPerSecond, double GrpcEchoP99Ms)
     {
-        public static async Task<Baseline> MeasureAsync(TimeSpan time, Func<long, GrpcChannel> channels, int concurrency, CancellationToken cancellationToken)
+        /// <summary>The crypto ceilings: best measured while nothing else runs, so before the fleet is made.</summary>
+        public static async Task<Baseline> MeasureCryptoAsync(TimeSpan time, CancellationToken cancellationToken)
         {
             var cores = Environment.ProcessorCount;
             static ECDsa P256() => ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -244,11 +262,21 @@ public static class StormScenarios
             var rsa = Rate(cores, time, () => RSA.Create(2048), (key, data) => key.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
                 (key, data, signature) => key.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1));
             var openssl = await OpensslSpeedAsync(cores, time, cancellationToken);
-            var echo = await Storm.RunAsync("baseline: gRPC echo (GetClusterInfo)", new StormPlan(null, concurrency, time, long.MaxValue),
-                async (i, token) => await new AuthService.AuthServiceClient(channels(i)).GetClusterInfoAsync(new GetClusterInfoRequest(), cancellationToken: token),
-                cancellationToken);
-            return new Baseline(signs, verifies, 1 / (1 / signs + 1 / verifies), rsa, cores, openssl.Signs, openssl.Verifies, openssl.RsaVerifies,
-                echo.PerSecond, echo.P99Ms);
+            return new Baseline(signs, verifies, 1 / (1 / signs + 1 / verifies), rsa, cores, openssl.Signs, openssl.Verifies, openssl.RsaVerifies, 0, 0);
+        }
+
+        /// <summary>
+        /// The gRPC echo: measured on a warm gateway (after the storm's warm-up), since a fresh one runs its first
+        /// seconds of any call unoptimized; with a warm-up of its own for its code path.
+        /// </summary>
+        public async Task<Baseline> WithEchoAsync(TimeSpan time, Func<long, GrpcChannel> channels, int concurrency, CancellationToken cancellationToken)
+        {
+            async Task Echo(long i, CancellationToken token) =>
+                await new AuthService.AuthServiceClient(channels(i)).GetClusterInfoAsync(new GetClusterInfoRequest(), cancellationToken: token);
+            await Storm.RunAsync("baseline: gRPC echo warm-up", new StormPlan(null, concurrency, TimeSpan.FromSeconds(Math.Max(3, time.TotalSeconds)), long.MaxValue),
+                Echo, cancellationToken);
+            var echo = await Storm.RunAsync("baseline: gRPC echo (GetClusterInfo)", new StormPlan(null, concurrency, time, long.MaxValue), Echo, cancellationToken);
+            return this with { GrpcEchoPerSecond = echo.PerSecond, GrpcEchoP99Ms = echo.P99Ms };
         }
 
         /// <summary>Operations a second on every core, each core with its own key and one signature made with it first.</summary>
@@ -300,13 +328,20 @@ public static class StormScenarios
             }
         }
 
-        public string Describe(double perSecond) => string.Create(CultureInfo.InvariantCulture,
-            $"""
-             baseline on {Cores} cores, in this process: P-256 {SignsPerSecond:F0} signs/s, {VerifiesPerSecond:F0} verifies/s ({SignVerifyPairsPerSecond:F0} sign+verify pairs/s), RSA-2048 {RsaVerifiesPerSecond:F0} verifies/s
-             baseline, openssl speed: P-256 {OpensslSignsPerSecond?.ToString("F0", CultureInfo.InvariantCulture) ?? "?"} signs/s, {OpensslVerifiesPerSecond?.ToString("F0", CultureInfo.InvariantCulture) ?? "?"} verifies/s, RSA-2048 {OpensslRsaVerifiesPerSecond?.ToString("F0", CultureInfo.InvariantCulture) ?? "?"} verifies/s
-             baseline, gRPC echo through the gateway: {GrpcEchoPerSecond:F0}/s, p99 {GrpcEchoP99Ms:F2} ms
-             the storm ran at {100 * perSecond / SignVerifyPairsPerSecond:F1} % of the P-256 sign+verify ceiling and {100 * perSecond / GrpcEchoPerSecond:F1} % of the gRPC echo's rate
-             """);
+        public string Describe(double? perSecond)
+        {
+            static string Figure(double? value) => value?.ToString("F0", CultureInfo.InvariantCulture) ?? "?";
+            var text = FormattableString.Invariant(
+                $"""
+                 baseline on {Cores} cores, in this process: P-256 {SignsPerSecond:F0} signs/s, {VerifiesPerSecond:F0} verifies/s ({SignVerifyPairsPerSecond:F0} sign+verify pairs/s), RSA-2048 {RsaVerifiesPerSecond:F0} verifies/s
+                 baseline, openssl speed: P-256 {Figure(OpensslSignsPerSecond)} signs/s, {Figure(OpensslVerifiesPerSecond)} verifies/s, RSA-2048 {Figure(OpensslRsaVerifiesPerSecond)} verifies/s
+                 baseline, gRPC echo through the gateway: {GrpcEchoPerSecond:F0}/s, p99 {GrpcEchoP99Ms:F2} ms
+                 """);
+            return perSecond is { } rate
+                ? text + FormattableString.Invariant(
+                    $"\nthe storm ran at {100 * rate / SignVerifyPairsPerSecond:F1} % of the P-256 sign+verify ceiling and {100 * rate / GrpcEchoPerSecond:F1} % of the gRPC echo's rate")
+                : text;
+        }
     }
 
     private static class Machine

@@ -6,6 +6,7 @@
 # hashing queue, since the fleet's users accept their invitations at once. Usage:
 #   loadtest/storm.sh login-storm --devices 1000 --connections 4 --rate 1000 --duration 60 --json r.json --chart r.png
 #   PGHOST=127.0.0.1 PGPORT=5432 PGUSER=postgres loadtest/storm.sh enroll-storm --devices 5000 --concurrency 32
+#   DeviceTrust__Cluster__IdleGrainLifetime=00:02:00 STORM_IDLE_WAIT=240 loadtest/storm.sh login-storm --devices 100000 --shared-user --rounds 1 --warmup 0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: loadtest/storm.sh login-storm|enroll-storm|inventory|… [options]" >&2; exit 64; }
@@ -13,7 +14,8 @@ cd "$(dirname "$0")/.."
   && [ -f gateway/bin/Release/net10.0/DeviceTrust.Gateway.dll ] || dotnet build Cluster.sln -c Release -nologo -v quiet
 dir=$(mktemp -d /tmp/dt-storm.XXXXXX)
 port=""
-for candidate in $(shuf -i 20000-59990 -n 50); do
+# Below the kernel's ephemeral range (32768-60999), where a previous run's thousand connections linger in TIME_WAIT.
+for candidate in $(shuf -i 10000-32000 -n 50); do
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$((candidate + 1))") 2>/dev/null \
     && ! (exec 3<>"/dev/tcp/127.0.0.1/$((candidate + 2))") 2>/dev/null; then port=$candidate; break; fi
 done
@@ -35,6 +37,7 @@ DeviceTrust__DataDir="$dir/data" DeviceTrust__Gateway__Listen="127.0.0.1:$port" 
   DeviceTrust__Cluster__SiloPort=$((port + 1)) DeviceTrust__Cluster__ClientPort=$((port + 2)) \
   dotnet gateway/bin/Release/net10.0/DeviceTrust.Gateway.dll >"$dir/gateway.log" 2>&1 &
 gateway=$!
+export STORM_GATEWAY_PID=$gateway  # the simulator reports the gateway's CPU per operation
 cleanup() {
   kill -TERM $gateway 2>/dev/null; wait $gateway 2>/dev/null || true
   [ -z "$database" ] || psql -qc "DROP DATABASE IF EXISTS $database" postgres || true
@@ -48,9 +51,16 @@ for _ in $(seq 300); do
 done
 export DTSH_HOME="$dir/home"
 echo "admin password 1234" | dotnet cli/dtsh/bin/Release/net10.0/dtsh.dll login --proxy "127.0.0.1:$port" --invite "$(cat "$dir/data/admin-invite")" >/dev/null
+rss() { ps -o rss= -p $gateway | awk -v when="$1" '{printf "gateway resident memory %s: %.0f MB\n", when, $1/1024}'; }
+rss "before the storm"
 status=0
 dotnet loadtest/bin/Release/net10.0/DeviceTrust.LoadTest.dll "$@" || status=$?
-ps -o rss= -p $gateway | awk '{printf "gateway resident memory: %.0f MB\n", $1/1024}'
+rss "after the storm"
+if [ -n "${STORM_IDLE_WAIT:-}" ]; then
+  # With DeviceTrust__Cluster__IdleGrainLifetime set: what is left once the fleet's grains have been deactivated.
+  sleep "$STORM_IDLE_WAIT"
+  rss "$STORM_IDLE_WAIT s later"
+fi
 if [ -n "$database" ]; then
   psql -Atc "SELECT 'database size: ' || pg_size_pretty(pg_database_size('$database'))" postgres
 fi

@@ -13,6 +13,9 @@ public sealed class SoftwareTpm : IAsyncDisposable
     }
 
     public int Port { get; private set; }
+
+    /// <summary>The running swtpm's process id.</summary>
+    public int Pid { get; private set; }
     public string Directory => _directory.Path;
 
     /// <summary>What tss2 tools and dtsh accept: <c>swtpm:host=127.0.0.1,port=N</c>.</summary>
@@ -68,7 +71,8 @@ public sealed class SoftwareTpm : IAsyncDisposable
             var started = await TryShellAsync("st_start \"$D\" \"$P\"");
             if (started.ExitCode == 0)
             {
-                ChildProcessGuard.Watch(int.Parse(File.ReadAllText(Path.Combine(Directory, "swtpm.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture));
+                Pid = int.Parse(File.ReadAllText(Path.Combine(Directory, "swtpm.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                ChildProcessGuard.Watch(Pid);
                 return;
             }
             await TryShellAsync("st_stop \"$D\" \"$P\"");
