@@ -9,7 +9,7 @@ public static class BenchCommand
     public static Command Create()
     {
         var rest = new Argument<string[]>("arguments") { Description = "BenchmarkDotNet arguments, e.g. --filter '*Access*' --job short", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("bench", "Run the BenchmarkDotNet benchmarks of hot code (access decisions, measured boot)") { rest };
+        var command = new Command("bench", "Run the BenchmarkDotNet benchmarks of hot code (access decisions, measured boot, a bare grain call)") { rest };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(result =>
         {
