@@ -36,6 +36,14 @@ public sealed class AccessTests(SharedGateway shared) : IDisposable
         return (name, profile, device, key);
     }
 
+    /// <summary>The device-bound certificate the person gets by authenticating their device (DER).</summary>
+    private static async Task<ByteString> DeviceCertificateAsync(Profile profile, Device device, ECDsa key)
+    {
+        using var channel = GatewayChannel.ForProfile(profile);
+        return (await DeviceCeremonies.AuthenticateAsync(channel, device.Id, "cred", key,
+            new DeviceCollectedData { OsType = OSType.Linux, SerialNumber = device.AssetTag, OsVersion = "12" }, default)).X509Der;
+    }
+
     [Fact]
     public async Task What_if_explains_the_decision_and_dtctl_says_why()
     {
@@ -72,11 +80,8 @@ public sealed class AccessTests(SharedGateway shared) : IDisposable
     {
         var (name, profile, device, key) = await PersonWithDeviceAsync("require-trusted-device");
         using (key)
-        using (var channel = GatewayChannel.ForProfile(profile))
         {
-            var der = (await DeviceCeremonies.AuthenticateAsync(channel, device.Id, "cred", key,
-                new DeviceCollectedData { OsType = OSType.Linux, SerialNumber = device.AssetTag, OsVersion = "12" }, default)).X509Der.ToByteArray();
-            var presented = new CheckAccessRequest { X509Der = ByteString.CopyFrom(der), Resource = Node() };
+            var presented = new CheckAccessRequest { X509Der = await DeviceCertificateAsync(profile, device, key), Resource = Node() };
             Assert.True((await Access.CheckAccessAsync(presented)).Allowed);
             var plain = await Access.CheckAccessAsync(new CheckAccessRequest { X509Der = ByteString.CopyFrom(profile.Certificate.RawData), Resource = Node() });
             Assert.False(plain.Allowed);
@@ -101,11 +106,8 @@ public sealed class AccessTests(SharedGateway shared) : IDisposable
     {
         var (name, profile, device, key) = await PersonWithDeviceAsync("access");
         using (key)
-        using (var channel = GatewayChannel.ForProfile(profile))
         {
-            var der = (await DeviceCeremonies.AuthenticateAsync(channel, device.Id, "cred", key,
-                new DeviceCollectedData { OsType = OSType.Linux, SerialNumber = device.AssetTag, OsVersion = "12" }, default)).X509Der;
-            var presented = new CheckAccessRequest { X509Der = der, Resource = new AccessResource { Kind = "app", Name = "grafana" } };
+            var presented = new CheckAccessRequest { X509Der = await DeviceCertificateAsync(profile, device, key), Resource = new AccessResource { Kind = "app", Name = "grafana" } };
             for (var ask = 0; ask < 3; ask++)
             {
                 var decision = await Access.CheckAccessAsync(presented);
