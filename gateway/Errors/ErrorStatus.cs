@@ -45,10 +45,43 @@ public static class ErrorStatus
         // The database refused or dropped the connection, or is out of connections: Orleans' storage wraps its error
         // in its own, so the cause is looked for along the chain. An error in our SQL is not transient: a bug.
         _ when TransientDatabaseError(exception) => (StatusCode.Unavailable, "the database did not answer: retry"),
+        // While the cluster settles after a silo's death, a silo rejects a call with whatever stopped it (its grain
+        // directory "not stable, retry later", a broken connection to the dead silo, a cancelled flush) and the client
+        // rethrows that exception as it is, so the class, not a list of types, decides: the cluster's own errors all
+        // the way down are retryable; one carrying an error of ours or of our SQL is a bug.
+        Orleans.Runtime.OrleansException when ClusterTransient(exception)
+            => (StatusCode.Unavailable, "the cluster is settling after a node left: retry"),
         // The client went away: the call was cancelled, or its stream broke while we read or wrote it.
         OperationCanceledException or IOException when call.IsCancellationRequested => (StatusCode.Cancelled, "the client abandoned the call"),
         _ => null,
     };
+
+    /// <summary>
+    /// Whether an Orleans error is the cluster's own transient trouble: every exception along the chain is one of
+    /// Orleans' delivery errors or a network, timeout or transient database error. Orleans errors that mean a bug
+    /// or a misconfiguration (a remote exception it could not carry, a missing extension or provider) are not.
+    /// </summary>
+    private static bool ClusterTransient(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            var transient = e switch
+            {
+                Orleans.Runtime.WrappedException or Orleans.Runtime.GrainExtensionNotInstalledException
+                    or Orleans.Storage.BadProviderConfigException or Orleans.Providers.ProviderInitializationException => false,
+                Orleans.Runtime.OrleansException => true,
+                // (connection aborts and resets are OperationCanceledException and IOException)
+                TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException => true,
+                System.Data.Common.DbException { IsTransient: true } => true,
+                _ => false,
+            };
+            if (!transient)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private static bool TransientDatabaseError(Exception exception)
     {

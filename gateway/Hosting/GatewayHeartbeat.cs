@@ -17,9 +17,11 @@ public sealed class GatewayHeartbeat(IGrainFactory grains, GatewayOptions option
             {
                 await grains.GetGrain<IGatewayRegistryGrain>(GrainKeys.Cluster).ReportAsync(_self);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                // The silo holding the registry may be leaving: the next report goes to its new activation.
+                // The silo holding the registry may be leaving, and the call may fail in any way a cluster connection
+                // can (a timeout, a rejection, a connection torn down under it): the next report goes to its new
+                // activation. Only shutting down ends the loop; an exception escaping it would stop the whole gateway.
                 log.LogWarning("Could not report this gateway to the cluster: {Reason}", e.Message);
             }
         }

@@ -143,9 +143,18 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             output.WriteLine($"  {group.Count()} × {group.Key.Kind}: {group.Key.Status} {group.Key.Detail}");
         }
 
+        foreach (var (gateway, i) in cluster.Gateways.Select((g, i) => (g, i)))
+        {
+            if (gateway.LoggedErrors() is { Length: > 0 } errors)
+            {
+                output.WriteLine($"gateway {i} logged:\n{errors}");
+            }
+        }
+        // Both gateways outlived the silo.
+        Assert.All(cluster.Gateways, g => Assert.True(g.Exited is null, $"gateway {g.Proxy} {g.Exited}:\n{g.Output[^Math.Min(g.Output.Length, 4000)..]}"));
         // Only calls in flight when the silo died (or until the cluster noticed) fail, and each with a status a client retries.
         Assert.All(failed, o => Assert.True(o.Status is StatusCode.Unavailable or StatusCode.Aborted,
-            $"{o.Kind} through gateway {o.Gateway} at {o.Start.TotalSeconds:F1}-{o.End.TotalSeconds:F1} s: {o.Status} {o.Detail}"));
+            $"{o.Kind} through gateway {o.Gateway} at {o.Start.TotalSeconds:F1}-{o.End.TotalSeconds:F1} s: {o.Status} {o.Detail}\n{cluster.Gateways[o.Gateway].LoggedErrors(3)}"));
         // Each worker has one call in flight at a time, so at most one failure each; calls the cluster rejected while
         // it had not noticed the death yet are sent again by the gateway (they never ran) and do not fail.
         Assert.InRange(failed.Count, 0, workerCount);
