@@ -9,8 +9,10 @@ using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Gateway.Proxies;
 using DeviceTrust.Gateway.Services;
 using DeviceTrust.Gateway.Validation;
+using DeviceTrust.Gateway.Web;
 using DeviceTrust.Silo.Database;
 using DeviceTrust.Silo.Hosting;
+using DeviceTrust.Web;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,11 +31,13 @@ builder.Logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.W
 
 DeviceTrustHostOptions host;
 GatewayOptions gateway;
+WebConsoleOptions console;
 DeviceTrust.Core.Secrets.MasterKey masterKey;
 try
 {
     host = DeviceTrustHostOptions.From(builder.Configuration);
     gateway = GatewayOptions.From(builder.Configuration);
+    console = (builder.Configuration.GetSection(WebConsoleOptions.Section).Get<WebConsoleOptions>() ?? new WebConsoleOptions()).Validated();
     if (gateway.IsClient && !host.Cluster.IsDatabase)
     {
         throw DeviceTrustException.InvalidArgument(
@@ -74,6 +78,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterBootstrap>(
 builder.Services.AddHostedService<GatewayHeartbeat>();
 builder.Services.AddSingleton(PasswordHasher.Default);
 builder.Services.AddSingleton<PasswordWork>();
+builder.Services.AddSingleton<PasswordLogin>();
 builder.Services.AddSingleton<RateLimits>();
 builder.Services.AddSingleton<SampledAudit>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SampledAudit>());
@@ -90,6 +95,8 @@ builder.Services.AddSingleton<DeviceStates>();
 builder.Services.AddSingleton<AccessChecker>();
 builder.Services.AddSingleton<CertificateIssuer>();
 builder.Services.AddSingleton<ProxyAccessEndpoint>();
+builder.Services.AddSingleton<IConsoleHost, GatewayConsoleHost>();
+builder.Services.AddDeviceTrustWebConsole(console);
 builder.Services.AddGrpc(grpc =>
 {
     grpc.Interceptors.Add<GatewayInterceptor>();
@@ -150,6 +157,7 @@ app.MapGrpcService<NodeGrpcService>();
 app.MapGrpcHealthChecksService().AllowAnonymous();
 app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
 app.MapGet(ProxyAccessEndpoint.Path, (HttpContext http, ProxyAccessEndpoint endpoint) => endpoint.HandleAsync(http));
+app.MapDeviceTrustWebConsole();
 RpcContract.Check(((IEndpointRouteBuilder)app).DataSources);
 app.MapGet("/readyz", (ClusterAuthority authority) =>
     authority.IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable)).AllowAnonymous();

@@ -17,4 +17,5 @@ public static class StateNames
     public const string Locks = "locks";
     public const string SshAuthority = "ssh-authority";
     public const string Nodes = "nodes";
+    public const string WebSession = "web-session";
 }

@@ -113,6 +113,16 @@ public static class AccessRules
         return (mode, source);
     }
 
+    /// <summary>
+    /// Why this user must prove a trusted device somewhere (the cluster's mode for them, or the first of their roles
+    /// that requires one), or null when nothing does: what the web console's yellow shield says.
+    /// </summary>
+    public static string? TrustedDeviceRequiredBy(DeviceTrustMode cluster, UserKind kind, IReadOnlyList<Role> roles)
+    {
+        var (mode, source) = EffectiveMode(cluster, kind, roles, ResourceKind.Ssh);
+        return mode == DeviceTrustMode.Required ? source : null;
+    }
+
     private static int Rank(DeviceTrustMode mode) => mode switch
     {
         DeviceTrustMode.Off => 0,

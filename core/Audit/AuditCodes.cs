@@ -10,6 +10,7 @@ public static class AuditCodes
     public const string UserLogin = "user.login";
     public const string UserInvitationAccept = "user.invitation.accept";
     public const string UserLoginDelay = "user.login.delay";
+    public const string UserLogout = "user.logout";
     public const string UserLoginDelayReset = "user.login.delay_reset";
     public const string UserWhoAmI = "user.whoami";
     public const string UserCreate = "user.create";
@@ -70,4 +71,7 @@ public static class AuditCodes
     public const string RateLimited = "ratelimit.refused";
     public const string MalformedRequest = "request.malformed";
     public const string ConnectionRefused = "connection.refused";
+
+    // the web console
+    public const string WebCsrfRefused = "web.csrf_refused";
 }

@@ -29,8 +29,16 @@ public sealed record AuditEntry(
 }
 
 /// <summary>Which events to list: every filter that is set must match; the page is ordered by id, oldest first.</summary>
-public sealed record AuditQuery(DateTimeOffset Since, DateTimeOffset? Until, string? Type, string? User, string? Device, bool? Success, long AfterId, int Limit)
+public sealed partial record AuditQuery(DateTimeOffset Since, DateTimeOffset? Until, string? Type, string? User, string? Device, bool? Success, long AfterId, int Limit)
 {
+    public const string TypeFilterRule = "type must be an event code like device.enroll, or a prefix ending in * like user.*";
+
+    /// <summary>Whether a type filter as a person or a client typed it is one (an event code, a prefix with *, or * for all).</summary>
+    public static bool IsTypeFilter(string text) => TypeFilter().IsMatch(text);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[a-z0-9_.-]{1,64}\*?$|^\*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex TypeFilter();
+
     /// <summary>A type filter ending in <c>*</c> is a prefix (<c>user.*</c>); otherwise it is exact.</summary>
     public bool TypeIsPrefix => Type?.EndsWith('*') == true;
 }

@@ -20,6 +20,14 @@ public sealed class AuditRecorder(IAuditLog log, TimeProvider time, ILogger<Audi
     public AuditRecord Begin(string type, ServerCallContext context, Caller caller) =>
         Begin(type, context, caller.Name, caller.User.Id.ToString());
 
+    /// <summary>An event of a request that is not a gRPC call (the web console), from the connection's peer.</summary>
+    public AuditRecord Begin(string type, HttpContext http, string user, string userId = "") =>
+        new(this, type, user, userId, ClientAddress.Text(http.Connection.RemoteIpAddress), http.RequestAborted);
+
+    /// <summary>A further event of the same request as <paramref name="first"/> (same source, same cancellation).</summary>
+    public AuditRecord Follow(AuditRecord first, string type, string user, string userId = "") =>
+        new(this, type, user, userId, first.ClientIp, first.Cancellation);
+
     internal Task WriteAsync(AuditRecord e, bool success, string status, string message) => log.AppendAsync(Entry(e, success, status, message));
 
     /// <summary>
@@ -60,6 +68,9 @@ public sealed class AuditRecorder(IAuditLog log, TimeProvider time, ILogger<Audi
 /// </summary>
 public sealed class AuditRecord(AuditRecorder recorder, string type, string user, string userId, string clientIp, CancellationToken call)
 {
+    /// <summary>The call's cancellation: whether the client went away decides how a failure is recorded.</summary>
+    public CancellationToken Cancellation => call;
+
     // Readable as stored (the details are JSON in a database column, never HTML): no \u escapes for '+' or quotes.
     private static readonly JsonSerializerOptions DetailsJsonOptions = new()
     {

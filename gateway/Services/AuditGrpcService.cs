@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Devices;
 using DeviceTrust.Core.Errors;
@@ -12,11 +11,8 @@ using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Services;
 
-public sealed partial class AuditGrpcService(IAuditLog log) : AuditService.AuditServiceBase
+public sealed class AuditGrpcService(IAuditLog log) : AuditService.AuditServiceBase
 {
-    [GeneratedRegex(@"^[a-z0-9_.-]{1,64}\*?$|^\*$", RegexOptions.CultureInvariant)]
-    private static partial Regex TypeFilter();
-
     [Requires(Resources.Audit, "list")]
     [Audited(AuditCodes.AuditList, Reads = true)]
     public override async Task<ListAuditEventsResponse> ListAuditEvents(ListAuditEventsRequest request, ServerCallContext context)
@@ -25,9 +21,9 @@ public sealed partial class AuditGrpcService(IAuditLog log) : AuditService.Audit
         {
             throw DeviceTrustException.InvalidArgument($"page_size must be between 0 and {IAuditLog.MaxPageSize}");
         }
-        if (request.Type.Length > 0 && !TypeFilter().IsMatch(request.Type))
+        if (request.Type.Length > 0 && !AuditQuery.IsTypeFilter(request.Type))
         {
-            throw DeviceTrustException.InvalidArgument("type must be an event code like device.enroll, or a prefix ending in * like user.*");
+            throw DeviceTrustException.InvalidArgument(AuditQuery.TypeFilterRule);
         }
         long after = 0;
         if (request.PageToken.Length > 0 && (!long.TryParse(request.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out after)))

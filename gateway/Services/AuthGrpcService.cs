@@ -1,4 +1,3 @@
-using System.Text;
 using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Errors;
@@ -28,6 +27,7 @@ public sealed class AuthGrpcService(
     ClusterAuthority authority,
     ClusterBootstrap bootstrap,
     PasswordWork passwords,
+    PasswordLogin passwordLogin,
     RateLimits limits,
     SampledAudit refusals,
     GatewayOptions options,
@@ -37,8 +37,6 @@ public sealed class AuthGrpcService(
     TimeProvider time,
     ILogger<AuthGrpcService> log) : AuthService.AuthServiceBase
 {
-    private const string BadCredentials = "invalid user name or password";
-
     [AllowAnonymous]
     [Audited(AuditCodes.ClusterInfo, Reads = true)]
     public override Task<ClusterInfo> GetClusterInfo(GetClusterInfoRequest request, ServerCallContext context) =>
@@ -75,7 +73,7 @@ public sealed class AuthGrpcService(
             await grain.CheckInvitationAsync(secretHash);
             if (await grain.GetAsync() is { } invited)
             {
-                await EnsureNotLockedAsync(invited);
+                await passwordLogin.EnsureNotLockedAsync(invited);
             }
             using var slot = passwords.Reserve();
             var passwordHash = await slot.HashAsync(request.NewPassword);
@@ -94,50 +92,13 @@ public sealed class AuthGrpcService(
     [Audited(AuditCodes.UserLogin, BySelf = true)]
     public override async Task<LoginResponse> Login(LoginRequest request, ServerCallContext context)
     {
-        var printable = UserName.Printable(request.User);
-        var record = audit.Begin(AuditCodes.UserLogin, context, printable);
+        var record = audit.Begin(AuditCodes.UserLogin, context, UserName.Printable(request.User));
         return await AuditedCall.RunAsync(record, refusals, async () =>
         {
-            using var slot = AdmitLogin(context, request.User);
             var publicKey = CertificateAuthority.ParseUserPublicKey(request.PublicKey.Span);
             var ttl = ProtoMapping.Ttl(request.Ttl, options.CertificateTtl, options.CertificateTtl, "ttl");
-            if (Encoding.UTF8.GetByteCount(request.Password) > PasswordPolicy.MaxBytes)
-            {
-                throw DeviceTrustException.Unauthenticated(BadCredentials);
-            }
-            var source = SourceKey(context);
-            // Names that can never be users are checked like the others (same KDF work), but have no delay to track.
-            var guard = UserName.IsValid(request.User) ? grains.GetGrain<ILoginGuardGrain>(request.User) : null;
-            if (guard is not null)
-            {
-                await guard.EnsureAllowedAsync(source);
-            }
-            var login = guard is null ? null : await grains.GetGrain<IUserGrain>(request.User).GetLoginRecordAsync();
-            // The same KDF work whether or not the user exists, so timing does not reveal user names.
-            var verified = await slot.VerifyAsync(request.Password, login?.PasswordHash);
-            if (!verified || login is null)
-            {
-                log.LogWarning("Failed login for user {User} from {Peer}", printable, record.ClientIp);
-                var delay = guard is null ? null : await guard.RecordFailureAsync(source);
-                await record.FailedAsync(login is null ? "no such user" : login.PasswordHash is null ? "the user has no password yet" : "wrong password",
-                    StatusCode.Unauthenticated);
-                if (delay is not null)
-                {
-                    await audit.Begin(AuditCodes.UserLoginDelay, context, printable).Detail("failures", delay.Failures)
-                        .Detail("delay_seconds", delay.Delay.TotalSeconds)
-                        .FailedAsync($"{delay.Failures} failed logins in a row for {printable} from {record.ClientIp}: " +
-                                     $"the next attempt from there must wait {delay.Delay.TotalSeconds:F0} s", StatusCode.ResourceExhausted);
-                }
-                throw DeviceTrustException.Unauthenticated(BadCredentials);
-            }
-            await EnsureNotLockedAsync(login.User);
-            if (await guard!.RecordSuccessAsync(source) is { } cleared)
-            {
-                await audit.Begin(AuditCodes.UserLoginDelayReset, context, login.User.Name, login.User.Id.ToString())
-                    .Detail("failures", cleared.Failures)
-                    .SucceededAsync($"the login delay for {login.User.Name} from {record.ClientIp} ended with a correct password after {cleared.Failures} failures");
-            }
-            var response = await IssueAsync(login.User, publicKey, ttl);
+            var user = await passwordLogin.VerifyAsync(record, context.GetHttpContext().Connection.RemoteIpAddress, request.User, request.Password);
+            var response = await IssueAsync(user, publicKey, ttl);
             await record.SucceededAsync("password login");
             return response;
         });
@@ -157,36 +118,6 @@ public sealed class AuthGrpcService(
         };
         response.Roles.AddRange(caller.User.Roles);
         return Task.FromResult(response);
-    }
-
-    /// <summary>
-    /// What every password attempt passes before it may cost a hash: the bucket of its source address,
-    /// a place in the password pool, then the bucket of the name it names. The pool comes before the name's bucket, so
-    /// an attempt refused only because the pool is busy does not use up that user's attempts (dtsh retries it).
-    /// </summary>
-    private PasswordSlot AdmitLogin(ServerCallContext context, string user)
-    {
-        limits.Admit(nameof(RateLimitsOptions.LoginPerAddress), SourceKey(context), "login attempts from your address");
-        var slot = passwords.Reserve();
-        try
-        {
-            limits.Admit(nameof(RateLimitsOptions.LoginPerUser), UserName.Printable(user), "login attempts for this user");
-            return slot;
-        }
-        catch
-        {
-            slot.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>A locked user (or one holding a locked role) gets no certificate; told only after the password checked out.</summary>
-    private async Task EnsureNotLockedAsync(UserView user)
-    {
-        if ((await identities.LocksAsync()).Against(user.Id.ToString(), user.Roles, null, time.GetUtcNow()) is [var first, ..])
-        {
-            throw DeviceTrustException.PermissionDenied(first.Reason);
-        }
     }
 
     private static string SourceKey(ServerCallContext context) => ClientAddress.LimitKey(context.GetHttpContext().Connection.RemoteIpAddress);

@@ -209,23 +209,7 @@ public sealed class DeviceTrustGrpcService(
     public override async Task<FindDevicesResponse> FindDevices(FindDevicesRequest request, ServerCallContext context)
     {
         var response = new FindDevicesResponse();
-        if (Guid.TryParseExact(request.IdOrTag, "D", out var id))
-        {
-            if (await grains.GetGrain<IDeviceGrain>(id).GetAsync() is { } byId)
-            {
-                response.Devices.Add(DeviceMapping.ToProto(byId));
-            }
-            return response;
-        }
-        var tag = DeviceFields.AssetTag(request.IdOrTag);
-        foreach (var os in new[] { OsType.Linux, OsType.MacOS, OsType.Windows })
-        {
-            if (await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(os, tag)).GetAsync() is { } holder
-                && await grains.GetGrain<IDeviceGrain>(holder).GetAsync() is { } device)
-            {
-                response.Devices.Add(DeviceMapping.ToProto(device));
-            }
-        }
+        response.Devices.AddRange((await DeviceLookup.FindAsync(grains, request.IdOrTag)).Select(DeviceMapping.ToProto));
         return response;
     }
 

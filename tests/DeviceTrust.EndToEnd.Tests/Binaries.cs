@@ -16,6 +16,10 @@ public static class Binaries
     public static string Dtsh => Output("cli/dtsh", "dtsh.dll");
     public static string Dtctl => Output("cli/dtctl", "dtctl.dll");
 
+    /// <summary>Debian's chromium (apt-get install chromium; .ci/run installs it), which Playwright drives for the web console tests.</summary>
+    public static string Chromium => File.Exists("/usr/bin/chromium") ? "/usr/bin/chromium"
+        : throw new FileNotFoundException("/usr/bin/chromium is missing: apt-get install chromium", "/usr/bin/chromium");
+
     /// <summary>
     /// The folder of the dtnode build (its apphost and dlls), or with <c>DEVICETRUST_E2E_DTNODE</c> a NativeAOT dtnode
     /// (<c>dotnet publish cli/dtnode -r linux-x64</c>) to test that instead.

@@ -24,4 +24,13 @@ public sealed class ProjectBoundaryTests
         Assert.Contains("DeviceTrust.Grains.Abstractions", references);
         Assert.DoesNotContain("DeviceTrust.Grains", references);
     }
+
+    [Fact]
+    public void The_web_console_uses_the_grain_abstractions_and_core_only()
+    {
+        var references = ReferencesOf(Path.Combine(Path.GetDirectoryName(Binaries.Gateway)!, "DeviceTrust.Web.dll"));
+        Assert.Contains("DeviceTrust.Grains.Abstractions", references);
+        Assert.Contains("DeviceTrust.Core", references);
+        Assert.DoesNotContain(references, r => r is "DeviceTrust.Grains" or "DeviceTrust.Gateway" or "DeviceTrust.Silo" or "DeviceTrust.Proto");
+    }
 }

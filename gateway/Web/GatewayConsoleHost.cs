@@ -1,0 +1,67 @@
+using DeviceTrust.Core.Access;
+using DeviceTrust.Core.Audit;
+using DeviceTrust.Core.Roles;
+using DeviceTrust.Core.Users;
+using DeviceTrust.Gateway.Audit;
+using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Hosting;
+using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Grains.Users;
+using DeviceTrust.Web;
+
+namespace DeviceTrust.Gateway.Web;
+
+/// <summary>The web console's view of the gateway: the same password login, role verbs, locks and audit log as the RPCs.</summary>
+public sealed class GatewayConsoleHost(
+    ClusterAuthority authority,
+    PasswordLogin passwords,
+    IdentityCache identities,
+    AuditRecorder audit,
+    SampledAudit refusals) : IConsoleHost
+{
+    public string ClusterName => authority.ClusterName;
+
+    public async Task<ConsoleUser> SignInAsync(HttpContext http, string user, string password)
+    {
+        var record = audit.Begin(AuditCodes.UserLogin, http, UserName.Printable(user)).Detail("via", "web");
+        var verified = await AuditedCall.RunAsync(record, refusals, () => passwords.VerifyAsync(record, http.Connection.RemoteIpAddress, user, password));
+        await record.SucceededAsync("password login (web console)");
+        return Of(verified);
+    }
+
+    public async ValueTask<ConsoleUser?> CurrentAsync(string userId, string name)
+    {
+        if (await identities.GetUserAsync(name) is not { } user || user.Id.ToString() != userId)
+        {
+            return null;
+        }
+        await passwords.EnsureNotLockedAsync(user);
+        return Of(user);
+    }
+
+    public async ValueTask<bool> AllowsAsync(ConsoleUser user, string resource, string verb) =>
+        RoleSet.Allows(await identities.RolesAsync(user.Roles), resource, verb);
+
+    public async ValueTask<string?> TrustedDeviceRequiredByAsync(ConsoleUser user)
+    {
+        var mode = Core.Config.DeviceTrustModes.FailClosed((await identities.ConfigAsync()).DeviceTrust.Mode);
+        return AccessRules.TrustedDeviceRequiredBy(mode, user.Kind, await identities.RolesAsync(user.Roles));
+    }
+
+    public async Task AuditAsync(HttpContext http, ConsoleEvent entry)
+    {
+        var record = audit.Begin(entry.Code, http, entry.User, entry.UserId).Detail("via", "web");
+        record.Target = entry.Target;
+        record.DeviceId = entry.DeviceId;
+        if (entry.Success)
+        {
+            await record.SucceededAsync(entry.Message);
+        }
+        else
+        {
+            await record.FailedAsync(entry.Message, Enum.Parse<Grpc.Core.StatusCode>(entry.Status));
+        }
+    }
+
+    private static ConsoleUser Of(UserView user) => new(user.Id, user.Name, user.Kind, user.Roles);
+}

@@ -1,0 +1,87 @@
+using DeviceTrust.Core.Errors;
+
+namespace DeviceTrust.Grains.Web;
+
+public sealed class WebSessionState
+{
+    public string UserId { get; set; } = "";
+    public string UserName { get; set; } = "";
+    public string ClientIp { get; set; } = "";
+    public DateTimeOffset Started { get; set; }
+    public DateTimeOffset Expires { get; set; }
+    public TimeSpan IdleTimeout { get; set; }
+    /// <summary>The last use as last written; the activation keeps the exact one in memory.</summary>
+    public DateTimeOffset LastSeen { get; set; }
+}
+
+public sealed class WebSessionGrain(
+    [PersistentState(StateNames.WebSession, StateNames.Storage)] IPersistentState<WebSessionState> state,
+    TimeProvider time) : Grain, IWebSessionGrain
+{
+    private DateTimeOffset _lastSeen;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _lastSeen = state.State.LastSeen;
+        return Task.CompletedTask;
+    }
+
+    public async Task<WebSessionView> StartAsync(WebSessionStart start)
+    {
+        if (state.RecordExists)
+        {
+            throw DeviceTrustException.AlreadyExists("this web session exists already");
+        }
+        var now = time.GetUtcNow();
+        state.State = new WebSessionState
+        {
+            UserId = start.UserId,
+            UserName = start.UserName,
+            ClientIp = start.ClientIp,
+            Started = now,
+            Expires = now + start.Lifetime,
+            IdleTimeout = start.IdleTimeout,
+            LastSeen = now,
+        };
+        _lastSeen = now;
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
+        return View();
+    }
+
+    public async Task<WebSessionView?> TouchAsync()
+    {
+        if (!state.RecordExists)
+        {
+            return null;
+        }
+        var now = time.GetUtcNow();
+        if (now >= state.State.Expires || now - _lastSeen >= state.State.IdleTimeout)
+        {
+            await state.ClearStateAsync();
+            return null;
+        }
+        _lastSeen = now;
+        // Writing every use would put a database write on every page; a tenth of the idle timeout is written at most
+        // that late. If this activation is lost in between, the session expires that much early, never late.
+        if (now - state.State.LastSeen >= state.State.IdleTimeout / 10)
+        {
+            state.State.LastSeen = now;
+            await state.WriteOrDeactivateAsync(DeactivateOnIdle);
+        }
+        return View();
+    }
+
+    public async Task<bool> EndAsync()
+    {
+        if (!state.RecordExists)
+        {
+            return false;
+        }
+        var live = time.GetUtcNow() < state.State.Expires && time.GetUtcNow() - _lastSeen < state.State.IdleTimeout;
+        await state.ClearStateAsync();
+        return live;
+    }
+
+    private WebSessionView View() =>
+        new(state.State.UserId, state.State.UserName, state.State.ClientIp, state.State.Started, state.State.Expires);
+}

@@ -1,0 +1,234 @@
+using DeviceTrust.Client.Profiles;
+using DeviceTrust.Testing;
+using Grpc.Core;
+using Microsoft.Playwright;
+
+namespace DeviceTrust.EndToEnd.Tests;
+
+/// <summary>A gateway of its own for the web console tests, and a headless Chromium (Debian's) to drive it.</summary>
+public sealed class WebConsoleCluster() : GatewayCluster("dt-web", GatewayProcess.HighLimits)
+{
+    /// <summary>Where the screenshots of a run go (the test output folder; a few are copied to docs/ by hand).</summary>
+    public static readonly string Screenshots = System.IO.Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    private IPlaywright? _playwright;
+    public IBrowser Browser { get; private set; } = null!;
+    public string Url => $"https://{Gateway.Proxy}";
+
+    protected override async Task AfterStartAsync()
+    {
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Binaries.Chromium,
+            Headless = true,
+            // Root in CI has no user namespace sandbox to offer.
+            Args = ["--no-sandbox"],
+        });
+    }
+
+    /// <summary>A fresh browser profile (no cookies). The gateway's certificate is from the cluster CA, which this browser does not know.</summary>
+    public Task<IBrowserContext> NewContextAsync() =>
+        Browser.NewContextAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true, BaseURL = Url, ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+
+    public override async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+        _playwright?.Dispose();
+        await base.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class WebConsoleCollection : ICollectionFixture<WebConsoleCluster>
+{
+    public const string Name = "web console";
+}
+
+[Collection(WebConsoleCollection.Name)]
+public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
+{
+    private const string SessionCookie = "__Host-devicetrust-session";
+    private readonly Grpc.Net.Client.GrpcChannel _auditor = Client.Connection.GatewayChannel.ForProfile(new ProfileStore(cluster.Admin.Home).Load()!);
+
+    public void Dispose() => _auditor.Dispose();
+
+    private static async Task<IPage> LogInAsync(IBrowserContext context, string user, string password)
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/login");
+        await page.GetByLabel("User name").FillAsync(user);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
+        return page;
+    }
+
+    private static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(WebConsoleCluster.Screenshots);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(WebConsoleCluster.Screenshots, name + ".png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task An_admin_logs_in_sees_the_fleet_and_the_audit_log_and_logging_out_ends_the_session_everywhere()
+    {
+        await using var context = await cluster.NewContextAsync();
+        var page = await LogInAsync(context, "admin", GatewayCluster.AdminPassword);
+        Assert.EndsWith("/devices/mine", page.Url, StringComparison.Ordinal);
+        Assert.Equal("My devices", await page.Locator("h1").InnerTextAsync());
+        Assert.Equal("admin", await page.Locator(".user .who").InnerTextAsync());
+        // nothing requires a trusted device here (cluster mode optional, admin's roles optional): no shield at all
+        Assert.Equal(0, await page.Locator("#shield").CountAsync());
+        Assert.Equal("No devices.", await page.Locator("#no-devices").InnerTextAsync());
+
+        var cookie = (await context.CookiesAsync()).Single(c => c.Name == SessionCookie);
+        Assert.True(cookie.HttpOnly);
+        Assert.True(cookie.Secure);
+        Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
+        Assert.Equal(-1, cookie.Expires); // a browser session cookie: the server ends it on idle or at its lifetime
+        // the session secret is nowhere in the page, nor in the URL
+        Assert.DoesNotContain(cookie.Value, await page.ContentAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(cookie.Value, page.Url, StringComparison.Ordinal);
+
+        var tag = "WEB" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        (await cluster.Admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", tag)).Succeeded();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Devices", Exact = true }).ClickAsync();
+        await page.GetByLabel("Asset tag or device id").FillAsync(tag);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = tag }).ClickAsync();
+        Assert.Equal($"Device {tag}", await page.Locator("h1").InnerTextAsync());
+        Assert.Contains("not enrolled", await page.Locator("#device").InnerTextAsync(), StringComparison.Ordinal);
+        await ScreenshotAsync(page, "device");
+        await page.GotoAsync("/devices");
+        Assert.Equal(1, await page.Locator("#devices tbody tr", new() { HasText = tag }).CountAsync());
+        await ScreenshotAsync(page, "devices");
+
+        await page.GotoAsync("/audit?type=user.login&user=admin");
+        var login = page.Locator("#events tbody tr").Last;
+        Assert.Contains("user.login", await login.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("password login (web console)", await login.InnerTextAsync(), StringComparison.Ordinal);
+        await ScreenshotAsync(page, "audit");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync();
+        Assert.EndsWith("/login", page.Url, StringComparison.Ordinal);
+        await AuditTrail.LastAsync(_auditor, "user.logout", e => e.User == "admin" && e.Success);
+        // The old cookie, presented again from another browser, opens nothing: the session ended on the server.
+        await using var replay = await cluster.NewContextAsync();
+        await replay.AddCookiesAsync([new Cookie { Name = SessionCookie, Value = cookie.Value, Url = cluster.Url, Secure = true, HttpOnly = true, SameSite = SameSiteAttribute.Strict }]);
+        var stale = await replay.NewPageAsync();
+        await stale.GotoAsync("/devices/mine");
+        Assert.EndsWith("/login", stale.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_gets_the_cli_s_answer_no_session_and_an_audited_reason()
+    {
+        var (name, _, _) = await cluster.NewUserAsync("access");
+        await using var context = await cluster.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/login");
+        await page.GetByLabel("User name").FillAsync(name);
+        await page.GetByLabel("Password").FillAsync("not the password");
+        var answer = await page.RunAndWaitForResponseAsync(
+            () => page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync(), r => r.Url.EndsWith("/login", StringComparison.Ordinal) && r.Request.Method == "POST");
+
+        Assert.Equal(401, answer.Status);
+        Assert.Equal("invalid user name or password", await page.Locator("#error").InnerTextAsync());
+        Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == SessionCookie);
+        var refused = await AuditTrail.LastAsync(_auditor, "user.login", e => e.User == name);
+        AuditTrail.IsRefusal(refused, StatusCode.Unauthenticated, "wrong password");
+        Assert.Contains("\"via\":\"web\"", refused.Details, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_form_posted_without_its_csrf_token_is_refused_audited_and_changes_nothing()
+    {
+        var (name, _, password) = await cluster.NewUserAsync("access");
+        await using var context = await cluster.NewContextAsync();
+        var page = await LogInAsync(context, name, password);
+
+        // A logout posted with the session cookie but not the page's token (what a cross-site form would send).
+        var forged = await context.APIRequest.PostAsync("/logout", new APIRequestContextOptions { Form = context.APIRequest.CreateFormData().Set("csrf", "forged") });
+        Assert.Equal(403, forged.Status);
+        Assert.Contains("This form did not come from this console session.", await forged.TextAsync(), StringComparison.Ordinal);
+        var refused = await AuditTrail.LastAsync(_auditor, "web.csrf_refused", e => e.User == name);
+        AuditTrail.IsRefusal(refused, StatusCode.PermissionDenied, "a form was posted to /logout without this session's CSRF token: refused");
+        // nothing changed: the session still works
+        await page.GotoAsync("/devices/mine");
+        Assert.Equal("My devices", await page.Locator("h1").InnerTextAsync());
+
+        // The login form without its page's token is refused before any password is looked at.
+        await using var fresh = await cluster.NewContextAsync();
+        var login = await fresh.APIRequest.PostAsync("/login", new APIRequestContextOptions
+        {
+            Form = fresh.APIRequest.CreateFormData().Set("user", name).Set("password", password),
+        });
+        Assert.Equal(403, login.Status);
+        Assert.DoesNotContain(await fresh.CookiesAsync(), c => c.Name == SessionCookie);
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_auditor, "web.csrf_refused", e => e.User == name && e.Message.Contains("login", StringComparison.Ordinal)),
+            StatusCode.PermissionDenied, "a login form was posted without the token of its login page: refused");
+    }
+
+    [Fact]
+    public async Task A_role_that_requires_a_trusted_device_shows_the_yellow_shield_and_says_why()
+    {
+        var (name, _, password) = await cluster.NewUserAsync("access,require-trusted-device");
+        await using var context = await cluster.NewContextAsync();
+        var page = await LogInAsync(context, name, password);
+
+        var shield = page.Locator("#shield");
+        Assert.Equal("shield yellow", await shield.GetAttributeAsync("class"));
+        Assert.Equal("Trusted device required", await shield.GetAttributeAsync("aria-label"));
+        Assert.Contains("A trusted device is required (role require-trusted-device)", await page.Locator("#shield-note").InnerTextAsync(), StringComparison.Ordinal);
+        await ScreenshotAsync(page, "shield-yellow");
+    }
+
+    [Fact]
+    public async Task A_page_the_roles_do_not_allow_is_refused_with_the_reason_and_audited_under_the_rpc_s_code()
+    {
+        var (name, _, password) = await cluster.NewUserAsync("access");
+        await using var context = await cluster.NewContextAsync();
+        var page = await LogInAsync(context, name, password);
+
+        var answer = await page.GotoAsync("/audit");
+        Assert.Equal(403, answer!.Status);
+        var reason = $"access denied: user \"{name}\" may not list audit (roles: access)";
+        Assert.Equal(reason, await page.Locator("#message").InnerTextAsync());
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_auditor, "audit.list", e => e.User == name), StatusCode.PermissionDenied, reason);
+        // and nothing of the log is on the page
+        Assert.Equal(0, await page.Locator("#events").CountAsync());
+    }
+
+    [Fact]
+    public async Task The_login_works_from_the_keyboard_alone_and_every_field_has_a_label()
+    {
+        await using var context = await cluster.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/login");
+        Assert.Equal(1, await page.Locator("h1").CountAsync());
+        Assert.Equal("en", await page.Locator("html").GetAttributeAsync("lang"));
+        foreach (var input in await page.Locator("input:not([type=hidden])").AllAsync())
+        {
+            var id = await input.GetAttributeAsync("id");
+            Assert.Equal(1, await page.Locator($"label[for=\"{id}\"]").CountAsync());
+        }
+        // The user name field has the focus; Tab reaches the password, Enter submits.
+        await page.Keyboard.TypeAsync("admin");
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.TypeAsync(GatewayCluster.AdminPassword);
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync("**/devices/mine");
+        // On a signed-in page every control is reachable by Tab, in reading order: the brand, the navigation, log out.
+        var reached = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            reached.Add(await page.EvaluateAsync<string>("() => document.activeElement.textContent.trim()"));
+        }
+        Assert.Equal(["DeviceTrust", "My devices", "Devices", "Audit log", "Log out"], reached.Take(5));
+        await ScreenshotAsync(page, "login-keyboard");
+    }
+}

@@ -1,0 +1,45 @@
+using DeviceTrust.Core.Users;
+using Microsoft.AspNetCore.Http;
+
+namespace DeviceTrust.Web;
+
+/// <summary>The person behind a console session, as the cluster knows them now.</summary>
+public sealed record ConsoleUser(Guid Id, string Name, UserKind Kind, IReadOnlyList<string> Roles);
+
+/// <summary>
+/// What the console needs from the gateway that hosts it, so that a page is held to exactly the rules an RPC is:
+/// the same password login (rate limits, login delays, locks), the same role verbs, the same audit log.
+/// </summary>
+public interface IConsoleHost
+{
+    /// <summary>The cluster's name, as dtsh shows it.</summary>
+    string ClusterName { get; }
+
+    /// <summary>
+    /// Checks a password as dtsh's login does and records <c>user.login</c> either way. Throws
+    /// <see cref="Core.Errors.DeviceTrustException"/> with the sentence the person may see.
+    /// </summary>
+    Task<ConsoleUser> SignInAsync(HttpContext http, string user, string password);
+
+    /// <summary>
+    /// The session's user as they are now: null when the name is gone or names another user (re-created), and
+    /// PermissionDenied with the lock's reason when a lock targets them or one of their roles.
+    /// </summary>
+    ValueTask<ConsoleUser?> CurrentAsync(string userId, string name);
+
+    /// <summary>Whether the user's roles allow the verb on the resource (as the RPC's [Requires] is checked).</summary>
+    ValueTask<bool> AllowsAsync(ConsoleUser user, string resource, string verb);
+
+    /// <summary>What requires this user to use a trusted device (cluster mode or a role), or null when nothing does.</summary>
+    ValueTask<string?> TrustedDeviceRequiredByAsync(ConsoleUser user);
+
+    /// <summary>Records one event of a console request, from the browser's address.</summary>
+    Task AuditAsync(HttpContext http, ConsoleEvent entry);
+}
+
+/// <summary>An audit event of the console: <paramref name="Status"/> is "" on success, else the gRPC-style status name.</summary>
+public sealed record ConsoleEvent(string Code, string User, string UserId, bool Success, string Status, string Message)
+{
+    public string Target { get; init; } = "";
+    public string DeviceId { get; init; } = "";
+}

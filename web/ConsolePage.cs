@@ -1,0 +1,51 @@
+using DeviceTrust.Core.Errors;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.Mvc.ViewFeatures;
+
+namespace DeviceTrust.Web;
+
+/// <summary>What every signed-in page knows (set by <see cref="ConsoleGate"/> before its handler runs).</summary>
+public abstract class ConsolePage : PageModel
+{
+    public ConsoleSession Session { get; internal set; } = null!;
+
+    /// <summary>What requires this user to use a trusted device, or null: the yellow shield when the session is not device-trusted.</summary>
+    public string? TrustedDeviceRequiredBy { get; internal set; }
+
+    internal IConsoleHost Host { get; set; } = null!;
+
+    public ConsoleUser Person => Session.User;
+
+    /// <summary>Whether this session proved a trusted device (device web authentication is not built yet: never so far).</summary>
+    public bool DeviceTrusted { get; internal set; }
+
+    /// <summary>
+    /// Whether the user's roles allow the verb; when they do not, the refusal is recorded under the RPC's own event
+    /// code, as the gRPC API records it, and the page answers 403 with the reason.
+    /// </summary>
+    protected async Task<IActionResult?> RequireAsync(string resource, string verb, string code)
+    {
+        if (await Host.AllowsAsync(Person, resource, verb))
+        {
+            return null;
+        }
+        var reason = $"access denied: user \"{Person.Name}\" may not {verb} {resource} (roles: {string.Join(", ", Person.Roles)})";
+        await Host.AuditAsync(HttpContext, new ConsoleEvent(code, Person.Name, Person.Id.ToString(), false, "PermissionDenied", reason));
+        return Message(403, "Not allowed", reason);
+    }
+
+    protected static IActionResult Invalid(DeviceTrustException e) => Message(400, "Not understood", e.Message);
+
+    /// <summary>A short page with a heading and one sentence (Razor-encoded), for refusals.</summary>
+    public static IActionResult Message(int status, string title, string text) => new ViewResult
+    {
+        ViewName = "Message",
+        StatusCode = status,
+        ViewData = new ViewDataDictionary(new Microsoft.AspNetCore.Mvc.ModelBinding.EmptyModelMetadataProvider(), new Microsoft.AspNetCore.Mvc.ModelBinding.ModelStateDictionary())
+        {
+            ["Title"] = title,
+            ["Text"] = text,
+        },
+    };
+}
