@@ -18,4 +18,5 @@ public static class StateNames
     public const string SshAuthority = "ssh-authority";
     public const string Nodes = "nodes";
     public const string WebSession = "web-session";
+    public const string DeviceWebToken = "device-web-token";
 }

@@ -57,6 +57,7 @@ public sealed class ConsoleGate(ConsoleSessions sessions, IConsoleHost host) : I
         {
             page.Session = session;
             page.TrustedDeviceRequiredBy = await host.TrustedDeviceRequiredByAsync(session.User);
+            page.DeviceDistrusted = session.View.Device is { } device ? await host.DeviceDistrustedAsync(session.User, device) : null;
             page.Host = host;
         }
         await next();

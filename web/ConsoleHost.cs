@@ -33,6 +33,12 @@ public interface IConsoleHost
     /// <summary>What requires this user to use a trusted device (cluster mode or a role), or null when nothing does.</summary>
     ValueTask<string?> TrustedDeviceRequiredByAsync(ConsoleUser user);
 
+    /// <summary>
+    /// Why the device a session proved is no longer trusted (deleted, unenrolled, re-enrolled with another credential,
+    /// no longer the user's, locked), or null while it still is: checked on every page, as an access check would.
+    /// </summary>
+    ValueTask<string?> DeviceDistrustedAsync(ConsoleUser user, Grains.Web.WebSessionDevice device);
+
     /// <summary>Records one event of a console request, from the browser's address.</summary>
     Task AuditAsync(HttpContext http, ConsoleEvent entry);
 }

@@ -17,8 +17,11 @@ public abstract class ConsolePage : PageModel
 
     public ConsoleUser Person => Session.User;
 
-    /// <summary>Whether this session proved a trusted device (device web authentication is not built yet: never so far).</summary>
-    public bool DeviceTrusted { get; internal set; }
+    /// <summary>Whether this session proved a trusted device that is still trusted (device web authentication).</summary>
+    public bool DeviceTrusted => Session.View.Device is not null && DeviceDistrusted is null;
+
+    /// <summary>Why the device this session proved is no longer trusted, or null.</summary>
+    public string? DeviceDistrusted { get; internal set; }
 
     /// <summary>
     /// Whether the user's roles allow the verb; when they do not, the refusal is recorded under the RPC's own event

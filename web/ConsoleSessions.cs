@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 namespace DeviceTrust.Web;
 
 /// <summary>A live console session and the user it belongs to, for the request that presented it.</summary>
-public sealed record ConsoleSession(WebSessionView View, ConsoleUser User, string CsrfToken);
+public sealed record ConsoleSession(WebSessionView View, ConsoleUser User, string CsrfToken, string Key);
 
 /// <summary>
 /// Console sessions: a random 32-byte secret in a <c>__Host-</c> cookie (HttpOnly, Secure, SameSite=Strict, path /,
@@ -28,10 +28,10 @@ public sealed class ConsoleSessions(IGrainFactory grains, IConsoleHost host, Web
     public async Task<ConsoleSession> StartAsync(HttpContext http, ConsoleUser user)
     {
         var secret = RandomNumberGenerator.GetBytes(SecretBytes);
-        var view = await Grain(secret).StartAsync(new WebSessionStart(user.Id.ToString(), user.Name,
+        var view = await grains.GetGrain<IWebSessionGrain>(KeyOf(secret)).StartAsync(new WebSessionStart(user.Id.ToString(), user.Name,
             ConsoleAddress.Of(http), options.IdleTimeout, options.SessionLifetime));
         http.Response.Cookies.Append(CookieName, Base64Url.EncodeToString(secret), Cookie());
-        return new ConsoleSession(view, user, Csrf(secret));
+        return new ConsoleSession(view, user, Csrf(secret), KeyOf(secret));
     }
 
     /// <summary>
@@ -40,25 +40,29 @@ public sealed class ConsoleSessions(IGrainFactory grains, IConsoleHost host, Web
     /// </summary>
     public async Task<ConsoleSession?> ResolveAsync(HttpContext http)
     {
-        if (Secret(http) is not { } secret || await Grain(secret).TouchAsync() is not { } view)
+        if (Secret(http) is not { } secret || await grains.GetGrain<IWebSessionGrain>(KeyOf(secret)).TouchAsync() is not { } view)
         {
             return null;
         }
         if (!Guid.TryParse(view.UserId, out _) || await host.CurrentAsync(view.UserId, view.UserName) is not { } user)
         {
             // The user is gone: so is the session.
-            await Grain(secret).EndAsync();
+            await grains.GetGrain<IWebSessionGrain>(KeyOf(secret)).EndAsync();
             return null;
         }
-        return new ConsoleSession(view, user, Csrf(secret));
+        return new ConsoleSession(view, user, Csrf(secret), KeyOf(secret));
     }
 
     /// <summary>Ends the request's session, if any, and drops the cookie; whether there was a live one.</summary>
     public async Task<bool> EndAsync(HttpContext http)
     {
         http.Response.Cookies.Delete(CookieName, Cookie());
-        return Secret(http) is { } secret && await Grain(secret).EndAsync();
+        return Secret(http) is { } secret && await grains.GetGrain<IWebSessionGrain>(KeyOf(secret)).EndAsync();
     }
+
+    /// <summary>Upgrades the session: it proved this trusted device (device web authentication).</summary>
+    public Task<WebSessionView> TrustDeviceAsync(ConsoleSession session, WebSessionDevice device) =>
+        grains.GetGrain<IWebSessionGrain>(session.Key).TrustDeviceAsync(device);
 
     /// <summary>Whether a form's CSRF token is the one of this session (constant time).</summary>
     public static bool CsrfMatches(ConsoleSession session, string? presented) => Same(session.CsrfToken, presented);
@@ -85,7 +89,8 @@ public sealed class ConsoleSessions(IGrainFactory grains, IConsoleHost host, Web
     private static bool Same(string expected, string? presented) =>
         presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(presented));
 
-    private IWebSessionGrain Grain(byte[] secret) => grains.GetGrain<IWebSessionGrain>(Convert.ToHexStringLower(SHA256.HashData(secret)));
+    /// <summary>The session grain's key: the SHA-256 of the secret, so storage never holds what the cookie holds.</summary>
+    private static string KeyOf(byte[] secret) => Convert.ToHexStringLower(SHA256.HashData(secret));
 
     private static byte[]? Secret(HttpContext http) =>
         http.Request.Cookies.TryGetValue(CookieName, out var value) ? Decode(value) : null;
@@ -138,9 +143,8 @@ public sealed record WebConsoleOptions
     }
 }
 
-/// <summary>The browser's address as the audit log writes it (IPv4-mapped addresses as IPv4).</summary>
+/// <summary>The browser's address as the audit log writes it and as device web authentication compares it.</summary>
 public static class ConsoleAddress
 {
-    public static string Of(HttpContext http) => http.Connection.RemoteIpAddress is not { } address ? ""
-        : address.IsIPv4MappedToIPv6 ? address.MapToIPv4().ToString() : address.ToString();
+    public static string Of(HttpContext http) => Core.Audit.PeerAddress.Text(http.Connection.RemoteIpAddress);
 }

@@ -15,6 +15,7 @@ var root = new RootCommand("dtsh: log in to a DeviceTrust cluster from this devi
     {
         DeviceEnrollCommand.Create(store),
         DeviceAuthenticateCommand.Create(store),
+        DeviceWebAuthenticateCommand.Create(store),
         DeviceInfoCommands.Collect(),
         DeviceInfoCommands.AssetTag(),
         DeviceInfoCommands.KeyGet(store),

@@ -40,13 +40,22 @@ public static class DeviceCeremonies
 
     /// <summary>Returns the augmented certificates (same key as the channel's client certificate).</summary>
     public static async Task<UserCertificates> AuthenticateAsync(GrpcChannel channel, string deviceId, string credentialId, ECDsa key, DeviceCollectedData data,
+        CancellationToken cancellationToken) =>
+        (await AuthenticationAsync(channel, new AuthenticateDeviceInit { CredentialId = credentialId, DeviceData = data, DeviceId = deviceId }, key,
+            cancellationToken)).UserCertificates ?? throw DeviceTrustException.FailedPrecondition("the gateway sent no certificate");
+
+    /// <summary>Device web authentication: the same proof, bound to the console's web token; returns the confirmation for the browser.</summary>
+    public static async Task<DeviceWebConfirmation> AuthenticateForWebAsync(GrpcChannel channel, string deviceId, string credentialId, ECDsa key,
+        DeviceCollectedData data, string webToken, CancellationToken cancellationToken) =>
+        (await AuthenticationAsync(channel, new AuthenticateDeviceInit { CredentialId = credentialId, DeviceData = data, DeviceId = deviceId, DeviceWebToken = webToken },
+            key, cancellationToken)).WebConfirmation ?? throw DeviceTrustException.FailedPrecondition("the gateway sent no device web confirmation");
+
+    /// <summary>The ceremony: init, the challenge signed with the device key, and the gateway's last answer.</summary>
+    private static async Task<AuthenticateDeviceResponse> AuthenticationAsync(GrpcChannel channel, AuthenticateDeviceInit init, ECDsa key,
         CancellationToken cancellationToken)
     {
         using var call = new DeviceTrustService.DeviceTrustServiceClient(channel).AuthenticateDevice(cancellationToken: cancellationToken);
-        await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest
-        {
-            Init = new AuthenticateDeviceInit { CredentialId = credentialId, DeviceData = data, DeviceId = deviceId },
-        }, cancellationToken);
+        await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { Init = init }, cancellationToken);
         var challenge = await NextAsync(call.ResponseStream, cancellationToken);
         if (challenge.PayloadCase != AuthenticateDeviceResponse.PayloadOneofCase.KeyChallenge)
         {
@@ -56,9 +65,9 @@ public static class DeviceCeremonies
         {
             KeyChallengeResponse = new KeyChallengeResponse { Signature = ByteString.CopyFrom(Core.Devices.KeyChallenge.Sign(key, challenge.KeyChallenge.Challenge.ToByteArray())) },
         }, cancellationToken);
-        var certificates = await NextAsync(call.ResponseStream, cancellationToken);
+        var last = await NextAsync(call.ResponseStream, cancellationToken);
         await call.RequestStream.CompleteAsync();
-        return certificates.UserCertificates ?? throw DeviceTrustException.FailedPrecondition("the gateway sent no certificate");
+        return last;
     }
 
     private static async Task<T> NextAsync<T>(IAsyncStreamReader<T> responses, CancellationToken cancellationToken)

@@ -44,4 +44,28 @@ public static class DeviceLogin
             DeviceTrustMode = profile.DeviceTrustMode,
         };
     }
+
+    /// <summary>
+    /// Device web authentication: proves this device for the web console session that made <paramref name="address"/>'s
+    /// token, over the profile's own connection (never to a gateway the address names), and returns the confirmation
+    /// the browser presents. The profile's certificate is not changed.
+    /// </summary>
+    public static async Task<DeviceWebConfirmation> AuthenticateForWebAsync(Profile profile, DeviceCredentialStore credentials, DeviceWebAddress address,
+        CancellationToken cancellationToken)
+    {
+        if (address.Cluster != profile.Cluster)
+        {
+            throw DeviceTrustException.FailedPrecondition(
+                $"the address is for cluster \"{address.Cluster}\", but you are logged in to \"{profile.Cluster}\": log in to that cluster first");
+        }
+        var info = credentials.Enrolled ?? throw DeviceTrustException.FailedPrecondition("this device is not enrolled: run dtsh device enroll");
+        using var channel = GatewayChannel.ForProfile(profile);
+        if (info.Kind == DeviceCredentialStore.TpmKind)
+        {
+            using var tpm = Tpm.Device.TpmDevice.Open(DeviceCredentialStore.TpmSpec);
+            return await TpmCeremonies.AuthenticateForWebAsync(channel, info.DeviceId, info.CredentialId, tpm, DeviceDataCollector.Collect(), address.Token, cancellationToken);
+        }
+        using var key = credentials.LoadKey();
+        return await DeviceCeremonies.AuthenticateForWebAsync(channel, info.DeviceId, info.CredentialId, key, DeviceDataCollector.Collect(), address.Token, cancellationToken);
+    }
 }

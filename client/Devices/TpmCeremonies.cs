@@ -95,13 +95,21 @@ public static class TpmCeremonies
     /// reads neither the EK nor its certificate.
     /// </summary>
     public static async Task<UserCertificates> AuthenticateAsync(GrpcChannel channel, string deviceId, string credentialId, TpmDevice tpm, DeviceCollectedData data,
+        CancellationToken cancellationToken) =>
+        (await AuthenticationAsync(channel, new AuthenticateDeviceInit { CredentialId = credentialId, DeviceData = data, DeviceId = deviceId }, tpm,
+            cancellationToken)).UserCertificates ?? throw DeviceTrustException.FailedPrecondition("the gateway sent no certificate");
+
+    /// <summary>Device web authentication with the TPM: the same quote, bound to the console's web token; returns the confirmation.</summary>
+    public static async Task<DeviceWebConfirmation> AuthenticateForWebAsync(GrpcChannel channel, string deviceId, string credentialId, TpmDevice tpm,
+        DeviceCollectedData data, string webToken, CancellationToken cancellationToken) =>
+        (await AuthenticationAsync(channel, new AuthenticateDeviceInit { CredentialId = credentialId, DeviceData = data, DeviceId = deviceId, DeviceWebToken = webToken },
+            tpm, cancellationToken)).WebConfirmation ?? throw DeviceTrustException.FailedPrecondition("the gateway sent no device web confirmation");
+
+    private static async Task<AuthenticateDeviceResponse> AuthenticationAsync(GrpcChannel channel, AuthenticateDeviceInit init, TpmDevice tpm,
         CancellationToken cancellationToken)
     {
         using var call = new DeviceTrustService.DeviceTrustServiceClient(channel).AuthenticateDevice(cancellationToken: cancellationToken);
-        await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest
-        {
-            Init = new AuthenticateDeviceInit { CredentialId = credentialId, DeviceData = data, DeviceId = deviceId },
-        }, cancellationToken);
+        await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { Init = init }, cancellationToken);
         if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.TpmChallenge is not { } challenge)
         {
             throw DeviceTrustException.FailedPrecondition("the gateway did not send a TPM challenge");
@@ -109,12 +117,13 @@ public static class TpmCeremonies
         var response = new TPMAuthenticateDeviceChallengeResponse { EventLog = EventLog(DeviceCredentialStore.TpmSpec) };
         AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), Requested(challenge.QuotePcrs), response.EventLog, response.Quotes, response.Pcrs);
         await call.RequestStream.WriteAsync(new AuthenticateDeviceRequest { TpmChallengeResponse = response }, cancellationToken);
-        if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.UserCertificates is not { } certificates)
+        if (!await call.ResponseStream.MoveNext(cancellationToken))
         {
-            throw DeviceTrustException.FailedPrecondition("the gateway sent no certificate");
+            throw DeviceTrustException.FailedPrecondition("the gateway ended the ceremony early");
         }
+        var last = call.ResponseStream.Current;
         await call.RequestStream.CompleteAsync();
-        return certificates;
+        return last;
     }
 
     /// <summary>The firmware's measurement log, which describes the kernel's TPM (never a software TPM named by DTSH_TPM).</summary>

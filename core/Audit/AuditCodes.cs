@@ -43,6 +43,9 @@ public static class AuditCodes
     public const string DeviceTokenSweep = "device.token.sweep";
     public const string DeviceEnroll = "device.enroll";
     public const string DeviceAuthenticate = "device.authenticate";
+    public const string DeviceWebTokenCreate = "device.web_token.create";
+    public const string DeviceWebAuthenticate = "device.web_authenticate";
+    public const string DeviceWebConfirm = "device.web_confirm";
 
     // locks
     public const string LockCreate = "lock.create";

@@ -10,8 +10,7 @@ public static class ClientAddress
     /// <summary>The peer address as text: IPv4 as a.b.c.d (also when it arrived IPv4-mapped), IPv6 as IPv6.</summary>
     public static string Of(ServerCallContext context) => Text(context.GetHttpContext().Connection.RemoteIpAddress);
 
-    public static string Text(IPAddress? address) =>
-        address is null ? "" : address.IsIPv4MappedToIPv6 ? address.MapToIPv4().ToString() : address.ToString();
+    public static string Text(IPAddress? address) => Core.Audit.PeerAddress.Text(address);
 
     /// <summary>
     /// The unit a rate limit counts: one IPv4 address, or one IPv6 /64 (a single host usually holds a whole /64, so

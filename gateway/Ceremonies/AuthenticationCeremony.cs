@@ -3,12 +3,14 @@ using DeviceTrust.Core.Certificates;
 using DeviceTrust.Core.Config;
 using DeviceTrust.Core.Devices;
 using DeviceTrust.Core.Errors;
+using DeviceTrust.Core.Secrets;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Gateway.Services;
 using DeviceTrust.Grains.Inventory;
+using DeviceTrust.Grains.Web;
 using DeviceTrust.Proto.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -57,7 +59,9 @@ public sealed class AuthenticationCeremony(
                 throw DeviceTrustException.FailedPrecondition("device trust is off in this cluster");
             }
             var policy = TpmEvidence.Policy(config);
-            if (DeviceExtensions.AnyPresent(caller.Certificate))
+            var web = init.DeviceWebToken.Length > 0 ? await SpendWebTokenAsync(init.DeviceWebToken, caller, record) : null;
+            // A certificate is augmented once; a web ceremony issues none, so the certificate there only names the user.
+            if (web is null && DeviceExtensions.AnyPresent(caller.Certificate))
             {
                 throw DeviceTrustException.PermissionDenied("the certificate already carries device extensions: authenticate with the certificate from login");
             }
@@ -100,6 +104,11 @@ public sealed class AuthenticationCeremony(
                     policy);
             }
             record.Describe(authenticated);
+            if (web is not null)
+            {
+                await ConfirmForWebAsync(web, authenticated, credentialId, caller, record, responses, stream.Cancellation);
+                return;
+            }
             var extensions = new DeviceExtensions(authenticated.Id.ToString(), authenticated.AssetTag, credentialId);
             var notAfter = new DateTimeOffset(caller.Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
             var issued = await issuer.IssueAsync(caller.User, caller.Certificate.PublicKey, notAfter, extensions);
@@ -111,5 +120,42 @@ public sealed class AuthenticationCeremony(
             };
             await responses.WriteAsync(new AuthenticateDeviceResponse { UserCertificates = certificates }, stream.Cancellation);
         });
+    }
+
+    /// <summary>
+    /// Device web authentication: spends the console's single-use token for the caller (its own user only) and checks
+    /// that the device speaks from the browser's address, before any challenge. Each refusal is audited with its reason.
+    /// </summary>
+    private async Task<DeviceWebToken> SpendWebTokenAsync(string token, Caller caller, AuditRecord record)
+    {
+        record.Type = AuditCodes.DeviceWebAuthenticate;
+        if (!SecretToken.LooksValid(token))
+        {
+            throw DeviceTrustException.InvalidArgument("the device web token is malformed: copy the whole devicetrust:// address the web console shows");
+        }
+        var web = await grains.GetGrain<IDeviceWebTokenGrain>(SecretToken.HashHex(token)).SpendAsync(DeviceWebTokenKind.WebToken, caller.User.Id.ToString());
+        if (web.BrowserIp != record.ClientIp)
+        {
+            throw DeviceTrustException.PermissionDenied($"device web authentication IP mismatch (want {web.BrowserIp}, got {record.ClientIp})");
+        }
+        return web;
+    }
+
+    /// <summary>Instead of certificates: a single-use confirmation, bound to the token's web session, for the browser to present.</summary>
+    private async Task ConfirmForWebAsync(DeviceWebToken web, DeviceRecord device, string credentialId, Caller caller, AuditRecord record,
+        IServerStreamWriter<AuthenticateDeviceResponse> responses, CancellationToken cancellation)
+    {
+        var confirmation = SecretToken.New();
+        var now = time.GetUtcNow();
+        await grains.GetGrain<IDeviceWebTokenGrain>(SecretToken.HashHex(confirmation)).CreateAsync(
+            new DeviceWebToken(DeviceWebTokenKind.Confirmation, web.SessionKey, web.UserId, web.UserName, web.BrowserIp, now + DeviceWebToken.Lifetime)
+            {
+                Device = new WebSessionDevice(device.Id.ToString(), device.AssetTag, credentialId, now),
+            });
+        await record.SucceededAsync($"device {device.AssetTag}/{device.OsType.ToText()} authenticated for a web console session of {caller.Name}");
+        await responses.WriteAsync(new AuthenticateDeviceResponse
+        {
+            WebConfirmation = new DeviceWebConfirmation { ConfirmationToken = confirmation, AssetTag = device.AssetTag, DeviceId = device.Id.ToString() },
+        }, cancellation);
     }
 }

@@ -7,6 +7,7 @@ using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains.Users;
+using DeviceTrust.Grains.Web;
 using DeviceTrust.Web;
 
 namespace DeviceTrust.Gateway.Web;
@@ -16,8 +17,10 @@ public sealed class GatewayConsoleHost(
     ClusterAuthority authority,
     PasswordLogin passwords,
     IdentityCache identities,
+    DeviceStates devices,
     AuditRecorder audit,
-    SampledAudit refusals) : IConsoleHost
+    SampledAudit refusals,
+    TimeProvider time) : IConsoleHost
 {
     public string ClusterName => authority.ClusterName;
 
@@ -46,6 +49,26 @@ public sealed class GatewayConsoleHost(
     {
         var mode = Core.Config.DeviceTrustModes.FailClosed((await identities.ConfigAsync()).DeviceTrust.Mode);
         return AccessRules.TrustedDeviceRequiredBy(mode, user.Kind, await identities.RolesAsync(user.Roles));
+    }
+
+    public async ValueTask<string?> DeviceDistrustedAsync(ConsoleUser user, WebSessionDevice device)
+    {
+        var live = Guid.TryParse(device.DeviceId, out var id) ? await devices.GetAsync(id) : null;
+        if (live is null)
+        {
+            return $"device {device.AssetTag} was deleted";
+        }
+        if (!live.Enrolled || live.CredentialId != device.CredentialId)
+        {
+            return $"device {device.AssetTag} is no longer enrolled with the credential it proved";
+        }
+        if (!live.UserIds.Contains(user.Id.ToString()))
+        {
+            return $"device {device.AssetTag} is no longer registered to {user.Name}";
+        }
+        return (await identities.LocksAsync()).Against(user.Id.ToString(), user.Roles, device.DeviceId, time.GetUtcNow()) is [var locked, ..]
+            ? locked.Reason
+            : null;
     }
 
     public async Task AuditAsync(HttpContext http, ConsoleEvent entry)

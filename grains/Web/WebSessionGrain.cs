@@ -12,6 +12,7 @@ public sealed class WebSessionState
     public TimeSpan IdleTimeout { get; set; }
     /// <summary>The last use as last written; the activation keeps the exact one in memory.</summary>
     public DateTimeOffset LastSeen { get; set; }
+    public WebSessionDevice? Device { get; set; }
 }
 
 public sealed class WebSessionGrain(
@@ -50,16 +51,11 @@ public sealed class WebSessionGrain(
 
     public async Task<WebSessionView?> TouchAsync()
     {
-        if (!state.RecordExists)
+        if (!await LiveAsync())
         {
             return null;
         }
         var now = time.GetUtcNow();
-        if (now >= state.State.Expires || now - _lastSeen >= state.State.IdleTimeout)
-        {
-            await state.ClearStateAsync();
-            return null;
-        }
         _lastSeen = now;
         // Writing every use would put a database write on every page; a tenth of the idle timeout is written at most
         // that late. If this activation is lost in between, the session expires that much early, never late.
@@ -71,17 +67,44 @@ public sealed class WebSessionGrain(
         return View();
     }
 
-    public async Task<bool> EndAsync()
+    public async Task<WebSessionView> TrustDeviceAsync(WebSessionDevice device)
+    {
+        if (!await LiveAsync())
+        {
+            throw DeviceTrustException.FailedPrecondition("the web session has ended: log in again");
+        }
+        state.State.Device = device;
+        state.State.LastSeen = _lastSeen = time.GetUtcNow();
+        await state.WriteOrDeactivateAsync(DeactivateOnIdle);
+        return View();
+    }
+
+    /// <summary>Whether there is a session that is neither idle past its timeout nor past its lifetime; an expired one is removed.</summary>
+    private async Task<bool> LiveAsync()
     {
         if (!state.RecordExists)
         {
             return false;
         }
-        var live = time.GetUtcNow() < state.State.Expires && time.GetUtcNow() - _lastSeen < state.State.IdleTimeout;
+        var now = time.GetUtcNow();
+        if (now < state.State.Expires && now - _lastSeen < state.State.IdleTimeout)
+        {
+            return true;
+        }
         await state.ClearStateAsync();
-        return live;
+        return false;
+    }
+
+    public async Task<bool> EndAsync()
+    {
+        if (!await LiveAsync())
+        {
+            return false;
+        }
+        await state.ClearStateAsync();
+        return true;
     }
 
     private WebSessionView View() =>
-        new(state.State.UserId, state.State.UserName, state.State.ClientIp, state.State.Started, state.State.Expires);
+        new(state.State.UserId, state.State.UserName, state.State.ClientIp, state.State.Started, state.State.Expires) { Device = state.State.Device };
 }

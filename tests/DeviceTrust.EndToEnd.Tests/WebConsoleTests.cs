@@ -231,4 +231,164 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         Assert.Equal(["DeviceTrust", "My devices", "Devices", "Audit log", "Log out"], reached.Take(5));
         await ScreenshotAsync(page, "login-keyboard");
     }
+
+    /// <summary>A user whose role requires a trusted device, and the dtsh of the device they enrolled (a software key, DTSH_DEVICE_DATA).</summary>
+    private async Task<(string Name, string Password, Cli Device, string Serial)> EnrolledUserAsync()
+    {
+        var (name, cli, password) = await cluster.NewUserAsync("access,require-trusted-device");
+        var serial = "W" + Guid.NewGuid().ToString("N")[..11].ToUpperInvariant();
+        var added = (await cluster.Admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", serial, "--enroll")).Succeeded().StdOut;
+        var token = added.Split('\n').Single(l => l.StartsWith("dtsh device enroll --token=", StringComparison.Ordinal))["dtsh device enroll --token=".Length..].Trim();
+        var data = cluster.Path($"device-{serial}.json");
+        await File.WriteAllTextAsync(data, $$"""{ "serialNumber": "{{serial}}", "osVersion": "12", "modelIdentifier": "TestBook1,1" }""");
+        var device = cli.With("DTSH_DEVICE_DATA", data);
+        (await device.Dtsh("device", "enroll", "--token=" + token, "--software-key")).Succeeded();
+        return (name, password, device, serial);
+    }
+
+    /// <summary>Asks the console for a device web token and returns the devicetrust:// address it shows.</summary>
+    private static async Task<string> WebTokenAddressAsync(IPage page)
+    {
+        await page.GotoAsync("/devices/web-authenticate");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Authenticate this device" }).ClickAsync();
+        var command = await page.Locator("#command").InnerTextAsync();
+        return command.Split('\'')[1];
+    }
+
+    private static string CodeFrom(string dtshOutput) =>
+        dtshOutput.Split('\n').Select(l => l.Trim()).Single(l => Core.Secrets.SecretToken.LooksValid(l));
+
+    /// <summary>Enters the code in the console's form, as a person would.</summary>
+    private static async Task<IResponse> ConfirmAsync(IPage page, string code)
+    {
+        await page.GotoAsync("/devices/web-authenticate");
+        await page.GetByLabel("Confirmation code").FillAsync(code);
+        return (await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync(),
+            r => r.Url.EndsWith("/devices/web-confirm", StringComparison.Ordinal)))!;
+    }
+
+    /// <summary>Posts the code with the session's CSRF token, whatever the page shows (a replay from a session that is already green).</summary>
+    private static async Task<IAPIResponse> PostConfirmationAsync(IBrowserContext context, IPage page, string code)
+    {
+        await page.GotoAsync("/devices/mine");
+        var csrf = await page.Locator("form.logout input[name=csrf]").GetAttributeAsync("value");
+        return await context.APIRequest.PostAsync("/devices/web-confirm", new APIRequestContextOptions
+        {
+            Form = context.APIRequest.CreateFormData().Set("csrf", csrf!).Set("code", code),
+            MaxRedirects = 0,
+        });
+    }
+
+    [Fact]
+    public async Task Device_web_authentication_through_the_real_dtsh_turns_the_shield_green_and_nothing_can_be_used_twice()
+    {
+        var (name, password, device, serial) = await EnrolledUserAsync();
+        await using var context = await cluster.NewContextAsync();
+        var page = await LogInAsync(context, name, password);
+        Assert.Equal("shield yellow", await page.Locator("#shield").GetAttributeAsync("class"));
+        await page.GetByRole(AriaRole.Link, new() { Name = "Authenticate this device" }).ClickAsync();
+        var address = await WebTokenAddressAsync(page);
+        Assert.StartsWith("devicetrust://web-authenticate?cluster=", address, StringComparison.Ordinal);
+        await ScreenshotAsync(page, "web-authenticate");
+
+        var proved = (await device.Dtsh("device", "web-authenticate", address)).Succeeded().StdOut;
+        Assert.Contains($"Device {serial} is authenticated for your web console session.", proved, StringComparison.Ordinal);
+        var code = CodeFrom(proved);
+        var confirmed = await ConfirmAsync(page, code);
+        Assert.Equal(302, confirmed.Status);
+        Assert.Equal("shield green", await page.Locator("#shield").GetAttributeAsync("class"));
+        Assert.Equal($"This session is authenticated with trusted device {serial}.", await page.Locator("#shield-note").InnerTextAsync());
+        await ScreenshotAsync(page, "shield-green");
+        var made = await AuditTrail.LastAsync(_auditor, "device.web_token.create", e => e.User == name);
+        Assert.True(made.Success);
+        var ceremony = await AuditTrail.LastAsync(_auditor, "device.web_authenticate", e => e.User == name);
+        Assert.True(ceremony.Success, ceremony.Message);
+        Assert.Equal(serial, ceremony.AssetTag);
+        Assert.True((await AuditTrail.LastAsync(_auditor, "device.web_confirm", e => e.User == name)).Success);
+
+        // The token again: refused by the gateway before any challenge, audited; the session stays as it is.
+        (await device.Dtsh("device", "web-authenticate", address)).FailedWith("invalid device web token: already used");
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_auditor, "device.web_authenticate", e => e.User == name), StatusCode.PermissionDenied,
+            "invalid device web token: already used");
+        // The confirmation again: refused, audited.
+        var again = await PostConfirmationAsync(context, page, code);
+        Assert.Equal(403, again.Status);
+        Assert.Contains("invalid device web confirmation: already used", await again.TextAsync(), StringComparison.Ordinal);
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_auditor, "device.web_confirm", e => e.User == name), StatusCode.PermissionDenied,
+            "invalid device web confirmation: already used");
+        await page.GotoAsync("/devices/mine");
+        Assert.Equal("shield green", await page.Locator("#shield").GetAttributeAsync("class"));
+
+        // Unenrolling the device takes the green shield away at the next page.
+        (await cluster.Admin.Dtctl("devices", "unenroll", "--asset-tag", serial)).Succeeded();
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // the gateway's device state cache (2 s)
+        await page.ReloadAsync();
+        Assert.Equal("shield yellow", await page.Locator("#shield").GetAttributeAsync("class"));
+        Assert.Contains($"device {serial} is no longer enrolled with the credential it proved", await page.Locator("#shield-note").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_confirmation_from_another_session_a_device_at_another_address_and_another_user_s_token_are_refused_and_audited()
+    {
+        var (name, password, device, _) = await EnrolledUserAsync();
+        await using var first = await cluster.NewContextAsync();
+        await using var second = await cluster.NewContextAsync();
+        var pageA = await LogInAsync(first, name, password);
+        var pageB = await LogInAsync(second, name, password);
+
+        // A's token, proved by the device, confirmed in B: refused, and B stays yellow.
+        var code = CodeFrom((await device.Dtsh("device", "web-authenticate", await WebTokenAddressAsync(pageA))).Succeeded().StdOut);
+        var refused = await ConfirmAsync(pageB, code);
+        Assert.Equal(403, refused.Status);
+        const string OtherSession = "invalid device web confirmation: it was made for another web console session";
+        Assert.Equal(OtherSession, await pageB.Locator("#message").InnerTextAsync());
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_auditor, "device.web_confirm", e => e.User == name), StatusCode.PermissionDenied, OtherSession);
+        await pageB.GotoAsync("/devices/mine");
+        Assert.Equal("shield yellow", await pageB.Locator("#shield").GetAttributeAsync("class"));
+
+        // The device ceremony from another address than the browser's: refused before any challenge, with both addresses.
+        var address = DeviceTrust.Client.Devices.DeviceWebAddress.Parse(await WebTokenAddressAsync(pageA));
+        var profile = new ProfileStore(device.Home).Load()!;
+        var credentials = new DeviceTrust.Client.Devices.DeviceCredentialStore(device.Home);
+        using (var elsewhere = Client.Connection.GatewayChannel.Create(profile.Proxy, profile.Ca, profile.CertificateWithKey(), System.Net.IPAddress.Parse("127.0.0.9")))
+        using (var key = credentials.LoadKey())
+        {
+            var mismatch = await Refusals.Of(() => DeviceTrust.Client.Devices.DeviceCeremonies.AuthenticateForWebAsync(elsewhere, credentials.Enrolled!.DeviceId,
+                credentials.Enrolled.CredentialId, key, LinuxDeviceData.Now(credentials.Enrolled.AssetTag, "alice"), address.Token, default));
+            const string Mismatch = "device web authentication IP mismatch (want 127.0.0.1, got 127.0.0.9)";
+            Refusals.Is(StatusCode.PermissionDenied, Mismatch, mismatch);
+            AuditTrail.IsRefusal(await AuditTrail.LastAsync(_auditor, "device.web_authenticate", e => e.User == name), StatusCode.PermissionDenied, Mismatch);
+        }
+        await pageA.GotoAsync("/devices/mine");
+        Assert.Equal("shield yellow", await pageA.Locator("#shield").GetAttributeAsync("class"));
+
+        // Another user cannot spend this user's token (and it stays unspent for its owner).
+        var (other, _, otherDevice, _) = await EnrolledUserAsync();
+        var mine = await WebTokenAddressAsync(pageA);
+        (await otherDevice.Dtsh("device", "web-authenticate", mine)).FailedWith($"invalid device web token: issued to another user ({name})");
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_auditor, "device.web_authenticate", e => e.User == other), StatusCode.PermissionDenied,
+            $"invalid device web token: issued to another user ({name})");
+        (await device.Dtsh("device", "web-authenticate", mine)).Succeeded();
+    }
+
+    [Fact]
+    public async Task Dtsh_refuses_an_address_that_is_not_a_device_web_authentication_one_before_it_connects()
+    {
+        var (_, _, device, _) = await EnrolledUserAsync();
+        var token = Core.Secrets.SecretToken.New();
+        string[] bad =
+        [
+            "https://web-authenticate?cluster=x&token=" + token,
+            "devicetrust://evil.example?cluster=x&token=" + token,
+            "devicetrust://web-authenticate?cluster=x&token=short",
+            "devicetrust://web-authenticate?cluster=x&token=" + token + "&proxy=evil.example:443",
+            "devicetrust://web-authenticate?token=" + token,
+        ];
+        foreach (var address in bad)
+        {
+            Assert.Contains("ERROR: ", (await device.Dtsh("device", "web-authenticate", address)).StdErr, StringComparison.Ordinal);
+        }
+        (await device.Dtsh("device", "web-authenticate", "devicetrust://web-authenticate?cluster=another&token=" + token))
+            .FailedWith("the address is for cluster \"another\"");
+    }
 }

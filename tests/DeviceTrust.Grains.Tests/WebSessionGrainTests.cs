@@ -72,4 +72,20 @@ public sealed class WebSessionGrainTests(SqliteClusterFixture fixture) : IClassF
         Assert.Equal((ErrorKind.AlreadyExists, "this web session exists already"), (refused.Kind, refused.Message));
         Assert.Equal(first, await session.TouchAsync());
     }
+
+    [Fact]
+    public async Task A_trusted_device_stays_with_the_session_and_an_ended_session_cannot_be_upgraded()
+    {
+        var session = NewSession();
+        await session.StartAsync(Alice);
+        var device = new WebSessionDevice(Guid.NewGuid().ToString(), "C02XYZ", "cred-1", _silo.Clock.GetUtcNow());
+        Assert.Equal(device, (await session.TrustDeviceAsync(device)).Device);
+        await _silo.Cluster.DeactivateAsync(session.GetGrainId());
+        Assert.Equal(device, (await session.TouchAsync())!.Device);
+
+        await session.EndAsync();
+        var refused = await Assert.ThrowsAsync<DeviceTrustException>(() => session.TrustDeviceAsync(device));
+        Assert.Equal((ErrorKind.FailedPrecondition, "the web session has ended: log in again"), (refused.Kind, refused.Message));
+        Assert.Null(await session.TouchAsync());
+    }
 }

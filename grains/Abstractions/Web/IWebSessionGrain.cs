@@ -19,6 +19,13 @@ public interface IWebSessionGrain : IGrainWithStringKey
     [Alias("Touch")]
     Task<WebSessionView?> TouchAsync();
 
+    /// <summary>
+    /// Records that this session proved a trusted device (device web authentication); FailedPrecondition when the
+    /// session is no longer live. The device then stays with the session until it ends.
+    /// </summary>
+    [Alias("TrustDevice")]
+    Task<WebSessionView> TrustDeviceAsync(WebSessionDevice device);
+
     /// <summary>Ends the session; false when there was no live session to end.</summary>
     [Alias("End")]
     Task<bool> EndAsync();
@@ -39,4 +46,8 @@ public sealed record WebSessionView(
     [property: Id(1)] string UserName,
     [property: Id(2)] string ClientIp,
     [property: Id(3)] DateTimeOffset Started,
-    [property: Id(4)] DateTimeOffset Expires);
+    [property: Id(4)] DateTimeOffset Expires)
+{
+    /// <summary>The trusted device this session proved, or null.</summary>
+    [Id(5)] public WebSessionDevice? Device { get; init; }
+}
