@@ -13,6 +13,7 @@ using DeviceTrust.Gateway.Web;
 using DeviceTrust.Silo.Database;
 using DeviceTrust.Silo.Hosting;
 using DeviceTrust.Web;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -144,6 +145,19 @@ builder.AddDeviceTrustTelemetry("devicetrust-gateway",
     metrics => metrics.AddAspNetCoreInstrumentation());
 
 var app = builder.Build();
+if (gateway.TrustedProxyNetworks is { Count: > 0 } proxies)
+{
+    // Only the configured proxies are believed (the framework would trust loopback by default), through as many of
+    // them as the request passed: the first address that is not one of them is the client.
+    var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor, ForwardLimit = null };
+    forwarded.KnownProxies.Clear();
+    forwarded.KnownIPNetworks.Clear();
+    foreach (var network in proxies)
+    {
+        forwarded.KnownIPNetworks.Add(network);
+    }
+    app.UseForwardedHeaders(forwarded);
+}
 app.UseMiddleware<SingleMessageCheck>(GatewayOptions.MaxMessageBytes);
 app.MapGrpcService<AuthGrpcService>();
 app.MapGrpcService<UserGrpcService>();

@@ -39,6 +39,13 @@ public interface IConsoleHost
     /// </summary>
     ValueTask<string?> DeviceDistrustedAsync(ConsoleUser user, Grains.Web.WebSessionDevice device);
 
+    /// <summary>
+    /// The access decision for the user on a resource, as dtsh's CheckMyAccess makes it, with the device this session
+    /// proved (if any) as the certificate's device claim. InvalidArgument for a malformed resource, NotFound for an
+    /// unknown node.
+    /// </summary>
+    Task<ConsoleDecision> CheckMyAccessAsync(HttpContext http, ConsoleUser user, Grains.Web.WebSessionDevice? device, string kind, string name, string login);
+
     /// <summary>Records one event of a console request, from the browser's address.</summary>
     Task AuditAsync(HttpContext http, ConsoleEvent entry);
 }
@@ -49,3 +56,6 @@ public sealed record ConsoleEvent(string Code, string User, string UserId, bool 
     public string Target { get; init; } = "";
     public string DeviceId { get; init; } = "";
 }
+
+/// <summary>An access decision, as the console shows it.</summary>
+public sealed record ConsoleDecision(bool Allowed, IReadOnlyList<string> Reasons, string Mode, string ModeSource, bool TrustedDevice);

@@ -27,6 +27,20 @@ public sealed class GatewayOptions
     /// <summary>Address and port of the HTTPS (HTTP/2 and HTTP/1.1) listener.</summary>
     public string Listen { get; set; } = "127.0.0.1:3025";
 
+    /// <summary>
+    /// Reverse proxies (addresses or CIDR networks, comma-separated) whose <c>X-Forwarded-For</c> names the real client:
+    /// the audit log, rate limits and device web authentication's address check then use it. Empty (the default):
+    /// no header is believed, from anywhere, loopback included.
+    /// </summary>
+    public string TrustedProxies { get; set; } = "";
+
+    /// <summary><see cref="TrustedProxies"/>, parsed.</summary>
+    public IReadOnlyList<IPNetwork> TrustedProxyNetworks =>
+        TrustedProxies.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(entry =>
+            IPNetwork.TryParse(entry, out var network) ? network
+            : IPAddress.TryParse(entry, out var address) ? new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
+            : throw DeviceTrustException.InvalidArgument($"DeviceTrust:Gateway:TrustedProxies: \"{entry}\" is neither an address nor a network like 10.0.0.0/8")).ToList();
+
     /// <summary>Extra DNS names and IP addresses for the server certificate (the listen address and localhost are always in it).</summary>
     public List<string> PublicAddresses { get; set; } = [];
 
@@ -71,6 +85,7 @@ public sealed class GatewayOptions
         var options = new GatewayOptions();
         configuration.GetSection(Section).Bind(options);
         _ = options.ListenEndPoint;
+        _ = options.TrustedProxyNetworks;
         if (options.Mode is not (Embedded or Client))
         {
             throw DeviceTrustException.InvalidArgument($"the gateway mode \"{options.Mode}\" is unknown: use embedded or client (--mode client)");

@@ -53,6 +53,24 @@ public sealed class AccessChecker
         return decision;
     }
 
+    /// <summary>
+    /// An SSH node's labels are the cluster's, not the asker's. For the caller's own access they always come from the
+    /// registry (an unknown node is NotFound); for "what if" when the request gives none and the node is registered.
+    /// </summary>
+    public async ValueTask<AccessResource> WithNodeLabelsAsync(AccessResource resource, bool required)
+    {
+        if (resource.Kind != ResourceKind.Ssh || (!required && resource.Labels.Count > 0))
+        {
+            return resource;
+        }
+        var node = (await _identities.NodesAsync()).ByName(resource.Name);
+        if (node is null)
+        {
+            return required ? throw Core.Errors.DeviceTrustException.NotFound($"node {resource.Name} not found (dtsh ls lists the nodes)") : resource;
+        }
+        return resource with { Labels = node.Labels };
+    }
+
     /// <summary>A refusal before any decision could be made (a certificate of another CA, an expired one): counted and audited like a deny.</summary>
     public async ValueTask RefuseAsync(string user, AccessResource resource, string reason, string clientIp, string deviceId = "")
     {

@@ -60,7 +60,7 @@ public sealed class AccessGrpcService(
             default:
                 throw DeviceTrustException.InvalidArgument("say whose access to check: x509_der or user");
         }
-        var decision = await checker.DecideAsync(subject.User, subject.Device, await WithNodeLabelsAsync(resource, required: false),
+        var decision = await checker.DecideAsync(subject.User, subject.Device, await checker.WithNodeLabelsAsync(resource, required: false),
             ClientAddress.Of(context));
         return ToProto(decision, subject);
     }
@@ -70,31 +70,13 @@ public sealed class AccessGrpcService(
     public override async Task<WireDecision> CheckMyAccess(CheckMyAccessRequest request, ServerCallContext context)
     {
         var caller = Caller.Of(context);
-        var resource = await WithNodeLabelsAsync(Resource(request.Resource), required: true);
+        var resource = await checker.WithNodeLabelsAsync(Resource(request.Resource), required: true);
         var answer = ToProto(await checker.DecideAsync(caller.User, caller.Device, resource, ClientAddress.Of(context)), caller);
         if (resource.Kind == ResourceKind.Ssh)
         {
             answer.Address = (await identities.NodesAsync()).ByName(resource.Name)?.Address ?? "";
         }
         return answer;
-    }
-
-    /// <summary>
-    /// An SSH node's labels are the cluster's, not the asker's. For the caller's own access they always come from the
-    /// registry (an unknown node is NotFound); for "what if" when the request gives none and the node is registered.
-    /// </summary>
-    private async Task<Core.Access.AccessResource> WithNodeLabelsAsync(Core.Access.AccessResource resource, bool required)
-    {
-        if (resource.Kind != ResourceKind.Ssh || (!required && resource.Labels.Count > 0))
-        {
-            return resource;
-        }
-        var node = (await identities.NodesAsync()).ByName(resource.Name);
-        if (node is null)
-        {
-            return required ? throw DeviceTrustException.NotFound($"node {resource.Name} not found (dtsh ls lists the nodes)") : resource;
-        }
-        return resource with { Labels = node.Labels };
     }
 
     private static WireDecision ToProto(Core.Access.AccessDecision decision, Caller subject)

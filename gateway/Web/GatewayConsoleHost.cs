@@ -18,6 +18,7 @@ public sealed class GatewayConsoleHost(
     PasswordLogin passwords,
     IdentityCache identities,
     DeviceStates devices,
+    AccessChecker checker,
     AuditRecorder audit,
     SampledAudit refusals,
     TimeProvider time) : IConsoleHost
@@ -69,6 +70,20 @@ public sealed class GatewayConsoleHost(
         return (await identities.LocksAsync()).Against(user.Id.ToString(), user.Roles, device.DeviceId, time.GetUtcNow()) is [var locked, ..]
             ? locked.Reason
             : null;
+    }
+
+    public async Task<ConsoleDecision> CheckMyAccessAsync(HttpContext http, ConsoleUser user, WebSessionDevice? device, string kind, string name, string login)
+    {
+        // The RPC's own validation of a resource, and the node's labels from the registry.
+        var resource = await checker.WithNodeLabelsAsync(
+            Services.AccessGrpcService.Resource(new Proto.V1.AccessResource { Kind = kind, Name = name, Login = login }), required: true);
+        var live = await identities.GetUserAsync(user.Name) is { } view && view.Id == user.Id
+            ? view
+            : throw Core.Errors.DeviceTrustException.PermissionDenied("the user changed: log in again");
+        var claim = device is null ? null : new Core.Certificates.DeviceExtensions(device.DeviceId, device.AssetTag, device.CredentialId);
+        var decision = await checker.DecideAsync(live, claim, resource, ClientAddress.Text(http.Connection.RemoteIpAddress));
+        return new ConsoleDecision(decision.Allowed, decision.Reasons, Core.Config.DeviceTrustModes.ToText(decision.Mode), decision.ModeSource,
+            decision.TrustedDevice);
     }
 
     public async Task AuditAsync(HttpContext http, ConsoleEvent entry)

@@ -6,8 +6,12 @@ using Microsoft.Playwright;
 namespace DeviceTrust.EndToEnd.Tests;
 
 /// <summary>A gateway of its own for the web console tests, and a headless Chromium (Debian's) to drive it.</summary>
-public sealed class WebConsoleCluster() : GatewayCluster("dt-web", GatewayProcess.HighLimits)
+public sealed class WebConsoleCluster() : GatewayCluster("dt-web",
+    new Dictionary<string, string?>(GatewayProcess.HighLimits) { ["DeviceTrust__Gateway__TrustedProxies"] = TrustedProxy })
 {
+    /// <summary>The one address whose X-Forwarded-For this gateway believes (a reverse proxy in front of it).</summary>
+    public const string TrustedProxy = "127.0.0.3";
+
     /// <summary>Where the screenshots of a run go (the test output folder; a few are copied to docs/ by hand).</summary>
     public static readonly string Screenshots = System.IO.Path.Combine(AppContext.BaseDirectory, "screenshots");
 
@@ -228,14 +232,14 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
             await page.Keyboard.PressAsync("Tab");
             reached.Add(await page.EvaluateAsync<string>("() => document.activeElement.textContent.trim()"));
         }
-        Assert.Equal(["DeviceTrust", "My devices", "Devices", "Audit log", "Log out"], reached.Take(5));
+        Assert.Equal(["DeviceTrust", "My devices", "Devices", "Audit log", "Access check", "Log out"], reached);
         await ScreenshotAsync(page, "login-keyboard");
     }
 
     /// <summary>A user whose role requires a trusted device, and the dtsh of the device they enrolled (a software key, DTSH_DEVICE_DATA).</summary>
-    private async Task<(string Name, string Password, Cli Device, string Serial)> EnrolledUserAsync()
+    private async Task<(string Name, string Password, Cli Device, string Serial)> EnrolledUserAsync(string roles = "access,require-trusted-device")
     {
-        var (name, cli, password) = await cluster.NewUserAsync("access,require-trusted-device");
+        var (name, cli, password) = await cluster.NewUserAsync(roles);
         var serial = "W" + Guid.NewGuid().ToString("N")[..11].ToUpperInvariant();
         var added = (await cluster.Admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", serial, "--enroll")).Succeeded().StdOut;
         var token = added.Split('\n').Single(l => l.StartsWith("dtsh device enroll --token=", StringComparison.Ordinal))["dtsh device enroll --token=".Length..].Trim();
@@ -279,13 +283,33 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         });
     }
 
+    /// <summary>The console's access check for an app, as the page shows it.</summary>
+    private static async Task<(string Verdict, string Reasons)> CheckAppAsync(IPage page, string app)
+    {
+        await page.GotoAsync("/access");
+        await page.GetByLabel("Kind").SelectOptionAsync("app");
+        await page.GetByLabel("Name (node or app)").FillAsync(app);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Check" }).ClickAsync();
+        var reasons = page.Locator("#reasons");
+        return (await page.Locator("#decision h2").InnerTextAsync(), await reasons.CountAsync() > 0 ? await reasons.InnerTextAsync() : "");
+    }
+
     [Fact]
     public async Task Device_web_authentication_through_the_real_dtsh_turns_the_shield_green_and_nothing_can_be_used_twice()
     {
-        var (name, password, device, serial) = await EnrolledUserAsync();
+        // A role for every app that requires a trusted device: the access check is the resource the upgrade opens.
+        var role = "secure-apps-" + Guid.NewGuid().ToString("N")[..6];
+        var roleFile = cluster.Path(role + ".yaml");
+        await File.WriteAllTextAsync(roleFile, $"kind: role\nmetadata: {{name: {role}}}\nspec: {{options: {{device_trust_mode: required}}, allow: {{app_labels: {{'*': '*'}}}}}}\n");
+        (await cluster.Admin.Dtctl("roles", "create", "-f", roleFile)).Succeeded();
+        var (name, password, device, serial) = await EnrolledUserAsync("access," + role);
         await using var context = await cluster.NewContextAsync();
         var page = await LogInAsync(context, name, password);
         Assert.Equal("shield yellow", await page.Locator("#shield").GetAttributeAsync("class"));
+        var (verdict, reasons) = await CheckAppAsync(page, "grafana");
+        Assert.Equal("Denied", verdict);
+        Assert.Contains("requires a trusted device", reasons, StringComparison.Ordinal);
+        await ScreenshotAsync(page, "access-denied");
         await page.GetByRole(AriaRole.Link, new() { Name = "Authenticate this device" }).ClickAsync();
         var address = await WebTokenAddressAsync(page);
         Assert.StartsWith("devicetrust://web-authenticate?cluster=", address, StringComparison.Ordinal);
@@ -299,6 +323,7 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         Assert.Equal("shield green", await page.Locator("#shield").GetAttributeAsync("class"));
         Assert.Equal($"This session is authenticated with trusted device {serial}.", await page.Locator("#shield-note").InnerTextAsync());
         await ScreenshotAsync(page, "shield-green");
+        Assert.Equal(("Allowed", ""), await CheckAppAsync(page, "grafana"));
         var made = await AuditTrail.LastAsync(_auditor, "device.web_token.create", e => e.User == name);
         Assert.True(made.Success);
         var ceremony = await AuditTrail.LastAsync(_auditor, "device.web_authenticate", e => e.User == name);
@@ -390,5 +415,60 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         }
         (await device.Dtsh("device", "web-authenticate", "devicetrust://web-authenticate?cluster=another&token=" + token))
             .FailedWith("the address is for cluster \"another\"");
+    }
+
+    /// <summary>A plain HTTPS client of the console connecting from <paramref name="source"/>, trusting only the cluster CA.</summary>
+    private HttpClient ConsoleFrom(string source)
+    {
+        var ca = new ProfileStore(cluster.Admin.Home).Load()!.Ca;
+        var handler = new SocketsHttpHandler
+        {
+            CookieContainer = new System.Net.CookieContainer(),
+            AllowAutoRedirect = false,
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(source), 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+                    chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(ca);
+                    chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+                    return certificate is System.Security.Cryptography.X509Certificates.X509Certificate2 presented && chain.Build(presented);
+                },
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri(cluster.Url) };
+    }
+
+    /// <summary>A wrong password through the login form, with an X-Forwarded-For header, from <paramref name="source"/>.</summary>
+    private async Task<HttpResponseMessage> WrongPasswordAsync(string source, string user, string forwardedFor)
+    {
+        using var http = ConsoleFrom(source);
+        var form = await http.GetStringAsync("/login");
+        var token = System.Text.RegularExpressions.Regex.Match(form, "name=\"csrf\" value=\"([^\"]+)\"").Groups[1].Value;
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/login")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = token, ["user"] = user, ["password"] = "not the password" }),
+        };
+        post.Headers.Add("X-Forwarded-For", forwardedFor);
+        return await http.SendAsync(post);
+    }
+
+    [Fact]
+    public async Task X_forwarded_for_names_the_client_only_when_a_configured_proxy_sends_it()
+    {
+        var (name, _, _) = await cluster.NewUserAsync("access");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await WrongPasswordAsync(WebConsoleCluster.TrustedProxy, name, "198.51.100.7")).StatusCode);
+        Assert.Equal("198.51.100.7", (await AuditTrail.LastAsync(_auditor, "user.login", e => e.User == name)).ClientIp);
+        // Anyone else's header is ignored, loopback included: the audit keeps the real peer.
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await WrongPasswordAsync("127.0.0.1", name, "198.51.100.8")).StatusCode);
+        Assert.Equal("127.0.0.1", (await AuditTrail.LastAsync(_auditor, "user.login", e => e.User == name)).ClientIp);
     }
 }
