@@ -59,6 +59,15 @@ public sealed class ConsoleGate(ConsoleSessions sessions, IConsoleHost host) : I
             page.TrustedDeviceRequiredBy = await host.TrustedDeviceRequiredByAsync(session.User);
             page.DeviceDistrusted = session.View.Device is { } device ? await host.DeviceDistrustedAsync(session.User, device) : null;
             page.Host = host;
+            var navigation = new List<(string, string)>();
+            foreach (var (href, label, resource, verb) in ConsolePage.Pages)
+            {
+                if (resource is null || await host.AllowsAsync(session.User, resource, verb!))
+                {
+                    navigation.Add((href, label));
+                }
+            }
+            page.Navigation = navigation;
         }
         await next();
     }

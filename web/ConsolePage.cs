@@ -15,6 +15,23 @@ public abstract class ConsolePage : PageModel
 
     internal IConsoleHost Host { get; set; } = null!;
 
+    /// <summary>The navigation this user's roles open: everyone's pages, then the administration pages they may read.</summary>
+    public IReadOnlyList<(string Href, string Label)> Navigation { get; internal set; } = [];
+
+    /// <summary>Every page of the console, with the verb its listing needs (null: everyone's).</summary>
+    internal static readonly (string Href, string Label, string? Resource, string? Verb)[] Pages =
+    [
+        ("/devices/mine", "My devices", null, null),
+        ("/devices", "Devices", Core.Roles.Resources.Device, "list"),
+        ("/access", "Access check", null, null),
+        ("/audit", "Audit log", Core.Roles.Resources.Audit, "list"),
+        ("/users", "Users", Core.Roles.Resources.User, "list"),
+        ("/roles", "Roles", Core.Roles.Resources.Role, "list"),
+        ("/locks", "Locks", Core.Roles.Resources.Lock, "list"),
+        ("/nodes", "Nodes", Core.Roles.Resources.Node, "list"),
+        ("/settings", "Settings", Core.Roles.Resources.ClusterConfig, "read"),
+    ];
+
     public ConsoleUser Person => Session.User;
 
     /// <summary>Whether this session proved a trusted device that is still trusted (device web authentication).</summary>

@@ -17,7 +17,7 @@ public sealed class IndexModel(IDeviceInventory inventory, IGrainFactory grains)
     public IReadOnlyList<DeviceRecord> Devices { get; private set; } = [];
     public string NextPageToken { get; private set; } = "";
 
-    public async Task<IActionResult> OnGetAsync([FromQuery] string? q, [FromQuery] string? page)
+    public async Task<IActionResult> OnGetAsync([FromQuery] string? q, [FromQuery] string? from)
     {
         try
         {
@@ -35,7 +35,7 @@ public sealed class IndexModel(IDeviceInventory inventory, IGrainFactory grains)
             {
                 return denied;
             }
-            var found = await inventory.ListAsync(PageSize, page ?? "", HttpContext.RequestAborted);
+            var found = await inventory.ListAsync(PageSize, from ?? "", HttpContext.RequestAborted);
             (Devices, NextPageToken) = (found.Items, found.NextPageToken);
             return Page();
         }
