@@ -25,11 +25,11 @@ if ! command -v swtpm_setup >/dev/null || ! command -v tpm2_activatecredential >
     || { echo "swtpm and tpm2-tools are missing and could not be installed: apt-get install swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0" >&2; exit 1; }
 fi
 
-if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || [ ! -x /usr/sbin/nginx ] || ! command -v curl >/dev/null || [ ! -x /usr/bin/chromium ]; then
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || [ ! -x /usr/sbin/nginx ] || ! command -v curl >/dev/null || [ ! -x /usr/bin/chromium ] || ! command -v xdg-mime >/dev/null; then
   log "installing OpenSSH, nginx and chromium for the SSH node, web app and web console tests (private servers on loopback ports; the system ones are left alone)"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-    && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client nginx curl chromium >/dev/null \
-    || { echo "OpenSSH, nginx or chromium is missing and could not be installed: apt-get install openssh-server openssh-client nginx curl chromium" >&2; exit 1; }
+    && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client nginx curl chromium xdg-utils >/dev/null \
+    || { echo "OpenSSH, nginx or chromium is missing and could not be installed: apt-get install openssh-server openssh-client nginx curl chromium xdg-utils" >&2; exit 1; }
 fi
 
 # A throwaway PostgreSQL on a free loopback port, in a temporary folder, stopped and removed on exit.
