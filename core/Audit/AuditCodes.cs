@@ -77,4 +77,5 @@ public static class AuditCodes
 
     // the web console
     public const string WebCsrfRefused = "web.csrf_refused";
+    public const string WebSweep = "web.sweep";
 }

@@ -7,7 +7,11 @@ public sealed class SweeperGrain(ILeftovers leftovers, TimeProvider time) : Grai
     public async Task StartAsync() =>
         await this.RegisterOrUpdateReminder(ReminderName, dueTime: TimeSpan.FromMinutes(1), period: Sweeping.Interval);
 
-    public Task<int> SweepAsync() => leftovers.RemoveExpiredTokensAsync(time.GetUtcNow() - Sweeping.Retention, CancellationToken.None);
+    public async Task<int> SweepAsync()
+    {
+        var cutoff = time.GetUtcNow() - Sweeping.Retention;
+        return await leftovers.RemoveExpiredTokensAsync(cutoff, CancellationToken.None) + await leftovers.RemoveExpiredWebStateAsync(cutoff, CancellationToken.None);
+    }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {

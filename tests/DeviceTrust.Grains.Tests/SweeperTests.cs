@@ -63,6 +63,41 @@ public abstract class SweeperContract : IAsyncLifetime
         Assert.Single(await new AuditLog(_silo.Options).ListAsync(
             new AuditQuery(DateTimeOffset.MinValue, null, AuditCodes.DeviceTokenSweep, null, null, null, 0, 10), default));
     }
+
+    private async Task<long> StoredAsync(string stateName)
+    {
+        var options = _silo.Options;
+        await using var connection = DatabaseSchema.Open(options.Storage, options.Storage.ConnectionStringFor(options));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM grain_state WHERE state_name = '{stateName}' AND payload IS NOT NULL";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static string NewKey() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    [Fact]
+    public async Task Web_sessions_and_device_web_tokens_long_expired_are_removed_and_audited_and_live_ones_stay()
+    {
+        var now = _silo.Clock.GetUtcNow();
+        var start = new Web.WebSessionStart(Guid.NewGuid().ToString(), "alice", "10.0.0.5", TimeSpan.FromMinutes(15), TimeSpan.FromHours(12));
+        await _silo.Grains.GetGrain<Web.IWebSessionGrain>(NewKey()).StartAsync(start);
+        await _silo.Grains.GetGrain<Web.IDeviceWebTokenGrain>(NewKey()).CreateAsync(
+            new Web.DeviceWebToken(Web.DeviceWebTokenKind.WebToken, "s", start.UserId, "alice", "10.0.0.5", now + Web.DeviceWebToken.Lifetime));
+        _silo.Clock.Advance(Sweeping.Retention + TimeSpan.FromDays(1));
+        // made now: not expired, kept
+        var live = _silo.Grains.GetGrain<Web.IWebSessionGrain>(NewKey());
+        await live.StartAsync(start);
+        Assert.Equal((2, 1), (await StoredAsync("web-session"), await StoredAsync("device-web-token")));
+
+        Assert.Equal(2, await _silo.Grains.GetGrain<ISweeperGrain>(GrainKeys.Cluster).SweepAsync());
+        Assert.Equal((1, 0), (await StoredAsync("web-session"), await StoredAsync("device-web-token")));
+        Assert.NotNull(await live.TouchAsync());
+        var entry = Assert.Single(await new AuditLog(_silo.Options).ListAsync(
+            new AuditQuery(DateTimeOffset.MinValue, null, AuditCodes.WebSweep, null, null, null, 0, 10), default));
+        Assert.Equal("""{"sessions":1,"device_web_tokens":1}""", entry.Details);
+        Assert.StartsWith("removed 1 web console session(s) and 1 device web token(s) that expired before ", entry.Message, StringComparison.Ordinal);
+    }
 }
 
 public sealed class SqliteSweeperTests : SweeperContract, IDisposable
