@@ -27,6 +27,12 @@ public sealed class ConsoleSessions(IGrainFactory grains, IConsoleHost host, Web
 
     public async Task<ConsoleSession> StartAsync(HttpContext http, ConsoleUser user)
     {
+        // A login in a browser that still holds a session ends that one: its secret is about to be overwritten, and
+        // a session nobody can present any more must not stay live until it idles out.
+        if (Secret(http) is { } previous)
+        {
+            await grains.GetGrain<IWebSessionGrain>(KeyOf(previous)).EndAsync();
+        }
         var secret = RandomNumberGenerator.GetBytes(SecretBytes);
         var view = await grains.GetGrain<IWebSessionGrain>(KeyOf(secret)).StartAsync(new WebSessionStart(user.Id.ToString(), user.Name,
             ConsoleAddress.Of(http), options.IdleTimeout, options.SessionLifetime));

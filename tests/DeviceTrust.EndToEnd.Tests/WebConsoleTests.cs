@@ -117,6 +117,20 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         Assert.Contains("password login (web console)", await login.InnerTextAsync(), StringComparison.Ordinal);
         await ScreenshotAsync(page, "audit");
 
+        // Logging in again in the same browser ends the session it had: its secret would be overwritten and forgotten.
+        var second = await LogInAsync(context, "admin", GatewayCluster.AdminPassword);
+        Assert.NotEqual(cookie.Value, (await context.CookiesAsync()).Single(c => c.Name == SessionCookie).Value);
+        await using (var earlier = await cluster.NewContextAsync())
+        {
+            await earlier.AddCookiesAsync([new Cookie { Name = SessionCookie, Value = cookie.Value, Url = cluster.Url, Secure = true, HttpOnly = true, SameSite = SameSiteAttribute.Strict }]);
+            var stalePage = await earlier.NewPageAsync();
+            await stalePage.GotoAsync("/devices/mine");
+            Assert.EndsWith("/login", stalePage.Url, StringComparison.Ordinal);
+        }
+        cookie = (await context.CookiesAsync()).Single(c => c.Name == SessionCookie);
+        // (the first page's forms carry the ended session's token now: log out from the new one)
+        page = second;
+
         await page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync();
         Assert.EndsWith("/login", page.Url, StringComparison.Ordinal);
         await AuditTrail.LastAsync(_auditor, "user.logout", e => e.User == "admin" && e.Success);
