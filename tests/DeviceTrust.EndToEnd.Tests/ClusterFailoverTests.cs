@@ -256,9 +256,22 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         Assert.True(lockedAt.Elapsed < TimeSpan.FromSeconds(2.5), $"the lock took {lockedAt.Elapsed.TotalSeconds:F2} s to reach the other gateway");
 
         // dtctl cluster status: the two silos left are active and hold grains, the killed one is dead, both gateways report.
+        // Presence is in the registry grain's memory: if that grain was on the killed silo, its new activation knows each
+        // gateway from its next report, which a gateway sends a second after a failed one (else every 10 s).
         var text = (await cluster.Admin.Dtctl("cluster", "status")).Succeeded().StdOut;
         output.WriteLine(text);
-        using (var status = JsonDocument.Parse((await cluster.Admin.Dtctl("cluster", "status", "--format", "json")).Succeeded().StdOut))
+        var statusJson = "";
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(500))
+        {
+            statusJson = (await cluster.Admin.Dtctl("cluster", "status", "--format", "json")).Succeeded().StdOut;
+            using var probe = JsonDocument.Parse(statusJson);
+            if (probe.RootElement.GetProperty("gateways").GetArrayLength() == cluster.Gateways.Count || waited.Elapsed > TimeSpan.FromSeconds(12))
+            {
+                output.WriteLine($"both gateways listed {waited.Elapsed.TotalSeconds:F1} s after the calls ended");
+                break;
+            }
+        }
+        using (var status = JsonDocument.Parse(statusJson))
         {
             var silos = status.RootElement.GetProperty("silos").EnumerateArray().ToList();
             Assert.Equal(3, silos.Count);
