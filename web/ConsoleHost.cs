@@ -46,7 +46,10 @@ public interface IConsoleHost
     /// </summary>
     Task<ConsoleDecision> CheckMyAccessAsync(HttpContext http, ConsoleUser user, Grains.Web.WebSessionDevice? device, string kind, string name, string login);
 
-    /// <summary>Records one event of a console request, from the browser's address.</summary>
+    /// <summary>
+    /// Records one event of a console request, from the browser's address. A refusal with no user id (nobody signed in)
+    /// is written sampled: the first of its kind in a window at once, the rest counted into one summary.
+    /// </summary>
     Task AuditAsync(HttpContext http, ConsoleEvent entry);
 }
 

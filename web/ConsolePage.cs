@@ -50,7 +50,7 @@ public abstract class ConsolePage : PageModel
         {
             return null;
         }
-        var reason = $"access denied: user \"{Person.Name}\" may not {verb} {resource} (roles: {string.Join(", ", Person.Roles)})";
+        var reason = Core.Roles.RoleSet.DeniedReason(Person.Name, Person.Roles, resource, verb);
         await Host.AuditAsync(HttpContext, new ConsoleEvent(code, Person.Name, Person.Id.ToString(), false, "PermissionDenied", reason));
         return Message(403, "Not allowed", reason);
     }

@@ -50,5 +50,9 @@ public sealed record Role(
 /// <summary>Role evaluation over everything a user holds: a verb is allowed when any role allows it.</summary>
 public static class RoleSet
 {
+    /// <summary>The sentence of a refusal for want of a verb, the same for an RPC and a console page.</summary>
+    public static string DeniedReason(string user, IEnumerable<string> roles, string resource, string verb) =>
+        $"access denied: user \"{user}\" may not {verb} {resource} (roles: {string.Join(", ", roles)})";
+
     public static bool Allows(IEnumerable<Role> roles, string resource, string verb) => roles.Any(r => r.Allows(resource, verb));
 }

@@ -170,6 +170,5 @@ public sealed class GatewayInterceptor(
     }
 
     public static DeviceTrustException Denied(Grains.Users.UserView user, string resource, string verb) =>
-        DeviceTrustException.PermissionDenied(
-            $"access denied: user \"{user.Name}\" may not {verb} {resource} (roles: {string.Join(", ", user.Roles)})");
+        DeviceTrustException.PermissionDenied(Core.Roles.RoleSet.DeniedReason(user.Name, user.Roles, resource, verb));
 }

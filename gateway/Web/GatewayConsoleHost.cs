@@ -88,6 +88,14 @@ public sealed class GatewayConsoleHost(
 
     public async Task AuditAsync(HttpContext http, ConsoleEvent entry)
     {
+        if (!entry.Success && entry.UserId.Length == 0)
+        {
+            // A refusal before anyone is known (a forged login form) costs an attacker nothing: sampled, like the
+            // interceptor's refusals of calls without a valid certificate, so a flood is not a flood of writes.
+            await refusals.RecordAsync(entry.Code, ClientAddress.Text(http.Connection.RemoteIpAddress), entry.User,
+                Enum.Parse<Grpc.Core.StatusCode>(entry.Status), entry.Message, entry.Target);
+            return;
+        }
         var record = audit.Begin(entry.Code, http, entry.User, entry.UserId).Detail("via", "web");
         record.Target = entry.Target;
         record.DeviceId = entry.DeviceId;
