@@ -1,6 +1,7 @@
 using System.Data.Common;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Passwords;
+using DeviceTrust.Gateway.Administration;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Ceremonies;
@@ -94,6 +95,9 @@ builder.Services.AddSingleton<CertificateUsers>();
 builder.Services.AddSingleton<PresentedCertificates>();
 builder.Services.AddSingleton<DeviceStates>();
 builder.Services.AddSingleton<AccessChecker>();
+builder.Services.AddSingleton<DeviceAdministration>();
+builder.Services.AddSingleton<LockAdministration>();
+builder.Services.AddSingleton<RoleAdministration>();
 builder.Services.AddSingleton<CertificateIssuer>();
 builder.Services.AddSingleton<ProxyAccessEndpoint>();
 builder.Services.AddSingleton<IConsoleHost, GatewayConsoleHost>();

@@ -51,7 +51,44 @@ public interface IConsoleHost
     /// is written sampled: the first of its kind in a window at once, the rest counted into one summary.
     /// </summary>
     Task AuditAsync(HttpContext http, ConsoleEvent entry);
+
+    /// <summary>
+    /// Refuses a device web token with ResourceExhausted (audited sampled, like every rate limit) when this user asked
+    /// for too many lately.
+    /// </summary>
+    Task AdmitDeviceWebTokenAsync(HttpContext http, ConsoleUser user);
+
+    // An administrator's actions, each held to its RPC's rules: the role verb the RPC requires (checked against the
+    // user's roles as they are now), its validation, rate limits and self-lockout checks, and one event under the RPC's
+    // code with the same details — a refusal with its reason. Each throws DeviceTrustException with the sentence to show.
+
+    /// <summary>device: create_enroll_token (CreateDeviceEnrollToken).</summary>
+    Task<ConsoleEnrollToken> CreateEnrollTokenAsync(HttpContext http, ConsoleUser user, Guid deviceId, TimeSpan ttl);
+
+    /// <summary>device: update (UpdateDevice with unenroll).</summary>
+    Task UnenrollDeviceAsync(HttpContext http, ConsoleUser user, Guid deviceId);
+
+    /// <summary>device: delete (DeleteDevice).</summary>
+    Task DeleteDeviceAsync(HttpContext http, ConsoleUser user, Guid deviceId);
+
+    /// <summary>lock: create (CreateLock): a user or a role by name, a device by id or asset tag.</summary>
+    Task<Core.Access.AccessLock> LockAsync(HttpContext http, ConsoleUser user, Core.Access.LockTargetBy by, string target, string message, TimeSpan? ttl);
+
+    /// <summary>lock: delete (DeleteLock).</summary>
+    Task RemoveLockAsync(HttpContext http, ConsoleUser user, string lockId);
+
+    /// <summary>
+    /// role: create (CreateRole): the YAML parsed as dtctl roles create has it parsed. <paramref name="replacing"/>
+    /// names the role an edit replaces (the YAML must keep its name, as dtctl roles edit requires); null makes a new role.
+    /// </summary>
+    Task<Grains.Roles.RoleDocument> SaveRoleAsync(HttpContext http, ConsoleUser user, string yaml, string? replacing);
+
+    /// <summary>role: delete (DeleteRole).</summary>
+    Task DeleteRoleAsync(HttpContext http, ConsoleUser user, string name);
 }
+
+/// <summary>An enrollment token as the console shows it, once, in the answer to the POST that made it.</summary>
+public sealed record ConsoleEnrollToken(string Token, DateTimeOffset Expires);
 
 /// <summary>An audit event of the console: <paramref name="Status"/> is "" on success, else the gRPC-style status name.</summary>
 public sealed record ConsoleEvent(string Code, string User, string UserId, bool Success, string Status, string Message)

@@ -57,6 +57,37 @@ public abstract class ConsolePage : PageModel
 
     protected static IActionResult Invalid(DeviceTrustException e) => Message(400, "Not understood", e.Message);
 
+    /// <summary>
+    /// The page for an action the cluster refused (the host has recorded the refusal): the status an RPC would have
+    /// answered, as HTTP, and its sentence; a rate limit says when to retry.
+    /// </summary>
+    protected IActionResult Refused(DeviceTrustException e)
+    {
+        if (e.RetryAfter is { } retry)
+        {
+            Response.Headers.RetryAfter = Math.Ceiling(retry.TotalSeconds).ToString("F0", System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return Message(StatusOf(e.Kind), "Not done", e.Message);
+    }
+
+    public static int StatusOf(ErrorKind kind) => kind switch
+    {
+        ErrorKind.InvalidArgument => 400,
+        ErrorKind.Unauthenticated => 401,
+        ErrorKind.PermissionDenied => 403,
+        ErrorKind.NotFound => 404,
+        ErrorKind.AlreadyExists or ErrorKind.FailedPrecondition => 409,
+        ErrorKind.ResourceExhausted => 429,
+        _ => 503,
+    };
+
+    /// <summary>A confirmation box a destructive form must carry ticked; the browser requires it, and so does the server.</summary>
+    public const string ConfirmField = "confirm";
+
+    protected bool Confirmed() => Request.HasFormContentType && Request.Form[ConfirmField] == "yes";
+
+    protected static IActionResult NotConfirmed() => Message(400, "Not done", "tick the box to confirm, then send the form again");
+
     /// <summary>A short page with a heading and one sentence (Razor-encoded), for refusals.</summary>
     public static IActionResult Message(int status, string title, string text) => new ViewResult
     {

@@ -8,6 +8,15 @@ public enum LockTargetKind
     Role,
 }
 
+/// <summary>How a request to lock names what it locks (resolved to a <see cref="LockTargetKind"/> and an id once, when the lock is made).</summary>
+public enum LockTargetBy
+{
+    User,
+    DeviceId,
+    AssetTag,
+    Role,
+}
+
 /// <summary>
 /// A lock in force until it is removed or <see cref="Expires"/>. <see cref="Target"/> is the user id, device id or role
 /// name; <see cref="Label"/> is how people know it (the user's name, the device's asset tag, the role).

@@ -175,11 +175,15 @@ public sealed class RateLimitsOptions
     public RateLimit CeremoniesPerAddress { get; set; } = new(200, 6000);
     public RateLimit CeremoniesPerUser { get; set; } = new(20, 60);
 
+    /// <summary>Device web tokens ("Authenticate this device" in the web console), per user.</summary>
+    public RateLimit WebTokensPerUser { get; set; } = new(10, 10);
+
     public IEnumerable<(string Name, RateLimit Limit)> All =>
     [
         (nameof(LoginPerAddress), LoginPerAddress), (nameof(LoginPerUser), LoginPerUser),
         (nameof(TokensPerAddress), TokensPerAddress), (nameof(TokensPerUser), TokensPerUser),
         (nameof(CeremoniesPerAddress), CeremoniesPerAddress), (nameof(CeremoniesPerUser), CeremoniesPerUser),
+        (nameof(WebTokensPerUser), WebTokensPerUser),
     ];
 
     public void Validate()

@@ -4,6 +4,7 @@ using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Core.Users;
+using DeviceTrust.Gateway.Administration;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Ceremonies;
@@ -27,9 +28,8 @@ public sealed class DeviceTrustGrpcService(
     IdentityCache identities,
     IDeviceInventory inventory,
     IDeviceImport import,
-    RateLimits limits,
+    DeviceAdministration administration,
     AuditRecorder recorder,
-    DeviceStates deviceStates,
     EnrollmentCeremony enrollment,
     AuthenticationCeremony authentication,
     TimeProvider time) : DeviceTrustService.DeviceTrustServiceBase
@@ -45,14 +45,14 @@ public sealed class DeviceTrustGrpcService(
         audit.OsType = os.ToText();
         audit.AssetTag = tag;
         var pin = request.EkSha256.Length == 0 ? "" : EkPin.Parse(request.EkSha256);
-        var ttl = ProtoMapping.Ttl(request.EnrollTokenTtl, NewInvitation.DefaultTtl, TimeSpan.FromDays(7), "enroll_token_ttl");
+        var ttl = ProtoMapping.Ttl(request.EnrollTokenTtl, NewInvitation.DefaultTtl, NewInvitation.MaxTtl, "enroll_token_ttl");
         if (request.CreateEnrollToken)
         {
             if (!await identities.AllowsAsync(caller.User, Resources.Device, "create_enroll_token"))
             {
                 throw GatewayInterceptor.Denied(caller.User, Resources.Device, "create_enroll_token");
             }
-            AdmitToken(context, caller);
+            administration.AdmitToken(context.GetHttpContext().Connection.RemoteIpAddress, caller.User);
         }
         var device = await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(os, tag))
             .CreateDeviceAsync(Guid.NewGuid(), os, tag, Core.Devices.DeviceSource.Api, caller.Name, pin);
@@ -66,15 +66,16 @@ public sealed class DeviceTrustGrpcService(
         var message = DeviceMapping.ToProto(device);
         if (request.CreateEnrollToken)
         {
-            message.EnrollToken = await MintTokenAsync(device, ttl, context);
-            var expires = message.EnrollToken.ExpireTime.ToDateTimeOffset();
+            var minted = await administration.MintTokenAsync(device, ttl, caller.User);
+            message.EnrollToken = new DeviceEnrollToken { Token = minted.Token, ExpireTime = Timestamp.FromDateTimeOffset(minted.Expires) };
+            var expires = minted.Expires;
             audit.Detail("enroll_token_expires", expires);
             audit.Message += ", with an enrollment token";
             // The token is a state change of its own: rules that watch device.token.create see it too.
-            var minted = recorder.Begin(AuditCodes.DeviceTokenCreate, context, caller);
-            minted.Describe(device);
-            minted.Detail("expires", expires);
-            await minted.SucceededAsync($"enrollment token created for {tag}/{os.ToText()} with the device, expires {expires:u}");
+            var created = recorder.Begin(AuditCodes.DeviceTokenCreate, context, caller);
+            created.Describe(device);
+            created.Detail("expires", expires);
+            await created.SucceededAsync($"enrollment token created for {tag}/{os.ToText()} with the device, expires {expires:u}");
         }
         return message;
     }
@@ -243,14 +244,7 @@ public sealed class DeviceTrustGrpcService(
     {
         var audit = context.Audit();
         audit.DeviceId = request.DeviceId;
-        var id = DeviceFields.DeviceId(request.DeviceId);
-        var removed = await grains.GetGrain<IDeviceGrain>(id).DeleteAsync();
-        deviceStates.Invalidate(id);
-        // If this stops half-way, the tag points at a device that is gone and the next creation takes it over.
-        await grains.GetGrain<IAssetTagGrain>(removed.AssetTagKey).ReleaseAsync(id);
-        audit.Describe(removed);
-        audit.Detail("enroll_status", removed.EnrollStatus.ToString()).Detail("owner", removed.Owner);
-        audit.Message = $"device {removed.AssetTag}/{removed.OsType.ToText()} removed from the inventory";
+        await administration.DeleteAsync(audit, DeviceFields.DeviceId(request.DeviceId));
         return new DeleteDeviceResponse();
     }
 
@@ -280,43 +274,8 @@ public sealed class DeviceTrustGrpcService(
         {
             throw DeviceTrustException.InvalidArgument("nothing to update: set unenroll, profile, add_users, remove_users or ek_sha256");
         }
-        var change = await grains.GetGrain<IDeviceGrain>(id).UpdateAsync(update);
-        deviceStates.Invalidate(id);
-        var (before, after) = (change.Before, change.After);
-        audit.Describe(after);
-        audit.CredentialId = before.Credential?.Id ?? "";
-        audit.Change("enroll_status", before.EnrollStatus.ToString(), after.EnrollStatus.ToString())
-            .Change("owner", before.Owner, after.Owner)
-            .Change("users", before.Users.Select(u => u.Name).ToList(), after.Users.Select(u => u.Name).ToList())
-            .Change("profile", before.Profile, after.Profile)
-            .Change("pinned_ek", Pinned(before), Pinned(after))
-            .Change("attestation", before.Credential?.AttestationType.ToText(), after.Credential?.AttestationType.ToText());
-        var what = new List<string>();
-        if (request.Unenroll)
-        {
-            what.Add("unenrolled");
-        }
-        if (pin is not null)
-        {
-            what.Add(pin.Length == 0 ? "EK unpinned" : $"EK pinned ({EkPin.Text(pin)})");
-        }
-        if (profile is not null)
-        {
-            what.Add("profile updated");
-        }
-        if (add.Count > 0)
-        {
-            what.Add($"users added: {string.Join(", ", add.Select(u => u.Name))}");
-        }
-        if (remove.Count > 0)
-        {
-            what.Add($"users removed: {string.Join(", ", remove)}");
-        }
-        audit.Message = $"device {after.AssetTag}/{after.OsType.ToText()} {string.Join("; ", what)}";
-        return DeviceMapping.ToProto(after);
+        return DeviceMapping.ToProto(await administration.UpdateAsync(audit, id, update));
     }
-
-    private static string Pinned(DeviceRecord device) => device.PinnedEkSha256.Length == 0 ? "" : EkPin.Text(device.PinnedEkSha256);
 
     [Requires(Resources.Device, "create_enroll_token")]
     [Audited(AuditCodes.DeviceTokenCreate)]
@@ -325,18 +284,11 @@ public sealed class DeviceTrustGrpcService(
         var audit = context.Audit();
         audit.DeviceId = request.DeviceId;
         var id = DeviceFields.DeviceId(request.DeviceId);
-        var ttl = ProtoMapping.Ttl(request.Ttl, NewInvitation.DefaultTtl, TimeSpan.FromDays(7), "ttl");
-        AdmitToken(context, Caller.Of(context));
-        var device = await grains.GetGrain<IDeviceGrain>(id).EnsureEnrollableAsync();
-        audit.Describe(device);
-        if (request.DeviceData is not null)
-        {
-            DeviceChecks.EnsureMatchesInventory(device, DeviceMapping.FromProto(request.DeviceData, time.GetUtcNow()));
-        }
-        var token = await MintTokenAsync(device, ttl, context);
-        audit.Detail("expires", token.ExpireTime.ToDateTimeOffset());
-        audit.Message = $"enrollment token created for {device.AssetTag}/{device.OsType.ToText()}, expires {token.ExpireTime.ToDateTimeOffset():u}";
-        return token;
+        var ttl = ProtoMapping.Ttl(request.Ttl, NewInvitation.DefaultTtl, NewInvitation.MaxTtl, "ttl");
+        var data = request.DeviceData is null ? null : DeviceMapping.FromProto(request.DeviceData, time.GetUtcNow());
+        var token = await administration.CreateEnrollTokenAsync(audit, Caller.Of(context).User, context.GetHttpContext().Connection.RemoteIpAddress,
+            id, ttl, data);
+        return new DeviceEnrollToken { Token = token.Token, ExpireTime = Timestamp.FromDateTimeOffset(token.Expires) };
     }
 
     [AnyUser]
@@ -349,20 +301,4 @@ public sealed class DeviceTrustGrpcService(
     public override Task AuthenticateDevice(IAsyncStreamReader<AuthenticateDeviceRequest> requestStream,
         IServerStreamWriter<AuthenticateDeviceResponse> responseStream, ServerCallContext context) =>
         authentication.RunAsync(requestStream, responseStream, context);
-
-    private void AdmitToken(ServerCallContext context, Caller caller)
-    {
-        limits.Admit(nameof(RateLimitsOptions.TokensPerAddress), ClientAddress.LimitKey(context.GetHttpContext().Connection.RemoteIpAddress),
-            "enrollment tokens from your address");
-        limits.Admit(nameof(RateLimitsOptions.TokensPerUser), caller.User.Id.ToString(), "enrollment tokens for your user");
-    }
-
-    private async Task<DeviceEnrollToken> MintTokenAsync(DeviceRecord device, TimeSpan ttl, ServerCallContext context)
-    {
-        var caller = Caller.Of(context);
-        var token = SecretToken.New();
-        var expires = time.GetUtcNow() + ttl;
-        await grains.GetGrain<IEnrollTokenGrain>(SecretToken.HashHex(token)).CreateAsync(device.Id, expires, caller.Name, autoEnroll: false);
-        return new DeviceEnrollToken { Token = token, ExpireTime = Timestamp.FromDateTimeOffset(expires) };
-    }
 }

@@ -2,10 +2,12 @@ using DeviceTrust.Core.Access;
 using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Users;
+using DeviceTrust.Gateway.Administration;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
+using DeviceTrust.Grains.Roles;
 using DeviceTrust.Grains.Users;
 using DeviceTrust.Grains.Web;
 using DeviceTrust.Web;
@@ -21,6 +23,10 @@ public sealed class GatewayConsoleHost(
     AccessChecker checker,
     AuditRecorder audit,
     SampledAudit refusals,
+    RateLimits limits,
+    DeviceAdministration deviceAdministration,
+    LockAdministration lockAdministration,
+    RoleAdministration roleAdministration,
     TimeProvider time) : IConsoleHost
 {
     public string ClusterName => authority.ClusterName;
@@ -107,6 +113,80 @@ public sealed class GatewayConsoleHost(
         {
             await record.FailedAsync(entry.Message, Enum.Parse<Grpc.Core.StatusCode>(entry.Status));
         }
+    }
+
+    public async Task AdmitDeviceWebTokenAsync(HttpContext http, ConsoleUser user)
+    {
+        try
+        {
+            limits.Admit(nameof(RateLimitsOptions.WebTokensPerUser), user.Id.ToString(), "device web tokens for your user");
+        }
+        catch (Core.Errors.DeviceTrustException e)
+        {
+            await refusals.RecordAsync(AuditCodes.RateLimited, ClientAddress.Text(http.Connection.RemoteIpAddress), user.Name,
+                Grpc.Core.StatusCode.ResourceExhausted, e.Message);
+            throw;
+        }
+    }
+
+    public async Task<ConsoleEnrollToken> CreateEnrollTokenAsync(HttpContext http, ConsoleUser user, Guid deviceId, TimeSpan ttl)
+    {
+        if (ttl <= TimeSpan.Zero || ttl > NewInvitation.MaxTtl)
+        {
+            throw Core.Errors.DeviceTrustException.InvalidArgument($"an enrollment token lasts at most {NewInvitation.MaxTtl.TotalDays:0} days");
+        }
+        var token = await AdministerAsync(http, user, AuditCodes.DeviceTokenCreate, Resources.Device, "create_enroll_token",
+            (record, actor) => deviceAdministration.CreateEnrollTokenAsync(record, actor, http.Connection.RemoteIpAddress, deviceId, ttl));
+        return new ConsoleEnrollToken(token.Token, token.Expires);
+    }
+
+    public Task UnenrollDeviceAsync(HttpContext http, ConsoleUser user, Guid deviceId) =>
+        AdministerAsync(http, user, AuditCodes.DeviceUpdate, Resources.Device, "update",
+            (record, _) => deviceAdministration.UpdateAsync(record, deviceId, new Grains.Inventory.DeviceUpdate(true, null, [], [])));
+
+    public Task DeleteDeviceAsync(HttpContext http, ConsoleUser user, Guid deviceId) =>
+        AdministerAsync(http, user, AuditCodes.DeviceDelete, Resources.Device, "delete", (record, _) => deviceAdministration.DeleteAsync(record, deviceId));
+
+    public Task<AccessLock> LockAsync(HttpContext http, ConsoleUser user, LockTargetBy by, string target, string message, TimeSpan? ttl) =>
+        AdministerAsync(http, user, AuditCodes.LockCreate, Resources.Lock, "create",
+            (record, actor) => lockAdministration.CreateAsync(record, actor, by, target, message, ttl));
+
+    public Task RemoveLockAsync(HttpContext http, ConsoleUser user, string lockId) =>
+        AdministerAsync(http, user, AuditCodes.LockDelete, Resources.Lock, "delete", (record, _) => lockAdministration.DeleteAsync(record, lockId));
+
+    public Task<RoleDocument> SaveRoleAsync(HttpContext http, ConsoleUser user, string yaml, string? replacing) =>
+        AdministerAsync(http, user, AuditCodes.RoleCreate, Resources.Role, "create",
+            (record, actor) => roleAdministration.CreateAsync(record, actor, yaml, overwrite: replacing is not null, replacing));
+
+    public Task DeleteRoleAsync(HttpContext http, ConsoleUser user, string name) =>
+        AdministerAsync(http, user, AuditCodes.RoleDelete, Resources.Role, "delete", async (record, actor) =>
+        {
+            await roleAdministration.DeleteAsync(record, actor, name);
+            return true;
+        });
+
+    /// <summary>
+    /// One administrator's action as the interceptor runs an RPC: the user as they are now, the role verb, the action,
+    /// and exactly one event under the RPC's code — its success sentence, or the refusal with its real reason (a rate
+    /// limit sampled). The same <c>via: web</c> detail as the web login tells the two ways apart.
+    /// </summary>
+    private async Task<T> AdministerAsync<T>(HttpContext http, ConsoleUser user, string code, string resource, string verb,
+        Func<AuditRecord, UserView, Task<T>> action)
+    {
+        var record = audit.Begin(code, http, user.Name, user.Id.ToString()).Detail("via", "web");
+        return await AuditedCall.RunAsync(record, refusals, async () =>
+        {
+            var live = await identities.GetUserAsync(user.Name) is { } found && found.Id == user.Id
+                ? found
+                : throw Core.Errors.DeviceTrustException.PermissionDenied("the user changed: log in again");
+            if (!await identities.AllowsAsync(live, resource, verb))
+            {
+                throw GatewayInterceptor.Denied(live, resource, verb);
+            }
+            var result = await action(record, live);
+            await record.SucceededAsync();
+            return result;
+        });
     }
 
     private static ConsoleUser Of(UserView user) => new(user.Id, user.Name, user.Kind, user.Roles);

@@ -1,4 +1,5 @@
 using DeviceTrust.Client.Profiles;
+using DeviceTrust.Core.Audit;
 using DeviceTrust.Testing;
 using Grpc.Core;
 using Microsoft.Playwright;
@@ -35,6 +36,34 @@ public sealed class WebConsoleCluster() : GatewayCluster("dt-web",
     public Task<IBrowserContext> NewContextAsync() =>
         Browser.NewContextAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true, BaseURL = Url, ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
 
+    /// <summary>The console's session cookie.</summary>
+    public const string SessionCookie = "__Host-devicetrust-session";
+
+    /// <summary>Logs in through the form, as a person would, and lands on "My devices".</summary>
+    public static async Task<IPage> LogInAsync(IBrowserContext context, string user, string password)
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/login");
+        await page.GetByLabel("User name").FillAsync(user);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
+        await page.WaitForURLAsync("**/devices/mine");
+        return page;
+    }
+
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(Screenshots);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = System.IO.Path.Combine(Screenshots, name + ".png"), FullPage = true });
+    }
+
+    /// <summary>The session's CSRF token, as every signed-in page carries it (in its log out form).</summary>
+    public static async Task<string> CsrfTokenAsync(IPage page)
+    {
+        await page.GotoAsync("/devices/mine");
+        return (await page.Locator("form.logout input[name=csrf]").GetAttributeAsync("value"))!;
+    }
+
     public override async Task DisposeAsync()
     {
         if (Browser is not null)
@@ -55,33 +84,16 @@ public sealed class WebConsoleCollection : ICollectionFixture<WebConsoleCluster>
 [Collection(WebConsoleCollection.Name)]
 public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
 {
-    private const string SessionCookie = "__Host-devicetrust-session";
+    private const string SessionCookie = WebConsoleCluster.SessionCookie;
     private readonly Grpc.Net.Client.GrpcChannel _auditor = Client.Connection.GatewayChannel.ForProfile(new ProfileStore(cluster.Admin.Home).Load()!);
 
     public void Dispose() => _auditor.Dispose();
-
-    private static async Task<IPage> LogInAsync(IBrowserContext context, string user, string password)
-    {
-        var page = await context.NewPageAsync();
-        await page.GotoAsync("/login");
-        await page.GetByLabel("User name").FillAsync(user);
-        await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
-        await page.WaitForURLAsync("**/devices/mine");
-        return page;
-    }
-
-    private static async Task ScreenshotAsync(IPage page, string name)
-    {
-        Directory.CreateDirectory(WebConsoleCluster.Screenshots);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(WebConsoleCluster.Screenshots, name + ".png"), FullPage = true });
-    }
 
     [Fact]
     public async Task An_admin_logs_in_sees_the_fleet_and_the_audit_log_and_logging_out_ends_the_session_everywhere()
     {
         await using var context = await cluster.NewContextAsync();
-        var page = await LogInAsync(context, "admin", GatewayCluster.AdminPassword);
+        var page = await WebConsoleCluster.LogInAsync(context, "admin", GatewayCluster.AdminPassword);
         Assert.EndsWith("/devices/mine", page.Url, StringComparison.Ordinal);
         Assert.Equal("My devices", await page.Locator("h1").InnerTextAsync());
         Assert.Equal("admin", await page.Locator(".user .who").InnerTextAsync());
@@ -106,19 +118,19 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         await page.GetByRole(AriaRole.Link, new() { Name = tag }).ClickAsync();
         Assert.Equal($"Device {tag}", await page.Locator("h1").InnerTextAsync());
         Assert.Contains("not enrolled", await page.Locator("#device").InnerTextAsync(), StringComparison.Ordinal);
-        await ScreenshotAsync(page, "device");
+        await WebConsoleCluster.ScreenshotAsync(page, "device");
         await page.GotoAsync("/devices");
         Assert.True(await page.Locator("#devices tbody tr").CountAsync() > 0);
-        await ScreenshotAsync(page, "devices");
+        await WebConsoleCluster.ScreenshotAsync(page, "devices");
 
         await page.GotoAsync("/audit?type=user.login&user=admin");
         var login = page.Locator("#events tbody tr").Last;
         Assert.Contains("user.login", await login.InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("password login (web console)", await login.InnerTextAsync(), StringComparison.Ordinal);
-        await ScreenshotAsync(page, "audit");
+        await WebConsoleCluster.ScreenshotAsync(page, "audit");
 
         // Logging in again in the same browser ends the session it had: its secret would be overwritten and forgotten.
-        var second = await LogInAsync(context, "admin", GatewayCluster.AdminPassword);
+        var second = await WebConsoleCluster.LogInAsync(context, "admin", GatewayCluster.AdminPassword);
         Assert.NotEqual(cookie.Value, (await context.CookiesAsync()).Single(c => c.Name == SessionCookie).Value);
         await using (var earlier = await cluster.NewContextAsync())
         {
@@ -167,7 +179,7 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
     {
         var (name, _, password) = await cluster.NewUserAsync("access");
         await using var context = await cluster.NewContextAsync();
-        var page = await LogInAsync(context, name, password);
+        var page = await WebConsoleCluster.LogInAsync(context, name, password);
 
         // A logout posted with the session cookie but not the page's token (what a cross-site form would send).
         var forged = await context.APIRequest.PostAsync("/logout", new APIRequestContextOptions { Form = context.APIRequest.CreateFormData().Set("csrf", "forged") });
@@ -196,13 +208,13 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
     {
         var (name, _, password) = await cluster.NewUserAsync("access,require-trusted-device");
         await using var context = await cluster.NewContextAsync();
-        var page = await LogInAsync(context, name, password);
+        var page = await WebConsoleCluster.LogInAsync(context, name, password);
 
         var shield = page.Locator("#shield");
         Assert.Equal("shield yellow", await shield.GetAttributeAsync("class"));
         Assert.Equal("Trusted device required", await shield.GetAttributeAsync("aria-label"));
         Assert.Contains("A trusted device is required (role require-trusted-device)", await page.Locator("#shield-note").InnerTextAsync(), StringComparison.Ordinal);
-        await ScreenshotAsync(page, "shield-yellow");
+        await WebConsoleCluster.ScreenshotAsync(page, "shield-yellow");
     }
 
     [Fact]
@@ -210,7 +222,7 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
     {
         var (name, _, password) = await cluster.NewUserAsync("access");
         await using var context = await cluster.NewContextAsync();
-        var page = await LogInAsync(context, name, password);
+        var page = await WebConsoleCluster.LogInAsync(context, name, password);
 
         var answer = await page.GotoAsync("/audit");
         Assert.Equal(403, answer!.Status);
@@ -250,7 +262,7 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
             reached.Add(await page.EvaluateAsync<string>("() => document.activeElement.textContent.trim()"));
         }
         Assert.Equal(expected, reached);
-        await ScreenshotAsync(page, "login-keyboard");
+        await WebConsoleCluster.ScreenshotAsync(page, "login-keyboard");
     }
 
     /// <summary>A user whose role requires a trusted device, and the dtsh of the device they enrolled (a software key, DTSH_DEVICE_DATA).</summary>
@@ -291,11 +303,10 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
     /// <summary>Posts the code with the session's CSRF token, whatever the page shows (a replay from a session that is already green).</summary>
     private static async Task<IAPIResponse> PostConfirmationAsync(IBrowserContext context, IPage page, string code)
     {
-        await page.GotoAsync("/devices/mine");
-        var csrf = await page.Locator("form.logout input[name=csrf]").GetAttributeAsync("value");
+        var csrf = await WebConsoleCluster.CsrfTokenAsync(page);
         return await context.APIRequest.PostAsync("/devices/web-confirm", new APIRequestContextOptions
         {
-            Form = context.APIRequest.CreateFormData().Set("csrf", csrf!).Set("code", code),
+            Form = context.APIRequest.CreateFormData().Set("csrf", csrf).Set("code", code),
             MaxRedirects = 0,
         });
     }
@@ -321,16 +332,16 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         (await cluster.Admin.Dtctl("roles", "create", "-f", roleFile)).Succeeded();
         var (name, password, device, serial) = await EnrolledUserAsync("access," + role);
         await using var context = await cluster.NewContextAsync();
-        var page = await LogInAsync(context, name, password);
+        var page = await WebConsoleCluster.LogInAsync(context, name, password);
         Assert.Equal("shield yellow", await page.Locator("#shield").GetAttributeAsync("class"));
         var (verdict, reasons) = await CheckAppAsync(page, "grafana");
         Assert.Equal("Denied", verdict);
         Assert.Contains("requires a trusted device", reasons, StringComparison.Ordinal);
-        await ScreenshotAsync(page, "access-denied");
+        await WebConsoleCluster.ScreenshotAsync(page, "access-denied");
         await page.GetByRole(AriaRole.Link, new() { Name = "Authenticate this device" }).ClickAsync();
         var address = await WebTokenAddressAsync(page);
         Assert.StartsWith("devicetrust://web-authenticate?cluster=", address, StringComparison.Ordinal);
-        await ScreenshotAsync(page, "web-authenticate");
+        await WebConsoleCluster.ScreenshotAsync(page, "web-authenticate");
 
         var proved = (await device.Dtsh("device", "web-authenticate", address)).Succeeded().StdOut;
         Assert.Contains($"Device {serial} is authenticated for your web console session.", proved, StringComparison.Ordinal);
@@ -339,7 +350,7 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         Assert.Equal(302, confirmed.Status);
         Assert.Equal("shield green", await page.Locator("#shield").GetAttributeAsync("class"));
         Assert.Equal($"This session is authenticated with trusted device {serial}.", await page.Locator("#shield-note").InnerTextAsync());
-        await ScreenshotAsync(page, "shield-green");
+        await WebConsoleCluster.ScreenshotAsync(page, "shield-green");
         Assert.Equal(("Allowed", ""), await CheckAppAsync(page, "grafana"));
         var made = await AuditTrail.LastAsync(_auditor, "device.web_token.create", e => e.User == name);
         Assert.True(made.Success);
@@ -375,8 +386,8 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         var (name, password, device, _) = await EnrolledUserAsync();
         await using var first = await cluster.NewContextAsync();
         await using var second = await cluster.NewContextAsync();
-        var pageA = await LogInAsync(first, name, password);
-        var pageB = await LogInAsync(second, name, password);
+        var pageA = await WebConsoleCluster.LogInAsync(first, name, password);
+        var pageB = await WebConsoleCluster.LogInAsync(second, name, password);
 
         // A's token, proved by the device, confirmed in B: refused, and B stays yellow.
         var code = CodeFrom((await device.Dtsh("device", "web-authenticate", await WebTokenAddressAsync(pageA))).Succeeded().StdOut);
@@ -411,6 +422,34 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         AuditTrail.IsRefusal(await AuditTrail.LastAsync(_auditor, "device.web_authenticate", e => e.User == other), StatusCode.PermissionDenied,
             $"invalid device web token: issued to another user ({name})");
         (await device.Dtsh("device", "web-authenticate", mine)).Succeeded();
+    }
+
+    [Fact]
+    public async Task Device_web_tokens_are_rate_limited_per_user_with_the_reason_and_when_to_retry()
+    {
+        var (name, password, _, _) = await EnrolledUserAsync();
+        await using var context = await cluster.NewContextAsync();
+        var page = await WebConsoleCluster.LogInAsync(context, name, password);
+        var since = DateTimeOffset.UtcNow.AddSeconds(-1);
+        for (var i = 0; i < 10; i++)
+        {
+            await WebTokenAddressAsync(page);
+        }
+        await page.GotoAsync("/devices/web-authenticate");
+        var refused = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Authenticate this device" }).ClickAsync(),
+            r => r.Url.Contains("/devices/web-authenticate", StringComparison.Ordinal) && r.Request.Method == "POST");
+
+        Assert.Equal(429, refused.Status);
+        Assert.True(int.TryParse(await refused.HeaderValueAsync("retry-after"), out var retry) && retry is > 0 and <= 60, "Retry-After in seconds");
+        const string Reason = "too many device web tokens for your user (WebTokensPerUser): try again in ";
+        Assert.StartsWith(Reason, await page.Locator("#message").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("#command").CountAsync());
+        var limited = await AuditTrail.LastAsync(_auditor, AuditCodes.RateLimited, e => e.User == name);
+        Assert.False(limited.Success);
+        Assert.Equal(nameof(StatusCode.ResourceExhausted), limited.Status);
+        Assert.StartsWith(Reason, limited.Message, StringComparison.Ordinal);
+        // nothing was made for the eleventh ask: ten tokens, each audited
+        Assert.Equal(10, (await AuditTrail.EventsAsync(_auditor, AuditCodes.DeviceWebTokenCreate, since, user: name)).Count(e => e.Success));
     }
 
     [Fact]
@@ -474,7 +513,10 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         {
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["csrf"] = token, ["user"] = user, ["password"] = "not the password" }),
         };
-        post.Headers.Add("X-Forwarded-For", forwardedFor);
+        if (forwardedFor is not null)
+        {
+            post.Headers.Add("X-Forwarded-For", forwardedFor);
+        }
         return await http.SendAsync(post);
     }
 
@@ -493,10 +535,10 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
     public async Task The_administration_pages_show_the_cluster_to_those_whose_roles_allow_it_and_only_to_them()
     {
         await using var context = await cluster.NewContextAsync();
-        var page = await LogInAsync(context, "admin", GatewayCluster.AdminPassword);
+        var page = await WebConsoleCluster.LogInAsync(context, "admin", GatewayCluster.AdminPassword);
         await page.GotoAsync("/users");
         Assert.Equal(1, await page.Locator("#users tbody tr", new() { HasText = "admin" }).CountAsync());
-        await ScreenshotAsync(page, "users");
+        await WebConsoleCluster.ScreenshotAsync(page, "users");
         await page.GotoAsync("/roles");
         Assert.Equal("editor (preset)", await page.Locator("#role-editor").InnerTextAsync());
         await page.GotoAsync("/locks");
@@ -505,7 +547,7 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         Assert.Equal(1, await page.Locator("h1", new() { HasText = "Nodes" }).CountAsync());
         await page.GotoAsync("/settings");
         Assert.Contains("Device trust mode\noptional", await page.Locator("#settings").InnerTextAsync(), StringComparison.Ordinal);
-        await ScreenshotAsync(page, "settings");
+        await WebConsoleCluster.ScreenshotAsync(page, "settings");
 
         // The inventory a page at a time: 60 more devices make at least two pages, each in asset tag order, none twice.
         var bulk = new Proto.V1.BulkCreateDevicesRequest();
@@ -524,7 +566,7 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         // Someone with the access role sees only everyone's pages, and is refused the others with the reason, audited.
         var (name, _, password) = await cluster.NewUserAsync("access");
         await using var other = await cluster.NewContextAsync();
-        var theirs = await LogInAsync(other, name, password);
+        var theirs = await WebConsoleCluster.LogInAsync(other, name, password);
         // (the access role lists nodes, as dtsh ls does)
         Assert.Equal(["My devices", "Access check", "Nodes"], await theirs.Locator("nav a").AllInnerTextsAsync());
         foreach (var (path, code, what) in new[] { ("/users", "user.list", "list user"), ("/roles", "role.list", "list role"), ("/settings", "cluster_config.get", "read cluster_config") })

@@ -17,8 +17,12 @@ public sealed class IndexModel(IDeviceInventory inventory, IGrainFactory grains)
     public IReadOnlyList<DeviceRecord> Devices { get; private set; } = [];
     public string NextPageToken { get; private set; } = "";
 
-    public async Task<IActionResult> OnGetAsync([FromQuery] string? q, [FromQuery] string? from)
+    /// <summary>Set after a device was deleted from its page (a fixed sentence; the URL says only that it happened).</summary>
+    public bool Deleted { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync([FromQuery] string? q, [FromQuery] string? from, [FromQuery] string? done)
     {
+        Deleted = done == "deleted";
         try
         {
             if (!string.IsNullOrWhiteSpace(q))

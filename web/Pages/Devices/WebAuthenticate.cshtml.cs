@@ -1,5 +1,6 @@
 using DeviceTrust.Core.Audit;
 using DeviceTrust.Core.Devices;
+using DeviceTrust.Core.Errors;
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Grains.ReadModels;
 using DeviceTrust.Grains.Web;
@@ -31,6 +32,14 @@ public sealed class WebAuthenticateModel(IGrainFactory grains, IDeviceInventory 
         if (!(HasDevice = await HasEnrolledDeviceAsync()))
         {
             return Page();
+        }
+        try
+        {
+            await Host.AdmitDeviceWebTokenAsync(HttpContext, Person);
+        }
+        catch (DeviceTrustException e) when (e.Kind == ErrorKind.ResourceExhausted)
+        {
+            return Refused(e);
         }
         var token = SecretToken.New();
         await grains.GetGrain<IDeviceWebTokenGrain>(SecretToken.HashHex(token)).CreateAsync(new DeviceWebToken(DeviceWebTokenKind.WebToken,
