@@ -85,6 +85,7 @@ builder.Services.AddSingleton<RateLimits>();
 builder.Services.AddSingleton<SampledAudit>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SampledAudit>());
 builder.Services.AddSingleton<ConnectionLimit>();
+builder.Services.AddSingleton<ProxyProtocol>();
 builder.Services.AddDeviceTrustReadModels(host, host.Cluster.ServiceId);
 builder.Services.AddSingleton<AuditRecorder>();
 builder.Services.AddSingleton<EnrollmentCeremony>();
@@ -130,6 +131,10 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     {
         // HTTP/2 for gRPC; HTTP/1.1 too so plain probes (curl /healthz) work. ALPN picks per connection.
         listen.Protocols = HttpProtocols.Http1AndHttp2;
+        if (kestrel.ApplicationServices.GetRequiredService<ProxyProtocol>() is { Enabled: true } proxyProtocol)
+        {
+            listen.Use(proxyProtocol.Wrap);
+        }
         listen.Use(kestrel.ApplicationServices.GetRequiredService<ConnectionLimit>().Wrap);
         listen.UseHttps(https =>
         {

@@ -35,11 +35,24 @@ public sealed class GatewayOptions
     public string TrustedProxies { get; set; } = "";
 
     /// <summary><see cref="TrustedProxies"/>, parsed.</summary>
-    public IReadOnlyList<IPNetwork> TrustedProxyNetworks =>
-        TrustedProxies.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(entry =>
+    public IReadOnlyList<IPNetwork> TrustedProxyNetworks => Networks(TrustedProxies, nameof(TrustedProxies));
+
+    /// <summary>
+    /// TCP load balancers (addresses or CIDR networks, comma-separated) that send the PROXY protocol header (v1 or v2)
+    /// before each connection's first byte: a connection from one of them must start with it, and the client it names
+    /// is the connection's peer for everything (TLS, gRPC and the console alike). Nobody else's header is believed: from
+    /// any other address the bytes are simply not TLS, and the connection fails. Empty (the default): off.
+    /// </summary>
+    public string ProxyProtocolFrom { get; set; } = "";
+
+    /// <summary><see cref="ProxyProtocolFrom"/>, parsed.</summary>
+    public IReadOnlyList<IPNetwork> ProxyProtocolNetworks => Networks(ProxyProtocolFrom, nameof(ProxyProtocolFrom));
+
+    private static List<IPNetwork> Networks(string value, string setting) =>
+        value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(entry =>
             IPNetwork.TryParse(entry, out var network) ? network
             : IPAddress.TryParse(entry, out var address) ? new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
-            : throw DeviceTrustException.InvalidArgument($"DeviceTrust:Gateway:TrustedProxies: \"{entry}\" is neither an address nor a network like 10.0.0.0/8")).ToList();
+            : throw DeviceTrustException.InvalidArgument($"DeviceTrust:Gateway:{setting}: \"{entry}\" is neither an address nor a network like 10.0.0.0/8")).ToList();
 
     /// <summary>Extra DNS names and IP addresses for the server certificate (the listen address and localhost are always in it).</summary>
     public List<string> PublicAddresses { get; set; } = [];
@@ -86,6 +99,7 @@ public sealed class GatewayOptions
         configuration.GetSection(Section).Bind(options);
         _ = options.ListenEndPoint;
         _ = options.TrustedProxyNetworks;
+        _ = options.ProxyProtocolNetworks;
         if (options.Mode is not (Embedded or Client))
         {
             throw DeviceTrustException.InvalidArgument($"the gateway mode \"{options.Mode}\" is unknown: use embedded or client (--mode client)");

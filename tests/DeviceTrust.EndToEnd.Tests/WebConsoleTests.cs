@@ -8,10 +8,17 @@ namespace DeviceTrust.EndToEnd.Tests;
 
 /// <summary>A gateway of its own for the web console tests, and a headless Chromium (Debian's) to drive it.</summary>
 public sealed class WebConsoleCluster() : GatewayCluster("dt-web",
-    new Dictionary<string, string?>(GatewayProcess.HighLimits) { ["DeviceTrust__Gateway__TrustedProxies"] = TrustedProxy })
+    new Dictionary<string, string?>(GatewayProcess.HighLimits)
+    {
+        ["DeviceTrust__Gateway__TrustedProxies"] = TrustedProxy,
+        ["DeviceTrust__Gateway__ProxyProtocolFrom"] = Balancer,
+    })
 {
     /// <summary>The one address whose X-Forwarded-For this gateway believes (a reverse proxy in front of it).</summary>
     public const string TrustedProxy = "127.0.0.3";
+
+    /// <summary>The one address whose PROXY protocol header this gateway believes (a TCP load balancer in front of it).</summary>
+    public const string Balancer = "127.0.0.4";
 
     /// <summary>Where the screenshots of a run go (the test output folder; a few are copied to docs/ by hand).</summary>
     public static readonly string Screenshots = System.IO.Path.Combine(AppContext.BaseDirectory, "screenshots");
@@ -473,8 +480,11 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
             .FailedWith("the address is for cluster \"another\"");
     }
 
-    /// <summary>A plain HTTPS client of the console connecting from <paramref name="source"/>, trusting only the cluster CA.</summary>
-    private HttpClient ConsoleFrom(string source)
+    /// <summary>
+    /// A plain HTTPS client of the console connecting from <paramref name="source"/>, trusting only the cluster CA, that
+    /// sends <paramref name="proxyHeader"/> first on each connection (as a TCP load balancer would) when given.
+    /// </summary>
+    private HttpClient ConsoleFrom(string source, byte[]? proxyHeader = null)
     {
         var ca = new ProfileStore(cluster.Admin.Home).Load()!.Ca;
         var handler = new SocketsHttpHandler
@@ -486,7 +496,12 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
                 var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
                 socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(source), 0));
                 await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                if (proxyHeader is not null)
+                {
+                    await stream.WriteAsync(proxyHeader, cancellationToken);
+                }
+                return stream;
             },
             SslOptions = new System.Net.Security.SslClientAuthenticationOptions
             {
@@ -503,10 +518,10 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         return new HttpClient(handler) { BaseAddress = new Uri(cluster.Url) };
     }
 
-    /// <summary>A wrong password through the login form, with an X-Forwarded-For header, from <paramref name="source"/>.</summary>
-    private async Task<HttpResponseMessage> WrongPasswordAsync(string source, string user, string forwardedFor)
+    /// <summary>A wrong password through the login form, with an X-Forwarded-For header if given, from <paramref name="source"/>.</summary>
+    private async Task<HttpResponseMessage> WrongPasswordAsync(string source, string user, string? forwardedFor, byte[]? proxyHeader = null)
     {
-        using var http = ConsoleFrom(source);
+        using var http = ConsoleFrom(source, proxyHeader);
         var form = await http.GetStringAsync("/login");
         var token = System.Text.RegularExpressions.Regex.Match(form, "name=\"csrf\" value=\"([^\"]+)\"").Groups[1].Value;
         using var post = new HttpRequestMessage(HttpMethod.Post, "/login")
@@ -529,6 +544,33 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         // Anyone else's header is ignored, loopback included: the audit keeps the real peer.
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await WrongPasswordAsync("127.0.0.1", name, "198.51.100.8")).StatusCode);
         Assert.Equal("127.0.0.1", (await AuditTrail.LastAsync(_auditor, "user.login", e => e.User == name)).ClientIp);
+    }
+
+    [Fact]
+    public async Task A_tcp_load_balancer_names_the_client_with_the_proxy_protocol_and_nobody_else_can()
+    {
+        var (name, _, _) = await cluster.NewUserAsync("access");
+        async Task<string> LoginAddressAsync() => (await AuditTrail.LastAsync(_auditor, "user.login", e => e.User == name)).ClientIp;
+
+        // Version 1 (a text line) and version 2 (binary) from the balancer: the client they name is the peer.
+        var v1 = "PROXY TCP4 198.51.100.20 127.0.0.1 50000 3025\r\n"u8.ToArray();
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await WrongPasswordAsync(WebConsoleCluster.Balancer, name, null, v1)).StatusCode);
+        Assert.Equal("198.51.100.20", await LoginAddressAsync());
+        byte[] v2 = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0x00, 0x0C, 203, 0, 113, 9, 127, 0, 0, 1, 0xC3, 0x50, 0x0B, 0xD1];
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await WrongPasswordAsync(WebConsoleCluster.Balancer, name, null, v2)).StatusCode);
+        Assert.Equal("203.0.113.9", await LoginAddressAsync());
+
+        // The balancer without a header: the connection is closed, and that is recorded with the reason.
+        await Assert.ThrowsAsync<HttpRequestException>(() => WrongPasswordAsync(WebConsoleCluster.Balancer, name, null));
+        var closed = await AuditTrail.EventuallyAsync(_auditor, AuditCodes.ConnectionRefused, e => e.ClientIp == WebConsoleCluster.Balancer);
+        AuditTrail.IsRefusal(closed, StatusCode.InvalidArgument,
+            $"a connection from load balancer {WebConsoleCluster.Balancer} was closed: the connection does not start with a PROXY protocol header");
+
+        // Anyone else's header is not believed: the bytes are not TLS and the connection fails; no login happened.
+        var spoofed = "PROXY TCP4 198.51.100.21 127.0.0.1 50000 3025\r\n"u8.ToArray();
+        await Assert.ThrowsAsync<HttpRequestException>(() => WrongPasswordAsync(WebConsoleCluster.TrustedProxy, name, null, spoofed));
+        Assert.Equal("203.0.113.9", await LoginAddressAsync());
+        Assert.DoesNotContain(await AuditTrail.EventsAsync(_auditor, "", DateTimeOffset.UtcNow.AddMinutes(-5)), e => e.ClientIp == "198.51.100.21");
     }
 
     [Fact]
