@@ -87,6 +87,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<SampledAudit>());
 builder.Services.AddSingleton<ConnectionLimit>();
 builder.Services.AddSingleton<ProxyProtocol>();
 builder.Services.AddDeviceTrustReadModels(host, host.Cluster.ServiceId);
+builder.Services.AddSingleton<GatewayMetrics>();
 builder.Services.AddSingleton<AuditRecorder>();
 builder.Services.AddSingleton<EnrollmentCeremony>();
 builder.Services.AddSingleton<AuthenticationCeremony>();
@@ -127,6 +128,11 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     // Pings find peers that vanished in the middle of a long call.
     kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
     kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+    if (gateway.MetricsEndPoint is { } metricsEndPoint)
+    {
+        // Scrapers speak HTTP/1.1 without TLS or a client certificate (FACTS.md: an HTTP/2-only listener answers them 400).
+        kestrel.Listen(metricsEndPoint, listen => listen.Protocols = HttpProtocols.Http1);
+    }
     kestrel.Listen(gateway.ListenEndPoint, listen =>
     {
         // HTTP/2 for gRPC; HTTP/1.1 too so plain probes (curl /healthz) work. ALPN picks per connection.
@@ -151,9 +157,30 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 
 builder.AddDeviceTrustTelemetry("devicetrust-gateway",
     tracing => tracing.AddAspNetCoreInstrumentation(),
-    metrics => metrics.AddAspNetCoreInstrumentation());
+    metrics =>
+    {
+        metrics.AddAspNetCoreInstrumentation().AddMeter("System.Runtime", "Npgsql");
+        if (gateway.MetricsEndPoint is not null)
+        {
+            metrics.AddPrometheusExporter();
+        }
+    });
 
 var app = builder.Build();
+if (gateway.MetricsEndPoint is { } scrape)
+{
+    // The metrics port is plain HTTP: it serves /metrics and nothing else, and /metrics is served nowhere else.
+    app.Use(async (http, next) =>
+    {
+        if (http.Connection.LocalPort == scrape.Port != (http.Request.Path == "/metrics"))
+        {
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        await next(http);
+    });
+    app.MapPrometheusScrapingEndpoint("/metrics");
+}
 if (gateway.TrustedProxyNetworks is { Count: > 0 } proxies)
 {
     // Only the configured proxies are believed (the framework would trust loopback by default), through as many of

@@ -12,7 +12,7 @@ namespace DeviceTrust.Gateway.Audit;
 /// Writes audit events with who and from where. Awaited before an RPC answers, so a success the client sees is
 /// always recorded (the log is append-only in the database).
 /// </summary>
-public sealed class AuditRecorder(IAuditLog log, TimeProvider time, ILogger<AuditRecorder> logger)
+public sealed class AuditRecorder(IAuditLog log, TimeProvider time, Hosting.GatewayMetrics metrics, ILogger<AuditRecorder> logger)
 {
     public AuditRecord Begin(string type, ServerCallContext context, string user, string userId = "") =>
         new(this, type, user, userId, ClientAddress.Of(context), context.CancellationToken);
@@ -48,15 +48,25 @@ public sealed class AuditRecorder(IAuditLog log, TimeProvider time, ILogger<Audi
         }
     }
 
-    /// <summary>The event as it would be written now, for a caller that commits it together with its change or with others.</summary>
-    public AuditEntry Entry(AuditRecord e, bool success, string status, string message) =>
-        new(time.GetUtcNow(), e.Type, success, e.User, e.DeviceId, e.AssetTag, e.OsType, e.CredentialId, e.ClientIp, message)
+    /// <summary>
+    /// The event as it would be written now, for a caller that commits it together with its change or with others.
+    /// Every event passes here once, so this is where the operation's metrics are taken.
+    /// </summary>
+    public AuditEntry Entry(AuditRecord e, bool success, string status, string message)
+    {
+        Ended(e, success, status, message);
+        return new(time.GetUtcNow(), e.Type, success, e.User, e.DeviceId, e.AssetTag, e.OsType, e.CredentialId, e.ClientIp, message)
         {
             UserId = e.UserId,
             Target = e.Target,
             Status = status,
             Details = e.DetailsJson(),
         };
+    }
+
+    /// <summary>Counts an operation that ended without an event of its own (a rate limit, recorded sampled).</summary>
+    internal void Ended(AuditRecord e, bool success, string status, string message) =>
+        metrics.Ended(e.Type, e.Started, success, status, message, e.Attestation);
 
     /// <summary>Many events in one write (each as <see cref="Entry"/> made it).</summary>
     public Task WriteAllAsync(IReadOnlyList<AuditEntry> entries) => log.AppendAllAsync(entries);
@@ -122,8 +132,15 @@ public sealed class AuditRecord(AuditRecorder recorder, string type, string user
         AssetTag = data.SerialNumber;
     }
 
+    /// <summary>When the operation began (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), for its duration metric.</summary>
+    public long Started { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>The attestation type of the device's credential once it is known ("" before), for the ceremony metrics.</summary>
+    public string Attestation { get; private set; } = "";
+
     public void Describe(Core.Devices.DeviceRecord device)
     {
+        Attestation = device.Credential is { } credential ? Core.Devices.AttestationPolicy.ToText(credential.AttestationType) : "";
         DeviceId = device.Id.ToString();
         AssetTag = device.AssetTag;
         OsType = Core.Devices.OsTypes.ToText(device.OsType);
@@ -135,6 +152,15 @@ public sealed class AuditRecord(AuditRecorder recorder, string type, string user
 
     public Task FailedAsync(string reason, StatusCode status) =>
         First() ? recorder.WriteRefusalAsync(this, status.ToString(), reason) : Task.CompletedTask;
+
+    /// <summary>Ends the record without an event of its own: a refusal that the sampled audit records instead.</summary>
+    public void EndedSampled(string reason, StatusCode status)
+    {
+        if (First())
+        {
+            recorder.Ended(this, false, status.ToString(), reason);
+        }
+    }
 
     /// <summary>Records why a call ended with <paramref name="exception"/>: its real reason, or "internal error" and its type.</summary>
     public Task FailedAsync(Exception exception)

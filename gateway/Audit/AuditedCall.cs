@@ -19,6 +19,7 @@ public static class AuditedCall
         }
         catch (DeviceTrustException e) when (e.Kind == ErrorKind.ResourceExhausted)
         {
+            record.EndedSampled(e.Message, StatusCode.ResourceExhausted);
             await refusals.RecordAsync(AuditCodes.RateLimited, record.ClientIp, record.User, StatusCode.ResourceExhausted, e.Message, record.Target);
             throw;
         }

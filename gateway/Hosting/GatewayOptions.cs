@@ -88,6 +88,17 @@ public sealed class GatewayOptions
 
     public ConnectionOptions Connections { get; set; } = new();
 
+    /// <summary>
+    /// Address and port of the Prometheus scrape endpoint (<c>/metrics</c>, plain HTTP/1.1, nothing else served there),
+    /// e.g. <c>0.0.0.0:9464</c> in a pod. Empty (the default): no metrics listener.
+    /// </summary>
+    public string MetricsListen { get; set; } = "";
+
+    public IPEndPoint? MetricsEndPoint =>
+        MetricsListen.Length == 0 ? null
+        : IPEndPoint.TryParse(MetricsListen, out var endPoint) && endPoint.Port != 0 ? endPoint
+        : throw DeviceTrustException.InvalidArgument($"DeviceTrust:Gateway:MetricsListen \"{MetricsListen}\" is not an address:port");
+
     public IPEndPoint ListenEndPoint =>
         IPEndPoint.TryParse(Listen, out var endPoint) && endPoint.Port != 0
             ? endPoint
@@ -100,6 +111,10 @@ public sealed class GatewayOptions
         _ = options.ListenEndPoint;
         _ = options.TrustedProxyNetworks;
         _ = options.ProxyProtocolNetworks;
+        if (options.MetricsEndPoint is { } metrics && metrics.Port == options.ListenEndPoint.Port)
+        {
+            throw DeviceTrustException.InvalidArgument($"DeviceTrust:Gateway:MetricsListen must use another port than Listen ({options.Listen})");
+        }
         if (options.Mode is not (Embedded or Client))
         {
             throw DeviceTrustException.InvalidArgument($"the gateway mode \"{options.Mode}\" is unknown: use embedded or client (--mode client)");

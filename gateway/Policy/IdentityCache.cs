@@ -65,6 +65,31 @@ public sealed class IdentityCache(IGrainFactory grains, GatewayOptions options, 
         return view;
     }
 
+    /// <summary>The locks in force in the snapshot held now (null before the first fetch), for the metrics: no call.</summary>
+    public int? LocksInForce => _locks is { } table ? table.Index.All.Count(l => l.InForce(time.GetUtcNow())) : null;
+
+    /// <summary>How old each policy snapshot held now is (roles, locks, config, nodes), for the metrics: no call.</summary>
+    public IEnumerable<(string Snapshot, TimeSpan Age)> SnapshotAges()
+    {
+        var now = time.GetUtcNow();
+        if (_roles is { } roles)
+        {
+            yield return ("roles", now - roles.Fetched);
+        }
+        if (_locks is { } locks)
+        {
+            yield return ("locks", now - locks.Fetched);
+        }
+        if (_config is { } config)
+        {
+            yield return ("config", now - config.Fetched);
+        }
+        if (_nodes is { } nodes)
+        {
+            yield return ("nodes", now - nodes.Fetched);
+        }
+    }
+
     public void InvalidateConfig() => _config = null;
 
     public void InvalidateUser(string name) => _users.TryRemove(name, out _);

@@ -36,6 +36,8 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     {
         Port = FreePort.Next();
         _environment["DeviceTrust__Gateway__Listen"] = $"127.0.0.1:{Port}";
+        MetricsPort = FreePort.Next();
+        _environment["DeviceTrust__Gateway__MetricsListen"] = $"127.0.0.1:{MetricsPort}";
         _environment["DeviceTrust__Cluster__SiloPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         _environment["DeviceTrust__Cluster__ClientPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
@@ -58,6 +60,9 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     /// <summary>The environment the gateway runs with, for running it (or the silo) by hand in a test.</summary>
     public IReadOnlyDictionary<string, string?> Environment => _environment;
     public int Port { get; private set; }
+
+    /// <summary>The plain HTTP port of <c>/metrics</c> (every test gateway has one).</summary>
+    public int MetricsPort { get; private set; }
     public string Proxy => $"127.0.0.1:{Port}";
     public string CaPin { get; private set; } = "";
 
