@@ -64,6 +64,8 @@ catch (Exception e) when (e is DeviceTrustException or DbException or IOExceptio
 if (gateway.IsClient)
 {
     builder.UseOrleansClient(client => client.AddDeviceTrustClient(host));
+    // (a silo sets this itself; a client gateway only needs to drain its calls, within the same bound)
+    builder.Services.Configure<HostOptions>(stopping => stopping.ShutdownTimeout = host.Cluster.ShutdownTimeout);
     builder.Services.AddSingleton(masterKey);
     builder.Services.AddSingleton(host);
     builder.Services.TryAddSingleton(TimeProvider.System);

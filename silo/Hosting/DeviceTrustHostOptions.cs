@@ -112,6 +112,15 @@ public sealed class ClusterNodeOptions
     /// <summary>Listen on every interface while advertising <see cref="Address"/> (containers: advertise the pod IP).</summary>
     public bool ListenOnAnyAddress { get; set; }
 
+    /// <summary>The silo's name in the membership table and the logs (a pod: its name, from the downward API); empty: Orleans picks one.</summary>
+    public string SiloName { get; set; } = "";
+
+    /// <summary>
+    /// How long a stopping process (SIGTERM) may take to leave the cluster gracefully: the silo hands its grains
+    /// over and in-flight calls finish. Keep it below Kubernetes' terminationGracePeriodSeconds.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// How long a grain call may take before it fails (Unavailable, retry). A call in flight to a silo that died gets
     /// no answer at all: this bounds how long its caller waits (Orleans' own default is 30 s).
@@ -165,6 +174,14 @@ public sealed class ClusterNodeOptions
         {
             // Orleans looks for idle grains once a minute and wants the lifetime longer than that.
             throw DeviceTrustException.InvalidArgument("DeviceTrust:Cluster:IdleGrainLifetime must be between two minutes and one day");
+        }
+        if (SiloName.Length > 253 || !SiloName.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Cluster:SiloName must be at most 253 letters, digits, '-', '_' or '.'");
+        }
+        if (ShutdownTimeout < TimeSpan.FromSeconds(1) || ShutdownTimeout > TimeSpan.FromMinutes(10))
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Cluster:ShutdownTimeout must be between one second and ten minutes");
         }
         _ = AdvertisedAddress;
     }

@@ -39,6 +39,11 @@ public static class DeviceTrustSilo
         silo.AddStartupTask(async (services, _) =>
             await services.GetRequiredService<IGrainFactory>().GetGrain<ISweeperGrain>(GrainKeys.Cluster).StartAsync());
         silo.Configure<SiloMessagingOptions>(messaging => messaging.ResponseTimeout = cluster.CallTimeout);
+        if (cluster.SiloName.Length > 0)
+        {
+            silo.Configure<SiloOptions>(named => named.SiloName = cluster.SiloName);
+        }
+        silo.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = cluster.ShutdownTimeout);
         if (cluster.IdleGrainLifetime is { } idle)
         {
             silo.Configure<GrainCollectionOptions>(collection => collection.CollectionAge = idle);
