@@ -32,6 +32,12 @@ if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || [ ! -x /usr/sbin/ng
     || { echo "OpenSSH, nginx or chromium is missing and could not be installed: apt-get install openssh-server openssh-client nginx curl chromium xdg-utils" >&2; exit 1; }
 fi
 
+if ! command -v kubectl >/dev/null; then
+  log "installing kubectl for the Kubernetes manifest tests (kubectl kustomize renders k8s/overlays offline)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 \
+    || { echo "kubectl is missing and no apt source here offers it: install it (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/)" >&2; exit 1; }
+fi
+
 # A throwaway PostgreSQL on a free loopback port, in a temporary folder, stopped and removed on exit.
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pg_dir=$(mktemp -d /tmp/dt-test-pg.XXXXXX)
