@@ -84,16 +84,8 @@ public sealed class AdministrationTests(SharedGateway shared, ITestOutputHelper 
     [Fact]
     public async Task Health_and_readiness_answer_over_https()
     {
-        using var handler = new HttpClientHandler();
         var ca = new Client.Profiles.ProfileStore(shared.Admin.Home).Load()!.Ca;
-        handler.ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
-        {
-            using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
-            chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(ca);
-            chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
-            return certificate is not null && chain.Build(certificate);
-        };
+        using var handler = new SocketsHttpHandler { SslOptions = ClusterCa.Trusting(ca) };
         using var http = new HttpClient(handler);
         Assert.Equal("ok\n", await http.GetStringAsync($"https://{shared.Gateway.Proxy}/healthz"));
         Assert.Equal("ready\n", await http.GetStringAsync($"https://{shared.Gateway.Proxy}/readyz"));

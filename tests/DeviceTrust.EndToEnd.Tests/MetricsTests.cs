@@ -125,21 +125,7 @@ public sealed class MetricsTests(PostgresGateway cluster)
             Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/healthz")).StatusCode);
         }
         var ca = new ProfileStore(cluster.Admin.Home).Load()!.Ca;
-        using var tls = new HttpClient(new SocketsHttpHandler
-        {
-            SslOptions =
-            {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                {
-                    using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
-                    chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.Add(ca);
-                    chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
-                    return certificate is System.Security.Cryptography.X509Certificates.X509Certificate2 presented && chain.Build(presented);
-                },
-            },
-        })
-        { BaseAddress = new Uri($"https://{cluster.Gateway.Proxy}") };
+        using var tls = new HttpClient(new SocketsHttpHandler { SslOptions = ClusterCa.Trusting(ca) }) { BaseAddress = new Uri($"https://{cluster.Gateway.Proxy}") };
         Assert.Equal(HttpStatusCode.NotFound, (await tls.GetAsync("/metrics")).StatusCode);
     }
 }

@@ -503,17 +503,7 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
                 }
                 return stream;
             },
-            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
-            {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                {
-                    using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
-                    chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.Add(ca);
-                    chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
-                    return certificate is System.Security.Cryptography.X509Certificates.X509Certificate2 presented && chain.Build(presented);
-                },
-            },
+            SslOptions = ClusterCa.Trusting(ca),
         };
         return new HttpClient(handler) { BaseAddress = new Uri(cluster.Url) };
     }
