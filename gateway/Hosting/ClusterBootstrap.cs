@@ -151,14 +151,16 @@ public sealed class ClusterBootstrap(
         var token = invitation.Token.Encode();
         SecureFile.WriteAllText(InviteFile, token + "\n");
         await config.MarkBootstrappedAsync();
-        log.LogInformation("Issued an invitation for the bootstrap user {User}, valid until {Expires:u}", AdminUser, invitation.Expires);
+        log.LogInformation("Issued an invitation for the bootstrap user {User}, valid until {Expires:u}, in {File} on {Host}", AdminUser,
+            invitation.Expires, InviteFile, Environment.MachineName);
+        // The invitation itself is never printed: standard output is a log wherever this runs as a service.
         Notice =
             $"""
              The bootstrap user "{AdminUser}" (roles {string.Join(", ", AdminRoles)}) is invited. Accept the invitation before {invitation.Expires:u}:
 
-               dtsh login --proxy {gateway.Listen} --invite {token}
+               dtsh login --proxy {gateway.Listen} --invite "$(cat {InviteFile})"
 
-             The invitation is also in {InviteFile} (mode 0600). It works once.
+             The invitation is in that file on {Environment.MachineName} (mode 0600). It works once.
              """;
     }
 }

@@ -19,6 +19,9 @@ public sealed class QuickstartTests(ITestOutputHelper output)
         // 1. the first start invites admin, in a file only the owner can read
         Assert.True(await gateway.WaitForOutputAsync("dtsh login --proxy"), "the first start printed no invitation");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(directory["data/admin-invite"]));
+        // which the output names but never shows: it is a log wherever the gateway runs as a service
+        Assert.Contains($"--invite \"$(cat {directory["data/admin-invite"]})\"", gateway.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(gateway.AdminInvitation, gateway.Output, StringComparison.Ordinal);
 
         // 2. admin accepts the invitation: a password and a certificate, the key stays in ~/.dtsh with mode 0600
         var admin = new Cli(directory["admin"]);
