@@ -93,6 +93,15 @@ public sealed class ClusterProcesses : IAsyncDisposable
         _silos[index] = null;
     }
 
+    /// <summary>SIGTERM to one silo, as a rollout does; its exit code, or null if it had not exited within <paramref name="grace"/>.</summary>
+    public async Task<int?> StopSiloAsync(int index, TimeSpan grace)
+    {
+        var code = await _silos[index]!.TerminateAsync(grace);
+        await _silos[index]!.DisposeAsync();
+        _silos[index] = null;
+        return code;
+    }
+
     /// <summary>Stops every node the way an operator would (SIGTERM): gateways first, then silos.</summary>
     public async Task StopAllAsync()
     {

@@ -98,6 +98,30 @@ public sealed class BackgroundProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// SIGTERM, the way an orchestrator stops a process, then waits up to <paramref name="grace"/> for it to exit by
+    /// itself: its exit code, or null if it did not (it is then killed).
+    /// </summary>
+    public async Task<int?> TerminateAsync(TimeSpan grace)
+    {
+        if (!_process.HasExited)
+        {
+            await ProcessRunner.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            using var cts = new CancellationTokenSource(grace);
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+                return null;
+            }
+        }
+        return _process.ExitCode;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
