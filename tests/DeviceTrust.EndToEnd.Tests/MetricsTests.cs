@@ -99,12 +99,30 @@ public sealed class MetricsTests(PostgresGateway cluster)
         var data = cluster.Path($"device-{serial}.json");
         await File.WriteAllTextAsync(data, $$"""{ "serialNumber": "{{serial}}", "osVersion": "12", "modelIdentifier": "TestBook1,1" }""");
         (await cli.With("DTSH_DEVICE_DATA", data).Dtsh("device", "enroll", "--token=" + token, "--software-key")).Succeeded();
+        (await cli.With("DTSH_DEVICE_DATA", data).Dtsh("device", "authenticate")).Succeeded();
         (await cli.DtshWithInput("not the password\n", "login", "--user", name)).FailedWith("invalid user name or password");
+        // an access decision, and a call refused before its method ran (no client certificate)
+        var profile = new ProfileStore(cluster.Admin.Home).Load()!;
+        using (var admin = Client.Connection.GatewayChannel.ForProfile(profile))
+        {
+            await new Proto.V1.AccessService.AccessServiceClient(admin).CheckAccessAsync(new Proto.V1.CheckAccessRequest
+            {
+                User = name,
+                Resource = new Proto.V1.AccessResource { Kind = "app", Name = "wiki" },
+            });
+        }
+        using (var anonymous = Client.Connection.GatewayChannel.Create(profile.Proxy, profile.Ca, null))
+        {
+            var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+                await new Proto.V1.DeviceTrustService.DeviceTrustServiceClient(anonymous).ListDevicesAsync(new Proto.V1.ListDevicesRequest()));
+            Assert.Equal(Grpc.Core.StatusCode.Unauthenticated, refused.StatusCode);
+        }
 
         var after = await ScrapeAsync();
         double Moved(string metric, params (string, string)[] labels) => after.Value(metric, labels) - before.Value(metric, labels);
         Assert.Equal("histogram", after.Types["devicetrust_enroll_seconds"]);
         Assert.Equal(1, Moved("devicetrust_enroll_seconds_count", ("result", "ok"), ("attestation", "unspecified")));
+        Assert.Equal(1, Moved("devicetrust_authenticate_seconds_count", ("result", "ok"), ("attestation", "unspecified")));
         Assert.Equal(1, Moved("devicetrust_tokens_total", ("kind", "enroll")));
         Assert.Equal(1, Moved("devicetrust_login_refusals_total", ("reason", "wrong_password")));
         Assert.Equal(1, Moved("devicetrust_operation_seconds_count", ("code", "device.enroll"), ("result", "ok")));
@@ -116,6 +134,36 @@ public sealed class MetricsTests(PostgresGateway cluster)
         foreach (var family in new[] { "http_server_request_duration_seconds", "dotnet_gc_collections_total", "orleans_", "db_client_" })
         {
             Assert.True(after.Types.Keys.Any(k => k.StartsWith(family, StringComparison.Ordinal)), $"no {family}* family in {string.Join(", ", after.Types.Keys)}");
+        }
+
+        // Every metric the alert rules and the dashboard in k8s/monitoring name is one the gateway serves.
+        var monitoring = Path.Combine(Binaries.RepositoryRoot, "k8s", "monitoring");
+        var rules = new YamlDotNet.RepresentationModel.YamlStream();
+        rules.Load(new StringReader(await File.ReadAllTextAsync(Path.Combine(monitoring, "devicetrust-alerts.yaml"))));
+        var alerts = ((YamlDotNet.RepresentationModel.YamlSequenceNode)((YamlDotNet.RepresentationModel.YamlSequenceNode)rules.Documents[0].RootNode["groups"])[0]["rules"])
+            .Cast<YamlDotNet.RepresentationModel.YamlMappingNode>()
+            .Select(r => (Name: r["alert"].ToString(), Expr: r["expr"].ToString(), Runbook: r["annotations"]["runbook"].ToString()))
+            .ToList();
+        using var dashboard = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(monitoring, "devicetrust-dashboard.json")));
+        var panels = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray().Select(t => (Name: p.GetProperty("title").GetString()!, Expr: t.GetProperty("expr").GetString()!)))
+            .ToList();
+        Assert.True(alerts.Count >= 5 && panels.Count >= 10, "the alert rules or the dashboard lost their content");
+        var operations = await File.ReadAllTextAsync(Path.Combine(Binaries.RepositoryRoot, "docs", "operations.md"));
+        foreach (var (alert, expr, runbook) in alerts.Concat(panels.Select(p => (p.Name, p.Expr, ""))))
+        {
+            var names = Regex.Matches(expr, @"\b(devicetrust|http_server|orleans|dotnet|db_client)_[a-z0-9_]+\b").Select(m => m.Value).ToList();
+            Assert.True(names.Count > 0 || expr.StartsWith("up{", StringComparison.Ordinal), $"{alert}: no metric in {expr}");
+            foreach (var metric in names)
+            {
+                Assert.True(after.Has(metric), $"{alert}: {metric} is not served by the gateway");
+            }
+            if (runbook.Length > 0)
+            {
+                // each alert has its section in docs/operations.md, with what it means and what to do
+                Assert.Equal($"docs/operations.md#{alert.ToLowerInvariant()}", runbook);
+                Assert.Contains($"\n### {alert}\n", operations, StringComparison.Ordinal);
+            }
         }
 
         // The metrics port serves nothing else (it is plain HTTP), and the TLS port does not serve /metrics.
