@@ -76,6 +76,25 @@ public sealed class ManifestTests
             $"want \"{reason}\", got:\n{string.Join("\n", errors)}");
     }
 
+    [Theory]
+    [InlineData("gateway", "DeviceTrust.Gateway")]
+    [InlineData("silo", "DeviceTrust.Silo")]
+    public void An_image_is_built_from_pinned_bases_runs_as_non_root_and_starts_its_project(string component, string assembly)
+    {
+        var lines = File.ReadAllLines(Path.Combine(Binaries.RepositoryRoot, component, "Dockerfile")).Where(l => !l.StartsWith('#')).ToList();
+        var froms = lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, froms.Count);
+        Assert.All(froms, f => Assert.Matches(@"^FROM \S+:\S+@(\$\{[A-Z_]+_DIGEST\}|sha256:[0-9a-f]{64})( AS \w+)?$", f));
+        Assert.Matches(@"^USER [1-9][0-9]{3,}:[1-9][0-9]{3,}$", lines.Single(l => l.StartsWith("USER ", StringComparison.Ordinal)));
+        Assert.Equal($"ENTRYPOINT [\"dotnet\", \"{assembly}.dll\"]", lines.Single(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
+        Assert.Contains(lines, l => l == $"RUN dotnet publish {component}/{assembly}.csproj -c Release -o /out --nologo -p:UseAppHost=false");
+        // the gateway's publish output takes one appsettings.json of the two its project graph has: they are the same
+        Assert.Equal(File.ReadAllText(Path.Combine(Binaries.RepositoryRoot, "gateway", "appsettings.json")),
+            File.ReadAllText(Path.Combine(Binaries.RepositoryRoot, "silo", "appsettings.json")));
+        // the manifests' pods run as the image's user
+        Assert.Contains("runAsUser: 10001", Render("production"), StringComparison.Ordinal);
+    }
+
     private static string ReplaceFirst(string text, string what, string with)
     {
         var at = text.IndexOf(what, StringComparison.Ordinal);
