@@ -33,9 +33,18 @@ if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || [ ! -x /usr/sbin/ng
 fi
 
 if ! command -v kubectl >/dev/null; then
-  log "installing kubectl for the Kubernetes manifest tests (kubectl kustomize renders k8s/overlays offline)"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 \
-    || { echo "kubectl is missing and no apt source here offers it: install it (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/)" >&2; exit 1; }
+  # kubectl kustomize renders k8s/overlays offline for the manifest tests. Debian's own archive has no kubectl:
+  # take it from an apt source that has it, else the upstream release, checked against its published SHA-256.
+  log "installing kubectl for the Kubernetes manifest tests"
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1; then
+    kubectl_dir=$(mktemp -d /tmp/dt-test-kubectl.XXXXXX)
+    kubectl_url="https://dl.k8s.io/release/v1.32.4/bin/linux/$(dpkg --print-architecture)/kubectl"
+    curl -fsSL -o "$kubectl_dir/kubectl" "$kubectl_url" && curl -fsSL -o "$kubectl_dir/kubectl.sha256" "$kubectl_url.sha256" \
+      && echo "$(cat "$kubectl_dir/kubectl.sha256")  $kubectl_dir/kubectl" | sha256sum --check --status \
+      || { echo "kubectl is missing and could not be installed: see https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/" >&2; exit 1; }
+    chmod +x "$kubectl_dir/kubectl"
+    export PATH="$kubectl_dir:$PATH"
+  fi
 fi
 
 # A throwaway PostgreSQL on a free loopback port, in a temporary folder, stopped and removed on exit.
