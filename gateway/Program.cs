@@ -133,7 +133,13 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     if (gateway.MetricsEndPoint is { } metricsEndPoint)
     {
         // Scrapers speak HTTP/1.1 without TLS or a client certificate (FACTS.md: an HTTP/2-only listener answers them 400).
-        kestrel.Listen(metricsEndPoint, listen => listen.Protocols = HttpProtocols.Http1);
+        // Connections here count against the same caps as the TLS port's: its per-address share too, so nobody can
+        // take the gateway's connection slots through the port that needs no certificate.
+        kestrel.Listen(metricsEndPoint, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1;
+            listen.Use(kestrel.ApplicationServices.GetRequiredService<ConnectionLimit>().Wrap);
+        });
     }
     kestrel.Listen(gateway.ListenEndPoint, listen =>
     {

@@ -113,4 +113,77 @@ public sealed class ConnectionLimitTests(ConnectionCluster cluster) : IClassFixt
             }
         }
     }
+
+    [Fact]
+    public async Task The_metrics_port_that_needs_no_certificate_counts_against_the_same_share()
+    {
+        var attacker = IPAddress.Parse("127.0.0.91");
+        var held = new List<Socket>();
+        var closed = 0;
+        try
+        {
+            for (var batch = 0; batch < 270 / 30; batch++)
+            {
+                foreach (var made in await Task.WhenAll(Enumerable.Range(0, 30).Select(async _ =>
+                         {
+                             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                             socket.Bind(new IPEndPoint(attacker, 0));
+                             try
+                             {
+                                 await socket.ConnectAsync(IPAddress.Loopback, Gateway.MetricsPort);
+                                 return socket;
+                             }
+                             catch (SocketException)
+                             {
+                                 // reset as it was accepted: beyond the share
+                                 socket.Dispose();
+                                 return null;
+                             }
+                         })))
+                {
+                    if (made is null)
+                    {
+                        closed++;
+                    }
+                    else
+                    {
+                        held.Add(made);
+                    }
+                }
+            }
+            // the gateway closes what is beyond the source's share of 256 at once (a read sees the end, or a reset);
+            // all looked at together, well before the idle timeouts close the others
+            var ended = await Task.WhenAll(held.Select(async socket =>
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+                try
+                {
+                    return await socket.ReceiveAsync(new byte[16], SocketFlags.None, timeout.Token) == 0;
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+                catch (SocketException)
+                {
+                    return true;
+                }
+            }));
+            closed += ended.Count(e => e);
+            Assert.Equal(270 - 256, closed);
+            using var audit = GatewayChannel.ForProfile(new ProfileStore(Admin.Home).Load()!);
+            AuditTrail.IsRefusal(await AuditTrail.LastAsync(audit, "connection.refused", e => e.ClientIp == "127.0.0.91"),
+                Grpc.Core.StatusCode.ResourceExhausted, "more than 256 open connections from 127.0.0.91");
+            // and a scraper elsewhere is served
+            using var scraper = new HttpClient();
+            Assert.Equal(HttpStatusCode.OK, (await scraper.GetAsync($"http://127.0.0.1:{Gateway.MetricsPort}/metrics")).StatusCode);
+        }
+        finally
+        {
+            foreach (var socket in held)
+            {
+                socket.Dispose();
+            }
+        }
+    }
 }
