@@ -70,6 +70,20 @@ public abstract class ConsolePage : PageModel
         return Message(StatusOf(e.Kind), "Not done", e.Message);
     }
 
+    /// <summary>Runs an action the cluster may refuse, then redirects to <paramref name="then"/> (post, redirect, get).</summary>
+    protected async Task<IActionResult> ActAsync(Func<Task> action, string then)
+    {
+        try
+        {
+            await action();
+        }
+        catch (DeviceTrustException e)
+        {
+            return Refused(e);
+        }
+        return Redirect(then);
+    }
+
     public static int StatusOf(ErrorKind kind) => kind switch
     {
         ErrorKind.InvalidArgument => 400,

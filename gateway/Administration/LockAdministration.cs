@@ -87,15 +87,7 @@ public sealed class LockAdministration(IGrainFactory grains, IdentityCache ident
                 return (LockTargetKind.Device, device.Id.ToString(), device.AssetTag);
             case LockTargetBy.AssetTag:
                 var tag = DeviceFields.AssetTag(target);
-                var holders = new List<DeviceRecord>();
-                foreach (var os in new[] { OsType.Linux, OsType.MacOS, OsType.Windows })
-                {
-                    if (await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(os, tag)).GetAsync() is { } id
-                        && await grains.GetGrain<IDeviceGrain>(id).GetAsync() is { } found)
-                    {
-                        holders.Add(found);
-                    }
-                }
+                var holders = await DeviceLookup.ByAssetTagAsync(grains, tag);
                 return holders.Count switch
                 {
                     0 => throw DeviceTrustException.NotFound($"device {tag} not found"),

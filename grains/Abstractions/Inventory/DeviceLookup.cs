@@ -13,7 +13,14 @@ public static class DeviceLookup
         {
             return await grains.GetGrain<IDeviceGrain>(id).GetAsync() is { } byId ? [byId] : [];
         }
-        var tag = DeviceFields.AssetTag(idOrTag);
+        return await ByAssetTagAsync(grains, idOrTag);
+    }
+
+    /// <summary>The devices holding this asset tag (one per OS at most), whatever it looks like.</summary>
+    /// <exception cref="Core.Errors.DeviceTrustException">InvalidArgument when it is not a valid asset tag.</exception>
+    public static async Task<IReadOnlyList<DeviceRecord>> ByAssetTagAsync(IGrainFactory grains, string assetTag)
+    {
+        var tag = DeviceFields.AssetTag(assetTag);
         var found = new List<DeviceRecord>();
         foreach (var os in new[] { OsType.Linux, OsType.MacOS, OsType.Windows })
         {

@@ -51,27 +51,11 @@ public sealed class LocksModel(IGrainFactory grains) : ConsolePage
         {
             return Message(400, "Not done", "choose how long the lock lasts from the list");
         }
-        try
-        {
-            await Host.LockAsync(HttpContext, Person, kind.By, target?.Trim() ?? "", message ?? "", length.Ttl);
-        }
-        catch (DeviceTrustException e)
-        {
-            return Refused(e);
-        }
-        return Redirect("/locks?done=created");
+        return await ActAsync(() => Host.LockAsync(HttpContext, Person, kind.By, target?.Trim() ?? "", message ?? "", length.Ttl), "/locks?done=created");
     }
 
     public async Task<IActionResult> OnPostRemoveAsync([FromForm] string? id)
     {
-        try
-        {
-            await Host.RemoveLockAsync(HttpContext, Person, id ?? "");
-        }
-        catch (DeviceTrustException e)
-        {
-            return Refused(e);
-        }
-        return Redirect("/locks?done=removed");
+        return await ActAsync(() => Host.RemoveLockAsync(HttpContext, Person, id ?? ""), "/locks?done=removed");
     }
 }

@@ -86,15 +86,7 @@ public sealed class RoleEditModel(IGrainFactory grains) : ConsolePage
         {
             return NotConfirmed();
         }
-        try
-        {
-            await Host.DeleteRoleAsync(HttpContext, Person, name ?? "");
-        }
-        catch (DeviceTrustException e)
-        {
-            return Refused(e);
-        }
-        return Redirect("/roles?done=deleted");
+        return await ActAsync(() => Host.DeleteRoleAsync(HttpContext, Person, name ?? ""), "/roles?done=deleted");
     }
 
     private async Task<RoleDocument?> FindAsync(string name) =>

@@ -75,15 +75,7 @@ public sealed class DetailModel(IGrainFactory grains) : ConsolePage
         {
             return NotConfirmed();
         }
-        try
-        {
-            await Host.UnenrollDeviceAsync(HttpContext, Person, id);
-        }
-        catch (DeviceTrustException e)
-        {
-            return Refused(e);
-        }
-        return Redirect($"/devices/{id}?done=unenrolled");
+        return await ActAsync(() => Host.UnenrollDeviceAsync(HttpContext, Person, id), $"/devices/{id}?done=unenrolled");
     }
 
     public async Task<IActionResult> OnPostLockAsync(Guid id, [FromForm] string? message, [FromForm] string? ttl)
@@ -92,15 +84,7 @@ public sealed class DetailModel(IGrainFactory grains) : ConsolePage
         {
             return Message(400, "Not done", "choose how long the lock lasts from the list");
         }
-        try
-        {
-            await Host.LockAsync(HttpContext, Person, LockTargetBy.DeviceId, id.ToString(), message ?? "", choice.Ttl);
-        }
-        catch (DeviceTrustException e)
-        {
-            return Refused(e);
-        }
-        return Redirect($"/devices/{id}?done=locked");
+        return await ActAsync(() => Host.LockAsync(HttpContext, Person, LockTargetBy.DeviceId, id.ToString(), message ?? "", choice.Ttl), $"/devices/{id}?done=locked");
     }
 
     public async Task<IActionResult> OnPostDeleteAsync(Guid id)
@@ -109,15 +93,7 @@ public sealed class DetailModel(IGrainFactory grains) : ConsolePage
         {
             return NotConfirmed();
         }
-        try
-        {
-            await Host.DeleteDeviceAsync(HttpContext, Person, id);
-        }
-        catch (DeviceTrustException e)
-        {
-            return Refused(e);
-        }
-        return Redirect("/devices?done=deleted");
+        return await ActAsync(() => Host.DeleteDeviceAsync(HttpContext, Person, id), "/devices?done=deleted");
     }
 
     private async Task<IActionResult> ShowAsync(Guid id)
