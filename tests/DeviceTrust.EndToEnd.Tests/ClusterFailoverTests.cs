@@ -220,7 +220,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             }
             output.WriteLine($"failed enrollment of {device.AssetTag} ({failure.Status}): {device.EnrollStatus}, {audits} audited; the same token again: {retry}");
             // The caller hears the short reason; the audit log has the real one.
-            Assert.True(retry is "enrolled" or "PermissionDenied: invalid device enrollment token", retry);
+            Assert.True(retry is "enrolled" or "PermissionDenied: invalid device enrollment token",
+                $"{retry}\n{cluster.Gateways[1].LoggedErrors(3, last: true)}\n{string.Join('\n', cluster.Silos.Select(s => s?.LoggedErrors(3, last: true)))}");
             if (retry != "enrolled")
             {
                 Assert.Equal(1, await SpentRefusalsAsync(cluster, device.AssetTag));

@@ -98,34 +98,10 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     /// <summary>
     /// The errors the gateway logged (the console logger's <c>fail:</c> and <c>crit:</c> entries, each with its
-    /// indented message and exception lines), for a test to show when it fails.
+    /// indented message and exception lines), for a test to show when it fails: the first ones, or the
+    /// <paramref name="last"/> ones.
     /// </summary>
-    public string LoggedErrors(int maxEntries = 10)
-    {
-        var entries = new List<string>();
-        List<string>? current = null;
-        foreach (var line in Output.Split('\n'))
-        {
-            if (line.StartsWith("fail: ", StringComparison.Ordinal) || line.StartsWith("crit: ", StringComparison.Ordinal))
-            {
-                current = [line];
-                entries.Add("");
-            }
-            else if (current is not null && line.StartsWith(' '))
-            {
-                current.Add(line);
-            }
-            else
-            {
-                current = null;
-            }
-            if (current is not null)
-            {
-                entries[^1] = string.Join('\n', current.Take(40));
-            }
-        }
-        return string.Join('\n', entries.Take(maxEntries));
-    }
+    public string LoggedErrors(int maxEntries = 10, bool last = false) => ConsoleLog.Errors(Output, maxEntries, last);
 
     public string AdminInvitation => File.ReadAllText(Path.Combine(DataDirectory, "admin-invite")).Trim();
 

@@ -30,6 +30,9 @@ public sealed class BackgroundProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>What the process logged as errors, if it logs with the .NET console logger.</summary>
+    public string LoggedErrors(int maxEntries = 10, bool last = false) => ConsoleLog.Errors(Output, maxEntries, last);
+
     public static BackgroundProcess Start(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var info = new ProcessStartInfo(file)
