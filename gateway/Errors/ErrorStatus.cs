@@ -53,6 +53,10 @@ public static class ErrorStatus
             => (StatusCode.Unavailable, "the cluster is settling after a node left: retry"),
         // The client went away: the call was cancelled, or its stream broke while we read or wrote it.
         OperationCanceledException or IOException when call.IsCancellationRequested => (StatusCode.Cancelled, "the client abandoned the call"),
+        // Cancelled by nothing of ours (our deadlines raise CeremonyTimeoutException): the cluster gave up on the call,
+        // e.g. "Message expired before placement could complete" while the grain's directory entry was on a silo that
+        // died and was not yet declared dead.
+        OperationCanceledException => (StatusCode.Unavailable, "the cluster did not answer in time (a node may have just left): retry"),
         _ => null,
     };
 

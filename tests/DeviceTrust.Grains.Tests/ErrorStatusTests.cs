@@ -51,6 +51,19 @@ public sealed class ErrorStatusTests
     }
 
     [Fact]
+    public void A_call_the_cluster_gave_up_on_is_unavailable_and_one_the_client_abandoned_is_cancelled()
+    {
+        // Seen after a silo kill: the silo could not place the grain before the message expired.
+        var expired = new OperationCanceledException("Message expired before placement could complete for grain enrolltoken/43c15f7d.");
+        using var abandoned = new CancellationTokenSource();
+        abandoned.Cancel();
+
+        Assert.Equal((StatusCode.Unavailable, "the cluster did not answer in time (a node may have just left): retry"),
+            ErrorStatus.Expected(expired, CancellationToken.None));
+        Assert.Equal((StatusCode.Cancelled, "the client abandoned the call"), ErrorStatus.Expected(expired, abandoned.Token));
+    }
+
+    [Fact]
     public void An_orleans_error_carrying_a_bug_of_ours_or_of_our_sql_stays_internal()
     {
         Exception[] bugs =
