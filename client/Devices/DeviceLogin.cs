@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using DeviceTrust.Client.Connection;
+using DeviceTrust.Client.Diagnostics;
 using DeviceTrust.Client.Profiles;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Proto.V1;
@@ -12,6 +13,7 @@ public static class DeviceLogin
     public static async Task<Profile> AuthenticateAsync(Profile profile, DeviceCredentialStore credentials, CancellationToken cancellationToken)
     {
         var info = credentials.Enrolled ?? throw DeviceTrustException.FailedPrecondition("this device is not enrolled: run dtsh device enroll");
+        using var span = ClientTrace.Source.StartActivity("device authentication");
         using var channel = GatewayChannel.ForProfile(profile);
         UserCertificates issued;
         if (info.Kind == DeviceCredentialStore.TpmKind)

@@ -1,3 +1,4 @@
+using DeviceTrust.Client.Diagnostics;
 using DeviceTrust.Core.Errors;
 using DeviceTrust.Proto.V1;
 using DeviceTrust.Tpm.Codec;
@@ -78,7 +79,11 @@ public static class TpmCeremonies
         {
             throw DeviceTrustException.FailedPrecondition("the gateway did not send a TPM challenge");
         }
-        var secret = tpm.ActivateCredential(ek, challenge.EncryptedCredential.CredentialBlob.ToByteArray(), challenge.EncryptedCredential.Secret.ToByteArray());
+        byte[] secret;
+        using (ClientTrace.Source.StartActivity("TPM: activate the credential"))
+        {
+            secret = tpm.ActivateCredential(ek, challenge.EncryptedCredential.CredentialBlob.ToByteArray(), challenge.EncryptedCredential.Secret.ToByteArray());
+        }
         var response = new TPMEnrollChallengeResponse { Solution = ByteString.CopyFrom(secret), EventLog = EventLog(DeviceCredentialStore.TpmSpec) };
         AddQuote(tpm, challenge.AttestationNonce.ToByteArray(), Requested(challenge.QuotePcrs), response.EventLog, response.Quotes, response.Pcrs);
         await call.RequestStream.WriteAsync(new EnrollDeviceRequest { TpmChallengeResponse = response }, cancellationToken);
@@ -171,6 +176,7 @@ public static class TpmCeremonies
     private static void AddQuote(TpmDevice tpm, byte[] nonce, IReadOnlyList<PcrBank> requested, ByteString eventLog,
         Google.Protobuf.Collections.RepeatedField<TPMQuote> quotes, Google.Protobuf.Collections.RepeatedField<TPMPCR> pcrs)
     {
+        using var span = ClientTrace.Source.StartActivity("TPM: quote the PCRs");
         var (attest, signature, values) = tpm.Quote(nonce, PcrsFor(eventLog.Span, requested));
         quotes.Add(new TPMQuote { Quote = ByteString.CopyFrom(attest), Signature = ByteString.CopyFrom(signature) });
         pcrs.AddRange(values.Select(v => new TPMPCR { Index = v.Index, Digest = ByteString.CopyFrom(v.Digest), DigestAlg = v.Hash }));

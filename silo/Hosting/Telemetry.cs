@@ -22,7 +22,8 @@ public static class Telemetry
             .ConfigureResource(r => r.AddService(serviceName))
             .WithTracing(t =>
             {
-                t.AddSource(SourceName, "Microsoft.Orleans.Application", "Microsoft.Orleans.Storage");
+                // Grain calls, grain storage and the SQL each runs: one trace from a gateway's RPC to the database.
+                t.AddSource(SourceName, "Microsoft.Orleans.Application", "Microsoft.Orleans.Storage", "Npgsql");
                 tracing?.Invoke(t);
             })
             .WithMetrics(m =>

@@ -83,14 +83,22 @@ public sealed class SharedGatewayCollection : ICollectionFixture<SharedGateway>
 /// The same on PostgreSQL (what production runs), with the schema applied by `silo db init`, a master key from the
 /// environment, and short ceremony deadlines so the whole-ceremony timeout can be shown without waiting a minute.
 /// </summary>
-public sealed class PostgresGateway() : GatewayCluster("dt-e2e-pg", new Dictionary<string, string?>(GatewayProcess.HighLimits)
+public class PostgresGateway : GatewayCluster
 {
-    ["DeviceTrust__Storage__Provider"] = "postgresql",
-    ["DEVICETRUST_MASTER_KEY"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
-    ["DeviceTrust__Gateway__CeremonyFirstMessageTimeout"] = FirstMessageTimeout.ToString(),
-    ["DeviceTrust__Gateway__CeremonyTimeout"] = CeremonyTimeout.ToString(),
-})
-{
+    public PostgresGateway() : this("dt-e2e-pg")
+    {
+    }
+
+    protected PostgresGateway(string name) : base(name, new Dictionary<string, string?>(GatewayProcess.HighLimits)
+    {
+        ["DeviceTrust__Storage__Provider"] = "postgresql",
+        ["DEVICETRUST_MASTER_KEY"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+        ["DeviceTrust__Gateway__CeremonyFirstMessageTimeout"] = FirstMessageTimeout.ToString(),
+        ["DeviceTrust__Gateway__CeremonyTimeout"] = CeremonyTimeout.ToString(),
+    })
+    {
+    }
+
     public static readonly TimeSpan FirstMessageTimeout = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan CeremonyTimeout = TimeSpan.FromSeconds(4);
 
