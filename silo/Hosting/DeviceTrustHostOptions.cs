@@ -133,6 +133,18 @@ public sealed class ClusterNodeOptions
     /// </summary>
     public TimeSpan? IdleGrainLifetime { get; set; }
 
+    /// <summary>
+    /// A standalone silo's plain HTTP/1.1 port for Prometheus (<c>/metrics</c>) and probes (<c>/healthz</c>,
+    /// <c>/readyz</c>), e.g. <c>0.0.0.0:9464</c>; empty (the default): none. An embedded silo's metrics are the
+    /// gateway's (DeviceTrust:Gateway:MetricsListen).
+    /// </summary>
+    public string MetricsListen { get; set; } = "";
+
+    public IPEndPoint? MetricsEndPoint =>
+        MetricsListen.Length == 0 ? null
+        : IPEndPoint.TryParse(MetricsListen, out var endPoint) && endPoint.Port != 0 ? endPoint
+        : throw DeviceTrustException.InvalidArgument($"DeviceTrust:Cluster:MetricsListen \"{MetricsListen}\" is not an address:port");
+
     public bool IsDatabase => Membership == Database;
 
     /// <summary>Sets Orleans' cluster and service ids from ours.</summary>
@@ -165,6 +177,10 @@ public sealed class ClusterNodeOptions
         if (!IsValidId(ClusterId) || !IsValidId(ServiceId))
         {
             throw DeviceTrustException.InvalidArgument("DeviceTrust:Cluster:ClusterId and ServiceId must be 1 to 64 letters, digits, '-', '_' or '.'");
+        }
+        if (MetricsEndPoint is { Port: var metrics } && (metrics == SiloPort || metrics == ClientPort))
+        {
+            throw DeviceTrustException.InvalidArgument("DeviceTrust:Cluster:MetricsListen must use another port than SiloPort and ClientPort");
         }
         if (CallTimeout < TimeSpan.FromSeconds(1) || CallTimeout > TimeSpan.FromMinutes(5))
         {

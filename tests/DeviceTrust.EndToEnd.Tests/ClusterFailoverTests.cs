@@ -37,6 +37,16 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         var admin = await cluster.LoginAdminAsync();
         // Every silo registered the sweeper's reminder at start, through the ADO.NET reminder service and our SQL: one row.
         Assert.Equal(1, await cluster.CountAsync("SELECT count(*) FROM grain_reminder WHERE reminder_name = 'sweep' AND period_ms = 3600000"));
+        // Each standalone silo serves its own metrics and probes (plain HTTP), and nothing else there.
+        using (var silo = new HttpClient { BaseAddress = cluster.SiloHttp(0) })
+        {
+            var readiness = await silo.GetAsync("/readyz");
+            Assert.Equal(System.Net.HttpStatusCode.OK, readiness.StatusCode);
+            Assert.Equal("ready\n", await readiness.Content.ReadAsStringAsync());
+            var scraped = PrometheusText.Parse(await silo.GetStringAsync("/metrics"));
+            Assert.True(scraped.Has("orleans_catalog_activations") && scraped.Has("dotnet_gc_collections_total"), "the silo's Orleans and runtime meters");
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, (await silo.GetAsync("/login")).StatusCode);
+        }
         using var first = ClusterProcesses.Channel(admin, cluster.Gateways[0]);
         using var second = ClusterProcesses.Channel(admin, cluster.Gateways[1]);
         GrpcChannel[] channels = [first, second];

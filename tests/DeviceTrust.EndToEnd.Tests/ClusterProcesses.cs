@@ -65,6 +65,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
         {
             ["DeviceTrust__Cluster__SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
             ["DeviceTrust__Cluster__ClientPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["DeviceTrust__Cluster__MetricsListen"] = $"127.0.0.1:{FreePort.Next().ToString(CultureInfo.InvariantCulture)}",
         };
         var silo = BackgroundProcess.Start("dotnet", [Binaries.Silo], environment);
         int index;
@@ -77,6 +78,10 @@ public sealed class ClusterProcesses : IAsyncDisposable
             "silo start", TimeSpan.FromSeconds(90));
         return index;
     }
+
+    /// <summary>A silo's metrics and probe address (http://127.0.0.1:port/), as its start line says.</summary>
+    public Uri SiloHttp(int index) =>
+        new(System.Text.RegularExpressions.Regex.Match(_silos[index]!.Output, @"metrics and probes on (http://[0-9.:]+/)").Groups[1].Value);
 
     /// <summary>The silo-to-silo port of a silo, as its start line says.</summary>
     public Task<int> SiloPortAsync(int index)

@@ -28,7 +28,7 @@ public sealed class ManifestTests
 
     private static readonly string[] Production =
     [
-        "anywhere→gateway:https", "namespace:monitoring→gateway:metrics",
+        "anywhere→gateway:https", "namespace:monitoring→gateway:metrics", "namespace:monitoring→silo:metrics",
         "gateway→silo:orleans-client", "silo→silo:silo", "silo→silo:orleans-client",
     ];
 
