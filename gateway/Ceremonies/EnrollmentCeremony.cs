@@ -5,6 +5,7 @@ using DeviceTrust.Core.Roles;
 using DeviceTrust.Core.Secrets;
 using DeviceTrust.Gateway.Audit;
 using DeviceTrust.Gateway.Authentication;
+using DeviceTrust.Gateway.Errors;
 using DeviceTrust.Gateway.Hosting;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Gateway.Services;
@@ -87,15 +88,56 @@ public sealed class EnrollmentCeremony(
             }
             var device = grains.GetGrain<IDeviceGrain>(token.DeviceId);
             var owner = new DeviceUser(caller.User.Id.ToString(), caller.Name);
-            var enrolled = offer is null
-                ? await EnrollKeyAsync(device, stream, responses, credentialId, publicKey!, data, owner, policy)
-                : await EnrollTpmAsync(device, stream, responses, offer, data, owner, policy);
+            var enrolled = await AnswerOrRecordedAsync(device, () => offer is null
+                    ? EnrollKeyAsync(device, stream, responses, credentialId, publicKey!, data, owner, policy)
+                    : EnrollTpmAsync(device, stream, responses, offer, data, owner, policy),
+                recorded => recorded.Credential is { } credential && credential.Id == credentialId && recorded.OwnerId == owner.Id
+                            && (offer is null ? credential.PublicKeyDer.AsSpan().SequenceEqual(publicKey) : credential.TpmAkPublic.AsSpan().SequenceEqual(offer.AkPublic)),
+                stream.Cancellation);
             record.Describe(enrolled);
             deviceStates.Invalidate(enrolled.Id);
             await record.SucceededAsync($"device {enrolled.AssetTag}/{enrolled.OsType.ToText()} enrolled by {caller.Name}");
             await responses.WriteAsync(new EnrollDeviceResponse { Success = new EnrollDeviceSuccess { Device = DeviceMapping.ToProto(enrolled) } },
                 stream.Cancellation);
         });
+    }
+
+    /// <summary>
+    /// The enrollment's answer, or, when the cluster lost it (Unavailable: the silo relaying the answer died after
+    /// the device grain stored the enrollment), what the device grain recorded if it is this very enrollment: the
+    /// same credential and key, for this owner. Otherwise the client would hear a failure, find its token spent,
+    /// and the audit log would say the enrollment failed while the device is enrolled.
+    /// </summary>
+    private static async Task<DeviceRecord> AnswerOrRecordedAsync(IDeviceGrain device, Func<Task<DeviceRecord>> enroll, Func<DeviceRecord, bool> isThisEnrollment,
+        CancellationToken cancellation)
+    {
+        try
+        {
+            return await enroll();
+        }
+        catch (Exception lost) when (ErrorStatus.Expected(lost, cancellation) is { Status: StatusCode.Unavailable })
+        {
+            for (var attempt = 1; attempt <= 3; attempt++)
+            {
+                try
+                {
+                    if (await device.GetAsync() is { EnrollStatus: EnrollStatus.Enrolled } recorded && isThisEnrollment(recorded))
+                    {
+                        return recorded;
+                    }
+                    break;
+                }
+                catch (Exception again) when (ErrorStatus.Expected(again, cancellation) is { Status: StatusCode.Unavailable } && attempt < 3)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), cancellation);
+                }
+                catch (Exception again) when (ErrorStatus.Expected(again, cancellation) is { Status: StatusCode.Unavailable })
+                {
+                    break;
+                }
+            }
+            throw;
+        }
     }
 
     private static async Task<DeviceRecord> EnrollKeyAsync(IDeviceGrain device, CeremonyStream<EnrollDeviceRequest> stream,
