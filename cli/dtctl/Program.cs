@@ -66,9 +66,10 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         ConfigGetCommand.Create(store),
         ConfigSetCommand.Create(store),
     },
-    new Command("cluster", "The nodes of the cluster")
+    new Command("cluster", "The nodes of the cluster, and its stored secrets")
     {
         ClusterStatusCommand.Create(store),
+        RewrapSecretsCommand.Create(store),
     },
 };
 return await root.Parse(args).InvokeAsync();

@@ -29,6 +29,7 @@ public static class AuditCodes
     public const string ConfigGet = "cluster_config.get";
     public const string ClusterStatus = "cluster.status";
     public const string ConfigUpdate = "cluster_config.update";
+    public const string SecretsRewrap = "cluster.secrets_rewrap";
 
     // the inventory and the ceremonies
     public const string DeviceCreate = "device.create";

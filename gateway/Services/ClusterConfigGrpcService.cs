@@ -62,6 +62,28 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
         return status;
     }
 
+    [Requires(Resources.ClusterConfig, "update")]
+    [Audited(AuditCodes.SecretsRewrap)]
+    public override async Task<RewrapSecretsResponse> RewrapSecrets(RewrapSecretsRequest request, ServerCallContext context)
+    {
+        var audit = context.Audit();
+        audit.Target = "master_key";
+        var response = new RewrapSecretsResponse();
+        foreach (var (name, rewrap) in new (string, Func<Task<bool>>)[]
+                 {
+                     ("user CA key", () => grains.GetGrain<Grains.Authorities.ICertificateAuthorityGrain>(GrainKeys.UserCa).RewrapAsync()),
+                     ("SSH user CA key", () => grains.GetGrain<Grains.Authorities.ISshAuthorityGrain>(GrainKeys.SshUserCa).RewrapAsync()),
+                     ("SSH host CA key", () => grains.GetGrain<Grains.Authorities.ISshAuthorityGrain>(GrainKeys.SshHostCa).RewrapAsync()),
+                 })
+        {
+            (await rewrap() ? response.Rewrapped : response.Current).Add(name);
+        }
+        audit.Message = response.Rewrapped.Count == 0
+            ? "every stored secret was already under the current master key"
+            : $"re-encrypted under the current master key: {string.Join(", ", response.Rewrapped)}";
+        return response;
+    }
+
     private static string StatusText(SiloStatus status) => status switch
     {
         SiloStatus.ShuttingDown => "shutting_down",

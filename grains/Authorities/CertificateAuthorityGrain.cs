@@ -21,6 +21,21 @@ public sealed class CertificateAuthorityGrain(
 
     public static string KeyPurpose(string caName) => GrainKeys.CaKeyPurpose(caName);
 
+    public async Task<bool> RewrapAsync()
+    {
+        if (state.State.EncryptedPrivateKey is not { } key || masterKey.Rewrap(key, KeyPurpose(this.GetPrimaryKeyString())) is not { } rewrapped)
+        {
+            return false;
+        }
+        state.State.EncryptedPrivateKey = rewrapped;
+        await state.WriteOrDeactivateAsync(() =>
+        {
+            state.State.EncryptedPrivateKey = key;
+            DeactivateOnIdle();
+        });
+        return true;
+    }
+
     public async Task<CaMaterial> GetOrCreateAsync(string clusterName)
     {
         if (state.State is { CertificateDer: { } der, EncryptedPrivateKey: { } key })

@@ -22,6 +22,21 @@ public sealed class SshAuthorityGrain(
 
     public static string KeyPurpose(string caName) => GrainKeys.SshCaKeyPurpose(caName);
 
+    public async Task<bool> RewrapAsync()
+    {
+        if (state.State.EncryptedPrivateKey is not { } key || masterKey.Rewrap(key, KeyPurpose(this.GetPrimaryKeyString())) is not { } rewrapped)
+        {
+            return false;
+        }
+        state.State.EncryptedPrivateKey = rewrapped;
+        await state.WriteOrDeactivateAsync(() =>
+        {
+            state.State.EncryptedPrivateKey = key;
+            DeactivateOnIdle();
+        });
+        return true;
+    }
+
     public async Task<SshCaMaterial> GetOrCreateAsync()
     {
         if (state.State.EncryptedPrivateKey is { } existing)

@@ -22,6 +22,12 @@ public sealed class DeviceTrustHostOptions
     /// <summary>Base64 of 32 random bytes. Also read from <c>DEVICETRUST_MASTER_KEY</c>.</summary>
     public string? MasterKey { get; set; }
 
+    /// <summary>
+    /// While rotating the master key: the old key, so that secrets still encrypted under it decrypt until
+    /// <c>dtctl cluster rewrap-secrets</c> has moved them to the new one. Or <c>DEVICETRUST_PREVIOUS_MASTER_KEY</c>.
+    /// </summary>
+    public string? PreviousMasterKey { get; set; }
+
     /// <summary>A file holding the base64 master key. Default in embedded mode: <c>{DataDir}/master.key</c> (created if absent).</summary>
     public string? MasterKeyFile { get; set; }
 
@@ -35,6 +41,7 @@ public sealed class DeviceTrustHostOptions
         var options = new DeviceTrustHostOptions();
         configuration.GetSection(Section).Bind(options);
         options.MasterKey ??= configuration["DEVICETRUST_MASTER_KEY"];
+        options.PreviousMasterKey ??= configuration["DEVICETRUST_PREVIOUS_MASTER_KEY"];
         options.Storage.Validate();
         options.Cluster.Validate(options.Storage);
         return options;

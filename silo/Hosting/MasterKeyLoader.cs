@@ -6,7 +6,7 @@ namespace DeviceTrust.Silo.Hosting;
 /// <summary>
 /// Finds the master key: configuration or <c>DEVICETRUST_MASTER_KEY</c> first, then a key file. Only the embedded
 /// (SQLite) mode generates a key file by itself; a PostgreSQL cluster must be given its key, so that every silo
-/// and gateway shares it.
+/// and gateway shares it. A previous key (<c>DEVICETRUST_PREVIOUS_MASTER_KEY</c>) is given while rotating.
 /// </summary>
 public static class MasterKeyLoader
 {
@@ -14,7 +14,7 @@ public static class MasterKeyLoader
     {
         if (!string.IsNullOrWhiteSpace(options.MasterKey))
         {
-            return MasterKey.FromBase64(options.MasterKey);
+            return MasterKey.FromBase64(options.MasterKey, options.PreviousMasterKey);
         }
         var file = options.MasterKeyFile ?? Path.Combine(options.DataDirFullPath, "master.key");
         if (File.Exists(file))
@@ -23,7 +23,7 @@ public static class MasterKeyLoader
             {
                 throw DeviceTrustException.FailedPrecondition($"the master key file {file} is readable by other users: chmod 600 it");
             }
-            return MasterKey.FromBase64(File.ReadAllText(file));
+            return MasterKey.FromBase64(File.ReadAllText(file), options.PreviousMasterKey);
         }
         if (options.MasterKeyFile is not null || !options.Storage.IsSqlite)
         {

@@ -59,6 +59,47 @@ public class SecretsTests
     }
 
     [Fact]
+    public void While_rotating_both_keys_decrypt_and_rewrapping_moves_a_secret_to_the_new_key()
+    {
+        var oldBytes = MasterKey.Generate();
+        var newBytes = MasterKey.Generate();
+        using var old = new MasterKey(oldBytes);
+        using var rotating = new MasterKey(newBytes, oldBytes);
+        using var rotated = new MasterKey(newBytes);
+        var underOld = old.Encrypt("secret"u8, "ca/user");
+
+        Assert.True(rotating.HasPrevious);
+        Assert.Equal("secret"u8.ToArray(), rotating.Decrypt(underOld, "ca/user", out var current));
+        Assert.False(current);
+        var rewrapped = rotating.Rewrap(underOld, "ca/user");
+        Assert.NotNull(rewrapped);
+        Assert.Null(rotating.Rewrap(rewrapped, "ca/user"));
+        Assert.Equal("secret"u8.ToArray(), rotated.Decrypt(rewrapped, "ca/user", out current));
+        Assert.True(current);
+        // The purpose still binds, and a secret under the old key alone does not open with the new key alone.
+        Assert.Throws<DeviceTrustException>(() => rotating.Rewrap(underOld, "ca/ssh"));
+        var error = Assert.Throws<DeviceTrustException>(() => rotated.Decrypt(underOld, "ca/user"));
+        Assert.Equal(ErrorKind.FailedPrecondition, error.Kind);
+        Assert.Contains("give the old one as DEVICETRUST_PREVIOUS_MASTER_KEY", error.Message);
+        using var unrelated = new MasterKey(MasterKey.Generate(), MasterKey.Generate());
+        Assert.Contains("neither the master key nor the previous master key", Assert.Throws<DeviceTrustException>(() => unrelated.Decrypt(underOld, "ca/user")).Message);
+    }
+
+    [Fact]
+    public void The_previous_master_key_must_be_another_valid_key()
+    {
+        var key = Convert.ToBase64String(MasterKey.Generate());
+
+        Assert.Equal("the previous master key is the current one: give the new key as the master key and the old one as the previous",
+            Assert.Throws<DeviceTrustException>(() => MasterKey.FromBase64(key, key)).Message);
+        Assert.Equal("the previous master key is not valid base64", Assert.Throws<DeviceTrustException>(() => MasterKey.FromBase64(key, "not base64!")).Message);
+        Assert.Equal("the previous master key must be 32 bytes (base64 of 32 random bytes)",
+            Assert.Throws<DeviceTrustException>(() => MasterKey.FromBase64(key, Convert.ToBase64String(new byte[16]))).Message);
+        using var plain = MasterKey.FromBase64(key, " ");
+        Assert.False(plain.HasPrevious);
+    }
+
+    [Fact]
     public void A_master_key_of_the_wrong_length_is_refused() =>
         Assert.Throws<DeviceTrustException>(() => MasterKey.FromBase64(Convert.ToBase64String(new byte[16])));
 

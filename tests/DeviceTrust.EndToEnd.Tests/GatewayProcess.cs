@@ -57,6 +57,9 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>Changes a setting for the next start (null: unset it), e.g. the master key of a rotation.</summary>
+    public void Set(string key, string? value) => _environment[key] = value;
+
     /// <summary>The environment the gateway runs with, for running it (or the silo) by hand in a test.</summary>
     public IReadOnlyDictionary<string, string?> Environment => _environment;
     public int Port { get; private set; }

@@ -9,6 +9,13 @@ public interface ICertificateAuthorityGrain : IGrainWithStringKey
 {
     [Alias("GetOrCreate")]
     Task<CaMaterial> GetOrCreateAsync(string clusterName);
+
+    /// <summary>
+    /// Re-encrypts the private key under the current master key if it is under the previous one (a rotation);
+    /// true if it did, false if it already was (or the CA does not exist yet).
+    /// </summary>
+    [Alias("Rewrap")]
+    Task<bool> RewrapAsync();
 }
 
 /// <summary>The CA certificate (DER) and its PKCS#8 private key encrypted with the master key.</summary>

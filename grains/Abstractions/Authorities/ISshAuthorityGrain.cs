@@ -10,6 +10,13 @@ public interface ISshAuthorityGrain : IGrainWithStringKey
 {
     [Alias("GetOrCreate")]
     Task<SshCaMaterial> GetOrCreateAsync();
+
+    /// <summary>
+    /// Re-encrypts the private key under the current master key if it is under the previous one (a rotation);
+    /// true if it did, false if it already was (or the CA does not exist yet).
+    /// </summary>
+    [Alias("Rewrap")]
+    Task<bool> RewrapAsync();
 }
 
 /// <summary>The CA's PKCS#8 private key, encrypted with the master key.</summary>
