@@ -147,7 +147,8 @@ public static class ManifestInvariants
                 }
                 foreach (var env in container.Env ?? [])
                 {
-                    if (env.ValueFrom?.SecretKeyRef is { } secretRef && !(secrets.TryGetValue(secretRef.Name, out var keys) && keys.Contains(secretRef.Key)))
+                    // An optional key (the previous master key, set only while rotating) may be absent.
+                    if (env.ValueFrom?.SecretKeyRef is { Optional: not true } secretRef && !(secrets.TryGetValue(secretRef.Name, out var keys) && keys.Contains(secretRef.Key)))
                     {
                         errors.Add($"{at}: env {env.Name} reads key {secretRef.Key} of Secret {secretRef.Name}, which is not there");
                     }
