@@ -52,6 +52,10 @@ public static class LoginCommand
                 profile = await LoginFlow.LoginAsync(address, ca, name, password, lifetime, cancellationToken);
             }
             store.Save(profile);
+            if (profile.AutoEnroll && new DeviceCredentialStore(store.Directory).Enrolled is null)
+            {
+                await AutoEnrollAsync(store, profile, cancellationToken);
+            }
             var credentials = new DeviceCredentialStore(store.Directory);
             if (credentials.Enrolled is not null && profile.DeviceTrustMode != "off")
             {
@@ -70,6 +74,24 @@ public static class LoginCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The cluster lets this user auto-enroll and this device is not enrolled: try, once. A refusal does not fail the
+    /// login (the device may simply not be in the inventory); it is said, and the audit log has the reason.
+    /// </summary>
+    private static async Task AutoEnrollAsync(ProfileStore store, Profile profile, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var device = await Device.DeviceEnrollCommand.EnrollAsync(store, profile, enrollToken: null, software: false,
+                Device.DeviceEnrollCommand.CollectWithSerial(), cancellationToken);
+            Console.Error.WriteLine($"Device \"{device.AssetTag}\"/{DeviceText.Os(device.OsType)} enrolled (auto-enrollment)");
+        }
+        catch (Exception e) when (e is DeviceTrustException or Grpc.Core.RpcException or Tpm.Device.TpmDeviceException)
+        {
+            Console.Error.WriteLine($"NOTE: this device was not auto-enrolled: {(e is Grpc.Core.RpcException rpc ? rpc.Status.Detail : e.Message)}");
+        }
     }
 
     private static async Task<X509Certificate2> TrustedCaAsync(ProfileStore store, string proxy, string? pin, string? file, CancellationToken cancellationToken)

@@ -10,7 +10,8 @@ namespace DeviceTrust.Client.Devices;
 /// <summary>The device side of the two ceremonies for key devices: answer the challenge with the device key.</summary>
 public static class DeviceCeremonies
 {
-    public static async Task<Device> EnrollAsync(GrpcChannel channel, string token, string credentialId, ECDsa key, DeviceCollectedData data,
+    /// <param name="token">The enrollment token, or null to auto-enroll.</param>
+    public static async Task<Device> EnrollAsync(GrpcChannel channel, string? token, string credentialId, ECDsa key, DeviceCollectedData data,
         CancellationToken cancellationToken)
     {
         using var call = new DeviceTrustService.DeviceTrustServiceClient(channel).EnrollDevice(cancellationToken: cancellationToken);
@@ -18,7 +19,9 @@ public static class DeviceCeremonies
         {
             Init = new EnrollDeviceInit
             {
-                Token = token,
+                // No token: auto-enrollment (the gateway checks the data against the device's MDM profile).
+                Token = token ?? "",
+                AutoEnroll = token is null,
                 CredentialId = credentialId,
                 DeviceData = data,
                 Key = new KeyEnrollPayload { PublicKeyDer = ByteString.CopyFrom(key.ExportSubjectPublicKeyInfo()) },

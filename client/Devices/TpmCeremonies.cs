@@ -55,7 +55,8 @@ public static class TpmCeremonies
         return log.Banks.ContainsKey(TpmAlg.Sha256) || measured.Count == 0 ? [sha256] : [sha256, new PcrBank(TpmAlg.Sha1, [.. measured.Order()])];
     }
 
-    public static async Task<Device> EnrollAsync(GrpcChannel channel, string token, TpmDevice tpm, DeviceCollectedData data, CancellationToken cancellationToken)
+    /// <param name="token">The enrollment token, or null to auto-enroll.</param>
+    public static async Task<Device> EnrollAsync(GrpcChannel channel, string? token, TpmDevice tpm, DeviceCollectedData data, CancellationToken cancellationToken)
     {
         var ek = tpm.EndorsementKey();
         var akPublic = tpm.AttestationKey(ek);
@@ -64,7 +65,9 @@ public static class TpmCeremonies
         {
             Init = new EnrollDeviceInit
             {
-                Token = token,
+                // No token: auto-enrollment (the gateway checks the data against the device's MDM profile).
+                Token = token ?? "",
+                AutoEnroll = token is null,
                 CredentialId = TpmCredentials.IdOf(TpmPublic.ParseSized(akPublic)),
                 DeviceData = data,
                 Tpm = new TPMEnrollPayload

@@ -69,6 +69,7 @@ public static class LoginFlow
             Cluster = response.ClusterName,
             Roles = response.Roles.ToList(),
             DeviceTrustMode = response.DeviceTrustMode,
+            AutoEnroll = response.AutoEnroll,
             Ca = ca,
             Certificate = certificate,
             Key = key,

@@ -26,6 +26,9 @@ public sealed class Profile
     /// <summary>The cluster's device trust mode when this profile logged in.</summary>
     public string DeviceTrustMode { get; init; } = "optional";
 
+    /// <summary>Whether the login that made this profile said this user may auto-enroll a device (not stored).</summary>
+    public bool AutoEnroll { get; init; }
+
     public DateTimeOffset ValidUntil => new(Certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
 
     public bool IsExpired(DateTimeOffset now) => now >= ValidUntil;

@@ -40,8 +40,9 @@ public sealed record DeviceCredential(string Id, byte[] PublicKeyDer, Attestatio
 /// <summary>A user by immutable id, with the name they had when recorded (for people to read; the id decides).</summary>
 public sealed record DeviceUser(string Id, string Name);
 
-/// <summary>MDM data about a device.</summary>
-public sealed record DeviceProfile(DateTimeOffset UpdateTime, string ModelIdentifier, string OsVersion, string OsBuild, IReadOnlyList<string> OsUsernames);
+/// <summary>MDM data about a device. <paramref name="OsBuildSupplemental"/>: macOS's rapid security response build, which a device may report instead.</summary>
+public sealed record DeviceProfile(DateTimeOffset UpdateTime, string ModelIdentifier, string OsVersion, string OsBuild, IReadOnlyList<string> OsUsernames,
+    string OsBuildSupplemental = "");
 
 /// <summary>
 /// A device of the inventory: what it is, whether and how it enrolled, who enrolled it, and what it reported (the

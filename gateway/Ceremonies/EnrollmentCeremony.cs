@@ -63,30 +63,14 @@ public sealed class EnrollmentCeremony(
                 EnrollDeviceInit.DeviceOneofCase.Tpm => ((byte[]?)null, TpmEvidence.Offer(init.Tpm, credentialId)),
                 _ => throw DeviceTrustException.InvalidArgument("init must carry the device's key (key or tpm)"),
             };
-            if (!SecretToken.LooksValid(init.Token))
-            {
-                await record.FailedAsync($"{InvalidToken}: malformed token", StatusCode.PermissionDenied);
-                throw DeviceTrustException.PermissionDenied(InvalidToken);
-            }
-            SpentToken token;
-            try
-            {
-                var mayEnroll = await identities.AllowsAsync(caller.User, Resources.Device, "enroll");
-                token = await grains.GetGrain<IEnrollTokenGrain>(SecretToken.HashHex(init.Token)).SpendAsync(mayEnroll);
-            }
-            catch (DeviceTrustException e) when (e.Kind == ErrorKind.PermissionDenied)
-            {
-                await record.FailedAsync(e.Message, StatusCode.PermissionDenied);
-                throw DeviceTrustException.PermissionDenied(InvalidToken);
-            }
-            record.Spent = $"the enrollment token (made by {token.CreatedBy}) was spent";
-            record.DeviceId = token.DeviceId.ToString();
-            record.Detail("token_created_by", token.CreatedBy);
-            if ((await identities.LocksAsync()).Against(caller.User.Id.ToString(), caller.User.Roles, token.DeviceId.ToString(), time.GetUtcNow()) is [var locked, ..])
+            var deviceId = init.AutoEnroll
+                ? await AutoEnrollAsync(record, caller, init, data)
+                : await SpendTokenAsync(record, caller, init.Token);
+            if ((await identities.LocksAsync()).Against(caller.User.Id.ToString(), caller.User.Roles, deviceId.ToString(), time.GetUtcNow()) is [var locked, ..])
             {
                 throw DeviceTrustException.PermissionDenied(locked.Reason);
             }
-            var device = grains.GetGrain<IDeviceGrain>(token.DeviceId);
+            var device = grains.GetGrain<IDeviceGrain>(deviceId);
             var owner = new DeviceUser(caller.User.Id.ToString(), caller.Name);
             var enrolled = await AnswerOrRecordedAsync(device, () => offer is null
                     ? EnrollKeyAsync(device, stream, responses, credentialId, publicKey!, data, owner, policy)
@@ -100,6 +84,72 @@ public sealed class EnrollmentCeremony(
             await responses.WriteAsync(new EnrollDeviceResponse { Success = new EnrollDeviceSuccess { Device = DeviceMapping.ToProto(enrolled) } },
                 stream.Cancellation);
         });
+    }
+
+    /// <summary>The token's device, once the token is spent; a bad token is refused as just "invalid".</summary>
+    private async Task<Guid> SpendTokenAsync(AuditRecord record, Caller caller, string secret)
+    {
+        if (!SecretToken.LooksValid(secret))
+        {
+            await record.FailedAsync($"{InvalidToken}: malformed token", StatusCode.PermissionDenied);
+            throw DeviceTrustException.PermissionDenied(InvalidToken);
+        }
+        SpentToken token;
+        try
+        {
+            var mayEnroll = await identities.AllowsAsync(caller.User, Resources.Device, "enroll");
+            token = await grains.GetGrain<IEnrollTokenGrain>(SecretToken.HashHex(secret)).SpendAsync(mayEnroll);
+        }
+        catch (DeviceTrustException e) when (e.Kind == ErrorKind.PermissionDenied)
+        {
+            await record.FailedAsync(e.Message, StatusCode.PermissionDenied);
+            throw DeviceTrustException.PermissionDenied(InvalidToken);
+        }
+        record.Spent = $"the enrollment token (made by {token.CreatedBy}) was spent";
+        record.DeviceId = token.DeviceId.ToString();
+        record.Detail("token_created_by", token.CreatedBy);
+        return token.DeviceId;
+    }
+
+    /// <summary>
+    /// Auto-enrollment: no token, so the cluster option, the caller's <c>device: enroll</c> verb and an exact match
+    /// of the reported data with the device's MDM profile authorize it. The person at the device hears only that it
+    /// cannot enroll itself; the audit log says which check failed, with what was expected and what came.
+    /// </summary>
+    private async Task<Guid> AutoEnrollAsync(AuditRecord record, Caller caller, EnrollDeviceInit init, CollectedData data)
+    {
+        record.Detail("auto_enrollment", "true");
+        if (init.Token.Length > 0)
+        {
+            throw DeviceTrustException.InvalidArgument("auto_enroll takes no token: send one or the other");
+        }
+        if (!(await identities.ConfigAsync()).DeviceTrust.AutoEnroll)
+        {
+            await record.FailedAsync("auto-enrollment refused: auto-enrollment is off in this cluster", StatusCode.PermissionDenied);
+            throw DeviceTrustException.PermissionDenied("auto-enrollment is off in this cluster: ask an administrator for an enrollment token");
+        }
+        if (!await identities.AllowsAsync(caller.User, Resources.Device, "enroll"))
+        {
+            var denied = $"auto-enrollment needs the device: enroll verb (role {PresetRoles.DeviceEnroll}); user {caller.Name} has roles {string.Join(", ", caller.User.Roles)}";
+            await record.FailedAsync($"auto-enrollment refused: {denied}", StatusCode.PermissionDenied);
+            throw DeviceTrustException.PermissionDenied(denied);
+        }
+        var found = data.SerialNumber.Length == 0 ? null : await grains.GetGrain<IAssetTagGrain>(AssetTags.Key(data.OsType, data.SerialNumber)).GetAsync();
+        var device = found is { } id ? await grains.GetGrain<IDeviceGrain>(id).GetAsync() : null;
+        var refusal = device is null
+            ? $"no device {data.SerialNumber}/{data.OsType.ToText()} in the inventory"
+            : AutoEnrollment.Refusal(device, data);
+        if (refusal is not null)
+        {
+            if (device is not null)
+            {
+                record.Describe(device);
+            }
+            await record.FailedAsync($"auto-enrollment refused: {refusal}", StatusCode.PermissionDenied);
+            throw DeviceTrustException.PermissionDenied(AutoEnrollment.Refused);
+        }
+        record.DeviceId = device!.Id.ToString();
+        return device.Id;
     }
 
     /// <summary>

@@ -124,7 +124,7 @@ public sealed class AuthGrpcService(
 
     private async Task<LoginResponse> IssueAsync(UserView user, System.Security.Cryptography.X509Certificates.PublicKey publicKey, TimeSpan ttl)
     {
-        var mode = (await identities.ConfigAsync()).DeviceTrust.Mode;
+        var settings = (await identities.ConfigAsync()).DeviceTrust;
         var issued = await issuer.IssueAsync(user, publicKey, time.GetUtcNow() + ttl, device: null);
         var response = new LoginResponse
         {
@@ -132,7 +132,8 @@ public sealed class AuthGrpcService(
             CaCertificateDer = ByteString.CopyFrom(authority.Ca.Certificate.RawData),
             User = user.Name,
             ClusterName = authority.ClusterName,
-            DeviceTrustMode = mode,
+            DeviceTrustMode = settings.Mode,
+            AutoEnroll = settings.AutoEnroll && await identities.AllowsAsync(user, Core.Roles.Resources.Device, "enroll"),
             SshCertificate = issued.Ssh is null ? ByteString.Empty : ByteString.CopyFrom(issued.Ssh),
             SshHostCa = authority.SshHosts.PublicKey.ToLine($"{authority.ClusterName} host CA"),
         };

@@ -78,7 +78,8 @@ public static class DeviceMapping
                 DeviceFields.Text(profile.OsBuild, "profile.os_build"),
                 profile.OsUsernames.Count <= 64
                     ? profile.OsUsernames.Select(u => DeviceFields.Text(u, "profile.os_usernames")).ToList()
-                    : throw DeviceTrustException.InvalidArgument("profile.os_usernames has more than 64 entries"));
+                    : throw DeviceTrustException.InvalidArgument("profile.os_usernames has more than 64 entries"),
+                DeviceFields.Text(profile.OsBuildSupplemental, "profile.os_build_supplemental"));
 
     public static Wire.Device ToProto(DeviceRecord device)
     {
@@ -146,6 +147,7 @@ public static class DeviceMapping
                 ModelIdentifier = profile.ModelIdentifier,
                 OsVersion = profile.OsVersion,
                 OsBuild = profile.OsBuild,
+                OsBuildSupplemental = profile.OsBuildSupplemental,
             };
             message.Profile.OsUsernames.AddRange(profile.OsUsernames);
         }

@@ -42,12 +42,12 @@ public sealed class AdministrationTests(SharedGateway shared, ITestOutputHelper 
         (await shared.Admin.Dtctl("config", "set", "device-trust-mode", "always")).FailedWith("unknown device trust mode \"always\"");
 
     [Fact]
-    public async Task Turning_on_auto_enrollment_warns_that_it_is_not_built_yet()
+    public async Task Auto_enrollment_turns_on_and_off_without_a_warning()
     {
         var result = (await shared.Admin.Dtctl("config", "set", "auto-enroll", "true")).Succeeded();
         Assert.Contains("auto_enroll: true", result.StdOut);
-        Assert.Contains("WARNING: auto-enrollment is not built yet", result.StdErr);
-        Assert.DoesNotContain("WARNING", (await shared.Admin.Dtctl("config", "set", "auto-enroll", "false")).Succeeded().StdErr);
+        Assert.DoesNotContain("WARNING", result.StdErr);
+        Assert.Contains("auto_enroll: false", (await shared.Admin.Dtctl("config", "set", "auto-enroll", "false")).Succeeded().StdOut);
     }
 
     [Fact]

@@ -99,11 +99,6 @@ public static class ConfigSetCommand
             {
                 Console.Error.WriteLine("WARNING: " + warning);
             }
-            if (request.HasAutoEnroll && request.AutoEnroll)
-            {
-                // Stored so the setting survives upgrades, but nothing acts on it yet: say so instead of surprising anyone.
-                Console.Error.WriteLine("WARNING: auto-enrollment is not built yet: devices still need an enrollment token (dtctl devices enroll)");
-            }
             if (request.HasAllowSha1Signatures && request.AllowSha1Signatures)
             {
                 Console.Error.WriteLine("WARNING: TPM quotes signed with SHA-1 are now admitted; SHA-1 collisions are practical, so such devices prove less");

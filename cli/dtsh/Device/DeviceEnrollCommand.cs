@@ -9,8 +9,10 @@ using DeviceTrust.Proto.V1;
 namespace DeviceTrust.Cli.Dtsh.Device;
 
 /// <summary>
-/// <c>dtsh device enroll --token=T</c>, or <c>--current-device</c> for users allowed to register devices and mint
-/// tokens: registers this device if needed, mints a token and enrolls. The logged-in user becomes the owner.
+/// <c>dtsh device enroll --token=T</c>; <c>--current-device</c> for users allowed to register devices and mint
+/// tokens: registers this device if needed, mints a token and enrolls; or <c>--auto</c> where the cluster allows
+/// auto-enrollment: a device of the inventory whose data matches its MDM profile enrolls without a token. The
+/// logged-in user becomes the owner.
 /// </summary>
 public static class DeviceEnrollCommand
 {
@@ -18,52 +20,72 @@ public static class DeviceEnrollCommand
     {
         var token = new Option<string?>("--token") { Description = "Enrollment token from dtctl devices add --enroll / dtctl devices enroll" };
         var current = new Option<bool>("--current-device") { Description = "Register this device if needed, mint a token and enroll it" };
+        var auto = new Option<bool>("--auto") { Description = "Enroll without a token: this device must be in the inventory (from the MDM) and match its profile" };
         var software = new Option<bool>("--software-key") { Description = "Use a software key in the profile folder instead of a TPM (weaker: recorded as attestation unspecified)" };
-        var command = new Command("enroll", "Enroll this device") { token, current, software };
+        var command = new Command("enroll", "Enroll this device") { token, current, auto, software };
         command.SetAction((result, cancellationToken) => CliRunner.RunAsync(async () =>
         {
             var profile = CurrentProfile.Require(store);
-            if (result.GetValue(token) is null == !result.GetValue(current))
+            if ((result.GetValue(token) is null ? 0 : 1) + (result.GetValue(current) ? 1 : 0) + (result.GetValue(auto) ? 1 : 0) != 1)
             {
-                throw DeviceTrustException.InvalidArgument("pass either --token or --current-device");
+                throw DeviceTrustException.InvalidArgument("pass one of --token, --current-device or --auto");
             }
-            var credentials = new DeviceCredentialStore(store.Directory);
-            var data = DeviceDataCollector.Collect();
-            if (data.SerialNumber.Length == 0)
-            {
-                throw DeviceTrustException.FailedPrecondition(
-                    $"could not read this device's serial number (DMI is missing or readable by root only): set {DeviceDataCollector.OverrideVariable} to a JSON file with serialNumber");
-            }
-            using var channel = GatewayChannel.ForProfile(profile);
-            var useTpm = !result.GetValue(software) && DeviceCredentialStore.TpmAvailable;
+            var data = CollectWithSerial();
             var enrollToken = result.GetValue(token);
             var registered = false;
-            if (enrollToken is null)
+            if (enrollToken is null && !result.GetValue(auto))
             {
+                using var channel = GatewayChannel.ForProfile(profile);
                 (enrollToken, registered) = await SelfServiceTokenAsync(new DeviceTrustService.DeviceTrustServiceClient(channel), data, cancellationToken);
             }
-            Proto.V1.Device device;
-            DeviceCredentialInfo info;
-            if (useTpm)
-            {
-                using var tpm = Tpm.Device.TpmDevice.Open(DeviceCredentialStore.TpmSpec);
-                device = await TpmCeremonies.EnrollAsync(channel, enrollToken, tpm, data, cancellationToken);
-                info = new DeviceCredentialInfo(device.Credential.Id, DeviceCredentialStore.TpmKind, "", "", "");
-            }
-            else
-            {
-                var (key, created) = credentials.GetOrCreate(result.GetValue(software));
-                using (key)
-                {
-                    device = await DeviceCeremonies.EnrollAsync(channel, enrollToken, created.CredentialId, key, data, cancellationToken);
-                }
-                info = created;
-            }
-            credentials.Save(info with { DeviceId = device.Id, AssetTag = device.AssetTag, OsType = DeviceText.Os(device.OsType) });
-            Console.WriteLine($"Device \"{device.AssetTag}\"/{DeviceText.Os(device.OsType)} {(registered ? "registered and enrolled" : "enrolled")}");
+            var device = await EnrollAsync(store, profile, enrollToken, result.GetValue(software), data, cancellationToken);
+            Console.WriteLine($"Device \"{device.AssetTag}\"/{DeviceText.Os(device.OsType)} "
+                              + (registered ? "registered and enrolled" : result.GetValue(auto) ? "enrolled (auto-enrollment)" : "enrolled"));
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>This device's data, which must include its serial number (the inventory knows devices by it).</summary>
+    public static DeviceCollectedData CollectWithSerial()
+    {
+        var data = DeviceDataCollector.Collect();
+        if (data.SerialNumber.Length == 0)
+        {
+            throw DeviceTrustException.FailedPrecondition(
+                $"could not read this device's serial number (DMI is missing or readable by root only): set {DeviceDataCollector.OverrideVariable} to a JSON file with serialNumber");
+        }
+        return data;
+    }
+
+    /// <summary>
+    /// Enrolls this device with <paramref name="enrollToken"/>, or auto-enrolls it when null: with the TPM when there
+    /// is one (unless <paramref name="software"/>), else a software key in the profile folder; records the credential.
+    /// </summary>
+    public static async Task<Proto.V1.Device> EnrollAsync(ProfileStore store, Profile profile, string? enrollToken, bool software, DeviceCollectedData data,
+        CancellationToken cancellationToken)
+    {
+        var credentials = new DeviceCredentialStore(store.Directory);
+        using var channel = GatewayChannel.ForProfile(profile);
+        Proto.V1.Device device;
+        DeviceCredentialInfo info;
+        if (!software && DeviceCredentialStore.TpmAvailable)
+        {
+            using var tpm = Tpm.Device.TpmDevice.Open(DeviceCredentialStore.TpmSpec);
+            device = await TpmCeremonies.EnrollAsync(channel, enrollToken, tpm, data, cancellationToken);
+            info = new DeviceCredentialInfo(device.Credential.Id, DeviceCredentialStore.TpmKind, "", "", "");
+        }
+        else
+        {
+            var (key, created) = credentials.GetOrCreate(software);
+            using (key)
+            {
+                device = await DeviceCeremonies.EnrollAsync(channel, enrollToken, created.CredentialId, key, data, cancellationToken);
+            }
+            info = created;
+        }
+        credentials.Save(info with { DeviceId = device.Id, AssetTag = device.AssetTag, OsType = DeviceText.Os(device.OsType) });
+        return device;
     }
 
     private static async Task<(string Token, bool Registered)> SelfServiceTokenAsync(DeviceTrustService.DeviceTrustServiceClient devices,
