@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using DeviceTrust.Core.Errors;
 using DeviceTrust.Proto.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -48,6 +49,33 @@ public static class DeviceDataCollector
     }
 
     public static string ToJson(DeviceCollectedData data) => JsonFormatter.Default.Format(data);
+
+    /// <summary>What <c>dtsh device collect</c> printed, read back from <paramref name="file"/> (strictly: an unknown field is an error).</summary>
+    public static DeviceCollectedData ReadFile(string file)
+    {
+        const long maxBytes = 64 * 1024;
+        var info = new FileInfo(file);
+        if (!info.Exists)
+        {
+            throw DeviceTrustException.NotFound($"{file} does not exist");
+        }
+        if (info.Length > maxBytes)
+        {
+            throw DeviceTrustException.InvalidArgument($"{file} is larger than {maxBytes / 1024} KiB: it is not the output of dtsh device collect");
+        }
+        try
+        {
+            return StrictParser.Parse<DeviceCollectedData>(File.ReadAllText(file));
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw DeviceTrustException.InvalidArgument($"{file} is not device data as dtsh device collect prints it: {e.Message}");
+        }
+        catch (InvalidJsonException e)
+        {
+            throw DeviceTrustException.InvalidArgument($"{file} is not device data as dtsh device collect prints it: {e.Message}");
+        }
+    }
 
     private static Dictionary<string, string> ReadOsRelease(string path)
     {

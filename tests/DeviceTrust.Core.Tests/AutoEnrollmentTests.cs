@@ -26,7 +26,7 @@ public sealed class AutoEnrollmentTests
 
     [Theory]
     [InlineData("C02XYW", OsType.MacOS, "MacBookPro18,3", "14.2", "23C64", "serial number differs: the MDM says \"C02XYZ\", the device \"C02XYW\"")]
-    [InlineData("C02XYZ", OsType.Linux, "MacBookPro18,3", "14.2", "23C64", "OS differs: the inventory says macos, the device linux")]
+    [InlineData("C02XYZ", OsType.Linux, "MacBookPro18,3", "14.2", "23C64", "OS differs: the MDM says \"macos\", the device \"linux\"")]
     [InlineData("C02XYZ", OsType.MacOS, "MacBookPro18,1", "14.2", "23C64", "model differs: the MDM says \"MacBookPro18,3\", the device \"MacBookPro18,1\"")]
     [InlineData("C02XYZ", OsType.MacOS, "MacBookPro18,3", "14.1", "23C64", "OS version differs: the MDM says \"14.2\", the device \"14.1\"")]
     [InlineData("C02XYZ", OsType.MacOS, "MacBookPro18,3", "14.2", "23C63", "OS build differs: the MDM says \"23C64\" (or \"23C71\"), the device \"23C63\"")]

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using DeviceTrust.Client.Connection;
 using DeviceTrust.Client.Profiles;
 using DeviceTrust.Proto.V1;
@@ -38,13 +39,40 @@ public sealed class AutoEnrollmentTests(AutoEnrollGateway cluster) : IClassFixtu
 
     private static string NewSerial() => "AE" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
 
-    /// <summary>A device of the inventory with the MDM profile an MDM sync would give it.</summary>
+    /// <summary>A device of the inventory with the MDM profile an MDM sync would give it (set here with dtctl).</summary>
     private async Task<Device> InInventoryAsync(string serial)
     {
         (await cluster.Admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", serial)).Succeeded();
+        var set = (await cluster.Admin.Dtctl("devices", "update", "--asset-tag", serial, "--model", Model, "--os-version", Version, "--os-build", Build,
+            "--os-build-supplemental", Supplemental)).Succeeded();
+        Assert.Contains($"MDM profile: model {Model}, OS {Version} build {Build} or {Supplemental}", set.StdOut);
         var device = (await Devices.FindDevicesAsync(new FindDevicesRequest { IdOrTag = serial })).Devices.Single();
-        var profile = new DeviceProfile { ModelIdentifier = Model, OsVersion = Version, OsBuild = Build, OsBuildSupplemental = Supplemental };
-        return await Devices.UpdateDeviceAsync(new UpdateDeviceRequest { DeviceId = device.Id, Profile = profile });
+        Assert.Equal((Model, Version, Build, Supplemental),
+            (device.Profile.ModelIdentifier, device.Profile.OsVersion, device.Profile.OsBuild, device.Profile.OsBuildSupplemental));
+        return device;
+    }
+
+    [Fact]
+    public async Task Dtctl_devices_diff_shows_the_profile_beside_what_the_device_collected_as_the_gateway_judges_it()
+    {
+        var serial = NewSerial();
+        await InInventoryAsync(serial);
+        var (_, cli, _) = await cluster.NewUserAsync("access");
+        // What the person at the device sends the administrator: dtsh device collect, saved to a file.
+        var collected = cluster.Path($"collected-{serial}.json");
+        await File.WriteAllTextAsync(collected, (await AtDevice(cli, serial, version: "11").Dtsh("device", "collect")).Succeeded().StdOut);
+
+        var diff = (await cluster.Admin.Dtctl("devices", "diff", serial, "--collected", collected)).Succeeded().StdOut.Split('\n');
+
+        Assert.Equal($"Device {serial}/linux (source API), not enrolled", diff[0]);
+        Assert.Single(diff, l => l.StartsWith('✗'));
+        Assert.Matches(@"^✗\s+OS version\s+12\s+11\s*$", diff.Single(l => l.StartsWith('✗')));
+        Assert.Matches($@"^\s+OS build\s+{Regex.Escape(Build)} or {Regex.Escape(Supplemental)}\s+{Regex.Escape(Build)}\s*$", diff.Single(l => l.Contains("OS build")));
+        Assert.Contains("Auto-enrollment: refused, OS version differs: the MDM says \"12\", the device \"11\".", diff);
+
+        var broken = cluster.Path($"broken-{serial}.json");
+        await File.WriteAllTextAsync(broken, """{ "serialNumber": "X", "colour": "blue" }""");
+        (await cluster.Admin.Dtctl("devices", "diff", serial, "--collected", broken)).FailedWith($"{broken} is not device data as dtsh device collect prints it");
     }
 
     private Cli AtDevice(Cli cli, string serial, string model = Model, string version = Version, string build = Build)

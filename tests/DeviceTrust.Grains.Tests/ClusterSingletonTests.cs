@@ -195,7 +195,8 @@ public abstract class ClusterSingletonBehaviour(SiloHarness silo)
         using var ca = Core.Ssh.SshCertificateAuthority.Load(_silo.MasterKey.Decrypt(again.EncryptedPrivateKey, SshAuthorityGrain.KeyPurpose(name)));
         Assert.Equal(Core.Ssh.SshPublicKey.EcdsaP256, ca.PublicKey.Type);
         // bound to its purpose: the key of one authority does not open as another's
-        Assert.Equal("cannot decrypt a stored secret: the master key is not the one it was encrypted with",
+        Assert.Equal("cannot decrypt a stored secret: the master key is not the one it was encrypted with "
+                     + "(rotating it? give the old one as DEVICETRUST_PREVIOUS_MASTER_KEY)",
             Assert.Throws<DeviceTrustException>(() => _silo.MasterKey.Decrypt(again.EncryptedPrivateKey, SshAuthorityGrain.KeyPurpose("other"))).Message);
     }
 
