@@ -4,7 +4,7 @@ using DeviceTrust.Core.Secrets;
 
 namespace DeviceTrust.Grains.Authorities;
 
-public sealed class CertificateAuthorityState
+public sealed class CertificateAuthorityState : IEncryptedKeyState
 {
     public byte[]? CertificateDer { get; set; }
     /// <summary>AES-GCM under the master key, bound to the purpose <see cref="CertificateAuthorityGrain.KeyPurpose"/>.</summary>
@@ -21,20 +21,7 @@ public sealed class CertificateAuthorityGrain(
 
     public static string KeyPurpose(string caName) => GrainKeys.CaKeyPurpose(caName);
 
-    public async Task<bool> RewrapAsync()
-    {
-        if (state.State.EncryptedPrivateKey is not { } key || masterKey.Rewrap(key, KeyPurpose(this.GetPrimaryKeyString())) is not { } rewrapped)
-        {
-            return false;
-        }
-        state.State.EncryptedPrivateKey = rewrapped;
-        await state.WriteOrDeactivateAsync(() =>
-        {
-            state.State.EncryptedPrivateKey = key;
-            DeactivateOnIdle();
-        });
-        return true;
-    }
+    public Task<bool> RewrapAsync() => state.RewrapAsync(masterKey, KeyPurpose(this.GetPrimaryKeyString()), DeactivateOnIdle);
 
     public async Task<CaMaterial> GetOrCreateAsync(string clusterName)
     {

@@ -4,7 +4,7 @@ using DeviceTrust.Core.Ssh;
 
 namespace DeviceTrust.Grains.Authorities;
 
-public sealed class SshAuthorityState
+public sealed class SshAuthorityState : IEncryptedKeyState
 {
     /// <summary>AES-GCM under the master key, bound to <see cref="SshAuthorityGrain.KeyPurpose"/>.</summary>
     public byte[]? EncryptedPrivateKey { get; set; }
@@ -22,20 +22,7 @@ public sealed class SshAuthorityGrain(
 
     public static string KeyPurpose(string caName) => GrainKeys.SshCaKeyPurpose(caName);
 
-    public async Task<bool> RewrapAsync()
-    {
-        if (state.State.EncryptedPrivateKey is not { } key || masterKey.Rewrap(key, KeyPurpose(this.GetPrimaryKeyString())) is not { } rewrapped)
-        {
-            return false;
-        }
-        state.State.EncryptedPrivateKey = rewrapped;
-        await state.WriteOrDeactivateAsync(() =>
-        {
-            state.State.EncryptedPrivateKey = key;
-            DeactivateOnIdle();
-        });
-        return true;
-    }
+    public Task<bool> RewrapAsync() => state.RewrapAsync(masterKey, KeyPurpose(this.GetPrimaryKeyString()), DeactivateOnIdle);
 
     public async Task<SshCaMaterial> GetOrCreateAsync()
     {
