@@ -94,10 +94,7 @@ public sealed class GatewayOptions
     /// </summary>
     public string MetricsListen { get; set; } = "";
 
-    public IPEndPoint? MetricsEndPoint =>
-        MetricsListen.Length == 0 ? null
-        : IPEndPoint.TryParse(MetricsListen, out var endPoint) && endPoint.Port != 0 ? endPoint
-        : throw DeviceTrustException.InvalidArgument($"DeviceTrust:Gateway:MetricsListen \"{MetricsListen}\" is not an address:port");
+    public IPEndPoint? MetricsEndPoint => Silo.Hosting.ClusterNodeOptions.OptionalEndPoint(MetricsListen, "DeviceTrust:Gateway:MetricsListen");
 
     public IPEndPoint ListenEndPoint =>
         IPEndPoint.TryParse(Listen, out var endPoint) && endPoint.Port != 0

@@ -147,10 +147,13 @@ public sealed class ClusterNodeOptions
     /// </summary>
     public string MetricsListen { get; set; } = "";
 
-    public IPEndPoint? MetricsEndPoint =>
-        MetricsListen.Length == 0 ? null
-        : IPEndPoint.TryParse(MetricsListen, out var endPoint) && endPoint.Port != 0 ? endPoint
-        : throw DeviceTrustException.InvalidArgument($"DeviceTrust:Cluster:MetricsListen \"{MetricsListen}\" is not an address:port");
+    public IPEndPoint? MetricsEndPoint => OptionalEndPoint(MetricsListen, "DeviceTrust:Cluster:MetricsListen");
+
+    /// <summary>An optional listener setting: empty is none; otherwise an IP address and a port other than 0.</summary>
+    public static IPEndPoint? OptionalEndPoint(string value, string setting) =>
+        value.Length == 0 ? null
+        : IPEndPoint.TryParse(value, out var endPoint) && endPoint.Port != 0 ? endPoint
+        : throw DeviceTrustException.InvalidArgument($"{setting} \"{value}\" is not an address:port");
 
     public bool IsDatabase => Membership == Database;
 
