@@ -135,6 +135,17 @@ public sealed record WebConsoleOptions
     /// <summary>A session ends this long after its login, used or not (default 12 hours).</summary>
     public TimeSpan SessionLifetime { get; init; } = TimeSpan.FromHours(12);
 
+    /// <summary>
+    /// How long a device web token and its confirmation code work (default and most 5 minutes; at least 10 seconds):
+    /// a team may make the window shorter, never longer.
+    /// </summary>
+    public TimeSpan DeviceTokenLifetime { get; init; } = DeviceWebToken.Lifetime;
+
+    /// <summary>The device token lifetime as a person reads it: "5 minutes", "90 seconds".</summary>
+    public string DeviceTokenLifetimeText => DeviceTokenLifetime.TotalSeconds % 60 == 0 && DeviceTokenLifetime >= TimeSpan.FromMinutes(1)
+        ? DeviceTokenLifetime == TimeSpan.FromMinutes(1) ? "1 minute" : $"{(int)DeviceTokenLifetime.TotalMinutes} minutes"
+        : $"{(int)DeviceTokenLifetime.TotalSeconds} seconds";
+
     public WebConsoleOptions Validated()
     {
         if (IdleTimeout < TimeSpan.FromMinutes(1) || IdleTimeout > TimeSpan.FromHours(24))
@@ -144,6 +155,10 @@ public sealed record WebConsoleOptions
         if (SessionLifetime < IdleTimeout || SessionLifetime > TimeSpan.FromDays(7))
         {
             throw DeviceTrustException.InvalidArgument($"{Section}:SessionLifetime must be at least the idle timeout and at most 7 days");
+        }
+        if (DeviceTokenLifetime < TimeSpan.FromSeconds(10) || DeviceTokenLifetime > DeviceWebToken.Lifetime)
+        {
+            throw DeviceTrustException.InvalidArgument($"{Section}:DeviceTokenLifetime must be between 10 seconds and 5 minutes");
         }
         return this;
     }

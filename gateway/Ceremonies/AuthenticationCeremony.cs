@@ -13,6 +13,7 @@ using DeviceTrust.Grains.Inventory;
 using DeviceTrust.Grains.Web;
 using DeviceTrust.Proto.V1;
 using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using DeviceUser = DeviceTrust.Core.Devices.DeviceUser;
 
@@ -32,7 +33,8 @@ public sealed class AuthenticationCeremony(
     SampledAudit refusals,
     RateLimits limits,
     GatewayOptions options,
-    TimeProvider time)
+    TimeProvider time,
+    DeviceTrust.Web.WebConsoleOptions console)
 {
     public Task RunAsync(IAsyncStreamReader<AuthenticateDeviceRequest> requests, IServerStreamWriter<AuthenticateDeviceResponse> responses,
         ServerCallContext context)
@@ -147,15 +149,22 @@ public sealed class AuthenticationCeremony(
     {
         var confirmation = SecretToken.New();
         var now = time.GetUtcNow();
+        var expires = now + console.DeviceTokenLifetime;
         await grains.GetGrain<IDeviceWebTokenGrain>(SecretToken.HashHex(confirmation)).CreateAsync(
-            new DeviceWebToken(DeviceWebTokenKind.Confirmation, web.SessionKey, web.UserId, web.UserName, web.BrowserIp, now + DeviceWebToken.Lifetime)
+            new DeviceWebToken(DeviceWebTokenKind.Confirmation, web.SessionKey, web.UserId, web.UserName, web.BrowserIp, expires)
             {
                 Device = new WebSessionDevice(device.Id.ToString(), device.AssetTag, credentialId, now),
             });
         await record.SucceededAsync($"device {device.AssetTag}/{device.OsType.ToText()} authenticated for a web console session of {caller.Name}");
         await responses.WriteAsync(new AuthenticateDeviceResponse
         {
-            WebConfirmation = new DeviceWebConfirmation { ConfirmationToken = confirmation, AssetTag = device.AssetTag, DeviceId = device.Id.ToString() },
+            WebConfirmation = new DeviceWebConfirmation
+            {
+                ConfirmationToken = confirmation,
+                AssetTag = device.AssetTag,
+                DeviceId = device.Id.ToString(),
+                ExpireTime = Timestamp.FromDateTimeOffset(expires),
+            },
         }, cancellation);
     }
 }

@@ -12,8 +12,12 @@ public sealed class WebConsoleCluster() : GatewayCluster("dt-web",
     {
         ["DeviceTrust__Gateway__TrustedProxies"] = TrustedProxy,
         ["DeviceTrust__Gateway__ProxyProtocolFrom"] = Balancer,
+        ["DeviceTrust__Web__DeviceTokenLifetime"] = "00:00:20",
     })
 {
+    /// <summary>How long this gateway's device web tokens and confirmation codes work (shortened so a test can outlive them).</summary>
+    public static readonly TimeSpan DeviceTokenLifetime = TimeSpan.FromSeconds(20);
+
     /// <summary>The one address whose X-Forwarded-For this gateway believes (a reverse proxy in front of it).</summary>
     public const string TrustedProxy = "127.0.0.3";
 
@@ -54,7 +58,15 @@ public sealed class WebConsoleCluster() : GatewayCluster("dt-web",
         await page.GetByLabel("User name").FillAsync(user);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
-        await page.WaitForURLAsync("**/devices/mine");
+        try
+        {
+            await page.WaitForURLAsync("**/devices/mine");
+        }
+        catch (TimeoutException)
+        {
+            // Say what the browser shows instead (a refusal's sentence, a page that never answered).
+            throw new Xunit.Sdk.XunitException($"{user} was not logged in within 30 s: the browser is at {page.Url} showing \"{await page.Locator("body").InnerTextAsync(new() { Timeout = 5000 })}\"");
+        }
         return page;
     }
 
@@ -385,6 +397,33 @@ public sealed class WebConsoleTests(WebConsoleCluster cluster) : IDisposable
         await page.ReloadAsync();
         Assert.Equal("shield yellow", await page.Locator("#shield").GetAttributeAsync("class"));
         Assert.Contains($"device {serial} is no longer enrolled with the credential it proved", await page.Locator("#shield-note").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_expired_device_web_token_and_an_expired_confirmation_code_are_refused_audited_and_leave_the_session_yellow()
+    {
+        var (name, password, device, _) = await EnrolledUserAsync();
+        await using var context = await cluster.NewContextAsync();
+        var page = await WebConsoleCluster.LogInAsync(context, name, password);
+        var unspent = await WebTokenAddressAsync(page);
+        Assert.Contains("it works for 20 seconds,", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
+        var proved = (await device.Dtsh("device", "web-authenticate", await WebTokenAddressAsync(page))).Succeeded().StdOut;
+        var confirmedBy = DateTimeOffset.UtcNow + WebConsoleCluster.DeviceTokenLifetime;
+        Assert.Matches(@"Enter this confirmation code in the console within \d+s:", proved);
+        var code = CodeFrom(proved);
+
+        // Both outlived: the first token (made before the code) and the code.
+        await Task.Delay(confirmedBy - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1));
+        (await device.Dtsh("device", "web-authenticate", unspent)).FailedWith("invalid device web token: expired");
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_auditor, "device.web_authenticate", e => e.User == name), StatusCode.PermissionDenied,
+            "invalid device web token: expired");
+        var refused = await ConfirmAsync(page, code);
+        Assert.Equal(403, refused.Status);
+        Assert.Equal("invalid device web confirmation: expired", await page.Locator("#message").InnerTextAsync());
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_auditor, "device.web_confirm", e => e.User == name), StatusCode.PermissionDenied,
+            "invalid device web confirmation: expired");
+        await page.GotoAsync("/devices/mine");
+        Assert.Equal("shield yellow", await page.Locator("#shield").GetAttributeAsync("class"));
     }
 
     [Fact]

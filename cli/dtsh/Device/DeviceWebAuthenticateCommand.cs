@@ -37,7 +37,7 @@ public static class DeviceWebAuthenticateCommand
                 Console.Write(
                     $"""
                      Device {confirmation.AssetTag} is authenticated for your web console session.
-                     Enter this confirmation code in the console within 5 minutes:
+                     Enter this confirmation code in the console {Before(confirmation)}:
 
                          {confirmation.ConfirmationToken}
 
@@ -58,6 +58,13 @@ public static class DeviceWebAuthenticateCommand
     /// Writes the .desktop file (in <c>$XDG_DATA_HOME/applications</c>, else <c>~/.local/share/applications</c>) that
     /// runs this dtsh in a terminal for a devicetrust: address, and makes it the default with xdg-mime when present.
     /// </summary>
+    /// <summary>"within 4m59s" from the code's expiry as the gateway gave it (a gateway that gives none: its default 5 minutes).</summary>
+    private static string Before(Proto.V1.DeviceWebConfirmation confirmation)
+    {
+        var left = confirmation.ExpireTime is { } expires ? expires.ToDateTimeOffset() - DateTimeOffset.UtcNow : TimeSpan.FromMinutes(5);
+        return $"within {Durations.Format(TimeSpan.FromSeconds(Math.Floor(Math.Max(0, left.TotalSeconds))))}";
+    }
+
     private static int RegisterHandler()
     {
         var data = Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } xdg

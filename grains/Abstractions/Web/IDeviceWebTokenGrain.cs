@@ -41,7 +41,7 @@ public sealed record DeviceWebToken(
     [property: Id(4)] string BrowserIp,
     [property: Id(5)] DateTimeOffset Expires)
 {
-    /// <summary>The lifetime of a web token and of a confirmation.</summary>
+    /// <summary>The longest lifetime of a web token and of a confirmation, and their default (DeviceTrust:Web:DeviceTokenLifetime).</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
 
     [Id(6)] public WebSessionDevice? Device { get; init; }

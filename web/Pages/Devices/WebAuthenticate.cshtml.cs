@@ -9,14 +9,17 @@ using Microsoft.AspNetCore.Mvc;
 namespace DeviceTrust.Web.Pages.Devices;
 
 /// <summary>
-/// Device web authentication, first half: a single-use, 5-minute device web token for this session, this user and this
+/// Device web authentication, first half: a single-use device web token (5 minutes unless configured shorter) for this session, this user and this
 /// browser's address, handed to dtsh as a devicetrust:// address (shown only in the answer to a POST, never in a URL).
 /// </summary>
-public sealed class WebAuthenticateModel(IGrainFactory grains, IDeviceInventory inventory, TimeProvider time) : ConsolePage
+public sealed class WebAuthenticateModel(IGrainFactory grains, IDeviceInventory inventory, TimeProvider time, WebConsoleOptions options) : ConsolePage
 {
     public const string Scheme = "devicetrust";
 
     public bool HasDevice { get; private set; }
+
+    /// <summary>How long the token and its confirmation code work, as the page says it.</summary>
+    public string Lifetime => options.DeviceTokenLifetimeText;
 
     /// <summary>The devicetrust:// address for dtsh, once a token was made.</summary>
     public string? Address { get; private set; }
@@ -43,9 +46,9 @@ public sealed class WebAuthenticateModel(IGrainFactory grains, IDeviceInventory 
         }
         var token = SecretToken.New();
         await grains.GetGrain<IDeviceWebTokenGrain>(SecretToken.HashHex(token)).CreateAsync(new DeviceWebToken(DeviceWebTokenKind.WebToken,
-            Session.Key, Person.Id.ToString(), Person.Name, ConsoleAddress.Of(HttpContext), time.GetUtcNow() + DeviceWebToken.Lifetime));
+            Session.Key, Person.Id.ToString(), Person.Name, ConsoleAddress.Of(HttpContext), time.GetUtcNow() + options.DeviceTokenLifetime));
         await Host.AuditAsync(HttpContext, new ConsoleEvent(AuditCodes.DeviceWebTokenCreate, Person.Name, Person.Id.ToString(), true, "",
-            $"device web token made for a web console session of {Person.Name}, valid 5 minutes from {ConsoleAddress.Of(HttpContext)}"));
+            $"device web token made for a web console session of {Person.Name}, valid {options.DeviceTokenLifetimeText} from {ConsoleAddress.Of(HttpContext)}"));
         Address = $"{Scheme}://web-authenticate?cluster={Uri.EscapeDataString(Host.ClusterName)}&token={token}";
         return Page();
     }
