@@ -77,6 +77,8 @@ else
 
 builder.Services.AddSingleton(gateway);
 builder.Services.AddSingleton<ClusterAuthority>();
+builder.Services.AddSingleton<AuthorityLoader>();
+builder.Services.AddHostedService<AuthorityWatch>();
 builder.Services.AddSingleton<ClusterBootstrap>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterBootstrap>());
 builder.Services.AddHostedService<GatewayHeartbeat>();

@@ -67,10 +67,11 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         ConfigGetCommand.Create(store),
         ConfigSetCommand.Create(store),
     },
-    new Command("cluster", "The nodes of the cluster, and its stored secrets")
+    new Command("cluster", "The nodes of the cluster, its stored secrets and its CAs")
     {
         ClusterStatusCommand.Create(store),
         RewrapSecretsCommand.Create(store),
+        CaCommands.Create(store),
     },
 };
 return await root.Parse(args).InvokeAsync();

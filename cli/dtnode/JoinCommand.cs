@@ -126,6 +126,8 @@ public static class JoinCommand
             SecureFile.WriteAllText(Path.Combine(data, NodeConfig.CertificateFile), credential.ExportCertificatePem() + "\n");
             SecureFile.WriteAllText(Path.Combine(data, NodeConfig.CaFile), ca.ExportCertificatePem() + "\n");
             SshdConfig.WritePublic(Path.Combine(data, NodeConfig.UserCaFile), userCa.ToLine($"{joined.ClusterName} user CA") + "\n");
+            // During a CA rotation the answer lists the other CAs to trust as well (the channel it came on proved the gateway).
+            new NodeTrustFiles(data, config).Apply(new HeartbeatResponse { Trust = joined.Trust });
             SshdConfig.WritePublic(certificatePath, hostCertificate.ToLine($"{joined.NodeName}@{joined.ClusterName}") + "\n");
             config.Save(data);
             SshdConfig.WritePublic(Path.Combine(data, "dtnode.service"), ServeCommand.SystemdUnit(executable, data));

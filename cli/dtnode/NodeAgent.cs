@@ -24,17 +24,19 @@ public sealed class NodeAgent : IAsyncDisposable
     private const int MaxConcurrent = 64;
 
     private readonly NodeConfig _config;
-    private readonly GrpcChannel _channel;
-    private readonly NodeService.NodeServiceClient _nodes;
+    private readonly NodeTrustFiles _files;
+    private GrpcChannel _channel;
+    private volatile NodeService.NodeServiceClient _nodes;
     private readonly Socket _listener;
     private readonly HashSet<uint> _allowedUids;
     private readonly TimeSpan _cacheTtl;
     private readonly ConcurrentDictionary<(string Fingerprint, string Login), (string Answer, DateTimeOffset Until)> _answers = new();
     private readonly SemaphoreSlim _slots = new(MaxConcurrent);
 
-    private NodeAgent(NodeConfig config, GrpcChannel channel, Socket listener, HashSet<uint> allowedUids, TimeSpan cacheTtl)
+    private NodeAgent(NodeConfig config, NodeTrustFiles files, GrpcChannel channel, Socket listener, HashSet<uint> allowedUids, TimeSpan cacheTtl)
     {
         _config = config;
+        _files = files;
         _channel = channel;
         _nodes = new NodeService.NodeServiceClient(channel);
         _listener = listener;
@@ -45,15 +47,12 @@ public sealed class NodeAgent : IAsyncDisposable
     public static NodeAgent Start(string dataDir, TimeSpan cacheTtl)
     {
         var config = NodeConfig.Load(dataDir);
-        var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(dataDir, NodeConfig.CaFile));
-        using var key = ECDsa.Create();
-        key.ImportFromPem(File.ReadAllText(Path.Combine(dataDir, NodeConfig.KeyFile)));
-        using var certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(dataDir, NodeConfig.CertificateFile));
-        var channel = GatewayChannel.Create(config.Proxy, ca, certificate.CopyWithPrivateKey(key));
+        var files = new NodeTrustFiles(dataDir, config);
+        var channel = files.OpenChannel();
         var uids = new HashSet<uint> { 0, PeerCredentials.UidOf(config.PrincipalsUser) };
         var listener = Listen(config.Socket);
         Log($"node {config.NodeName} of cluster {config.ClusterName}: answering sshd on {config.Socket} (users {string.Join(", ", uids)}), cluster at {config.Proxy}");
-        return new NodeAgent(config, channel, listener, uids, cacheTtl);
+        return new NodeAgent(config, files, channel, listener, uids, cacheTtl);
     }
 
     private static Socket Listen(string path)
@@ -175,15 +174,33 @@ public sealed class NodeAgent : IAsyncDisposable
         {
             try
             {
-                var response = await _nodes.HeartbeatAsync(new HeartbeatRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+                var response = await _nodes.HeartbeatAsync(_files.HeartbeatRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
                 if (response.Interval is { } next && next.ToTimeSpan() is var span && span >= TimeSpan.FromSeconds(1) && span <= TimeSpan.FromMinutes(10))
                 {
                     interval = span;
+                }
+                var (changes, reconnect) = _files.Apply(response);
+                foreach (var change in changes)
+                {
+                    Log(change);
+                }
+                if (reconnect)
+                {
+                    // New calls go on a channel with the new trust and credential; calls in flight finish on the old one.
+                    var old = _channel;
+                    _channel = _files.OpenChannel();
+                    _nodes = new NodeService.NodeServiceClient(_channel);
+                    _ = Task.Delay(TimeSpan.FromSeconds(30), CancellationToken.None).ContinueWith(_ => old.Dispose(), TaskScheduler.Default);
                 }
             }
             catch (RpcException e)
             {
                 Log($"heartbeat failed: {e.Status.StatusCode} {e.Status.Detail}");
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or FormatException or SshFormatException
+                                          or CryptographicException or UnauthorizedAccessException)
+            {
+                Log($"could not apply the cluster's trust update: {e.Message}");
             }
             try
             {

@@ -47,9 +47,9 @@ public static class LoginCommand
             {
                 var name = result.GetValue(user) ?? previous?.User
                            ?? throw DeviceTrustException.InvalidArgument("--user is required (no current profile)");
-                var ca = await TrustedCaAsync(store, address, result.GetValue(caPin), result.GetValue(caFile), cancellationToken);
+                var cas = await TrustedCasAsync(store, address, result.GetValue(caPin), result.GetValue(caFile), cancellationToken);
                 var password = PasswordPrompt.Read($"Enter password for DeviceTrust user {name}: ");
-                profile = await LoginFlow.LoginAsync(address, ca, name, password, lifetime, cancellationToken);
+                profile = await LoginFlow.LoginAsync(address, cas, name, password, lifetime, cancellationToken);
             }
             store.Save(profile);
             if (profile.AutoEnroll && new DeviceCredentialStore(store.Directory).Enrolled is null)
@@ -94,7 +94,7 @@ public static class LoginCommand
         }
     }
 
-    private static async Task<X509Certificate2> TrustedCaAsync(ProfileStore store, string proxy, string? pin, string? file, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<X509Certificate2>> TrustedCasAsync(ProfileStore store, string proxy, string? pin, string? file, CancellationToken cancellationToken)
     {
         if (file is not null)
         {
@@ -103,13 +103,13 @@ public static class LoginCommand
             {
                 throw DeviceTrustException.PermissionDenied($"the CA in {file} does not match --ca-pin");
             }
-            return ca;
+            return [ca];
         }
         if (pin is not null)
         {
-            return await CaDiscovery.FetchPinnedAsync(proxy, pin, cancellationToken);
+            return [await CaDiscovery.FetchPinnedAsync(proxy, pin, cancellationToken)];
         }
-        return store.TrustedCaFor(proxy)
+        return store.TrustedCasFor(proxy)
                ?? throw DeviceTrustException.FailedPrecondition(
                    $"this machine does not know the cluster CA of {proxy} yet: pass --ca-pin sha256:… (the gateway prints it at start) or --ca-file");
     }

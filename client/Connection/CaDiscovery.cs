@@ -61,6 +61,12 @@ public static class CaDiscovery
         {
             throw DeviceTrustException.FailedPrecondition($"the server at {proxy} sent no valid CA certificate: is it a DeviceTrust gateway?");
         }
+        if (!CaPin.Matches(ca, pin) && info.OtherCaPin.Length > 0 && string.Equals(info.OtherCaPin, pin, StringComparison.OrdinalIgnoreCase))
+        {
+            throw DeviceTrustException.FailedPrecondition(
+                $"the pin {pin.ToLowerInvariant()} names the cluster CA of {proxy} that a rotation is replacing, and the gateway now uses {CaPin.Of(ca)}: " +
+                "this invitation or join token was made before the rotation switched, so ask for a new one");
+        }
         if (!CaPin.Matches(ca, pin))
         {
             throw DeviceTrustException.PermissionDenied(

@@ -25,12 +25,18 @@ public static class GatewayChannel
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
-    public static GrpcChannel Anonymous(string proxy, X509Certificate2 ca) => Create(proxy, ca, null);
+    public static GrpcChannel Anonymous(string proxy, X509Certificate2 ca) => Create(proxy, [ca], null);
 
-    public static GrpcChannel ForProfile(Profile profile) => Create(profile.Proxy, profile.Ca, profile.CertificateWithKey());
+    public static GrpcChannel Anonymous(string proxy, IReadOnlyList<X509Certificate2> cas) => Create(proxy, cas, null);
+
+    public static GrpcChannel ForProfile(Profile profile) => Create(profile.Proxy, profile.TrustedCas, profile.CertificateWithKey());
 
     /// <param name="localAddress">Connect from this local address (the load test and the tests simulate many sources with 127.0.0.x).</param>
-    public static GrpcChannel Create(string proxy, X509Certificate2 ca, X509Certificate2? clientCertificate, IPAddress? localAddress = null)
+    public static GrpcChannel Create(string proxy, X509Certificate2 ca, X509Certificate2? clientCertificate, IPAddress? localAddress = null) =>
+        Create(proxy, [ca], clientCertificate, localAddress);
+
+    /// <summary>As above, trusting the server's certificate from any of <paramref name="cas"/> (two during a CA rotation).</summary>
+    public static GrpcChannel Create(string proxy, IReadOnlyList<X509Certificate2> cas, X509Certificate2? clientCertificate, IPAddress? localAddress = null)
     {
         var gateways = GatewayAddress.ParseAll(proxy);
         var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
@@ -64,7 +70,7 @@ public static class GatewayChannel
             RevocationMode = X509RevocationMode.NoCheck,
             DisableCertificateDownloads = true,
         };
-        policy.CustomTrustStore.Add(ca);
+        policy.CustomTrustStore.AddRange(cas.ToArray());
         policy.ApplicationPolicy.Add(new Oid(CertificateAuthority.ServerAuthOid));
         handler.SslOptions.CertificateChainPolicy = policy;
         if (clientCertificate is not null)

@@ -36,11 +36,13 @@ public static class DeviceLogin
         {
             SshCertificate = Login.LoginFlow.SshCertificateFor(profile.Key, issued.SshCertificate),
             SshHostCa = profile.SshHostCa,
+            OtherSshHostCas = profile.OtherSshHostCas,
             Proxy = profile.Proxy,
             User = profile.User,
             Cluster = profile.Cluster,
             Roles = profile.Roles,
             Ca = profile.Ca,
+            OtherCas = profile.OtherCas,
             Certificate = certificate,
             Key = profile.Key,
             DeviceTrustMode = profile.DeviceTrustMode,

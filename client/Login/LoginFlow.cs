@@ -35,11 +35,11 @@ public static class LoginFlow
         return ToProfile(proxy, ca, key, response);
     }
 
-    public static async Task<Profile> LoginAsync(string proxy, X509Certificate2 ca, string user, string password, TimeSpan? ttl,
+    public static async Task<Profile> LoginAsync(string proxy, IReadOnlyList<X509Certificate2> cas, string user, string password, TimeSpan? ttl,
         CancellationToken cancellationToken)
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var channel = GatewayChannel.Anonymous(proxy, ca);
+        using var channel = GatewayChannel.Anonymous(proxy, cas);
         var request = new LoginRequest
         {
             User = user,
@@ -49,9 +49,13 @@ public static class LoginFlow
         };
         var response = await Pushback.RetryAsync(
             async () => await new AuthService.AuthServiceClient(channel).LoginAsync(request, cancellationToken: cancellationToken), cancellationToken);
-        return ToProfile(proxy, ca, key, response);
+        return ToProfile(proxy, cas[0], key, response);
     }
 
+    /// <summary>
+    /// The profile a login answer makes. The CAs to trust from now on are the ones the gateway listed (it proved itself
+    /// with a CA we trusted, so its list is the cluster's): during a rotation that is two, so the switch breaks nothing.
+    /// </summary>
     private static Profile ToProfile(string proxy, X509Certificate2 ca, ECDsa key, LoginResponse response)
     {
         var certificate = X509CertificateLoader.LoadCertificate(response.CertificateDer.Span);
@@ -60,20 +64,39 @@ public static class LoginFlow
         {
             throw DeviceTrustException.FailedPrecondition("the gateway issued a certificate for a key that is not ours");
         }
+        var trusted = TrustedCas(ca, response);
         return new Profile
         {
             SshCertificate = SshCertificateFor(key, response.SshCertificate),
-            SshHostCa = response.SshHostCa,
+            SshHostCa = response.SshHostCas.Count > 0 ? response.SshHostCas[0] : response.SshHostCa,
+            OtherSshHostCas = response.SshHostCas.Skip(1).Take(3).ToList(),
             Proxy = GatewayAddress.Normalize(proxy),
             User = response.User,
             Cluster = response.ClusterName,
             Roles = response.Roles.ToList(),
             DeviceTrustMode = response.DeviceTrustMode,
             AutoEnroll = response.AutoEnroll,
-            Ca = ca,
+            Ca = trusted[0],
+            OtherCas = trusted.Skip(1).ToList(),
             Certificate = certificate,
             Key = key,
         };
+    }
+
+    private static List<X509Certificate2> TrustedCas(X509Certificate2 connectedWith, LoginResponse response)
+    {
+        if (response.TrustedCaCertificatesDer.Count is 0 or > 4)
+        {
+            return [connectedWith]; // a gateway from before rotations
+        }
+        try
+        {
+            return response.TrustedCaCertificatesDer.Select(der => X509CertificateLoader.LoadCertificate(der.Span)).ToList();
+        }
+        catch (CryptographicException)
+        {
+            throw DeviceTrustException.FailedPrecondition("the gateway listed a cluster CA that is not a certificate");
+        }
     }
 
     /// <summary>The SSH certificate the gateway issued, checked to be a user certificate for our key; null when there is none.</summary>

@@ -20,6 +20,12 @@ public static class CliRunner
         {
             return Fail(e.Message);
         }
+        catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.Internal && IsUntrustedServer(e.Status.DebugException))
+        {
+            return Fail("the gateway's TLS certificate is not from a cluster CA you trust. If the cluster's CA was rotated while you were away, "
+                        + "log in again with the new pin: dtsh login --ca-pin sha256:… (an administrator has it from dtctl cluster ca); "
+                        + "otherwise someone may be impersonating the gateway.");
+        }
         catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.Internal && e.Status.DebugException is not null)
         {
             return Fail($"cannot talk to the gateway: {Innermost(e.Status.DebugException)}. " +
@@ -48,5 +54,19 @@ public static class CliRunner
             e = e.InnerException;
         }
         return e.Message.TrimEnd('.');
+    }
+
+    /// <summary>Whether a connection failed because the server's certificate did not chain to a CA we trust (not a network failure).</summary>
+    private static bool IsUntrustedServer(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException { Message: var message }
+                && message.Contains("remote certificate", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }

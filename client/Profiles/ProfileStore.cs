@@ -47,23 +47,26 @@ public sealed class ProfileStore(string directory)
         var key = ECDsa.Create();
         key.ImportFromPem(File.ReadAllText(Path.Combine(Directory, KeyFile)));
         var ssh = File.Exists(SshCertificatePath) ? Core.Ssh.SshCertificate.ParseLine(File.ReadAllText(SshCertificatePath)) : null;
+        var cas = LoadCas(Path.Combine(Directory, CaFile));
         return new Profile
         {
             SshCertificate = ssh,
             SshHostCa = meta.SshHostCa ?? "",
+            OtherSshHostCas = meta.OtherSshHostCas ?? [],
             Proxy = meta.Proxy,
             User = meta.User,
             Cluster = meta.Cluster,
             Roles = meta.Roles,
             DeviceTrustMode = meta.DeviceTrustMode ?? "optional",
-            Ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(Directory, CaFile)),
+            Ca = cas[0],
+            OtherCas = cas.Skip(1).ToList(),
             Certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(Directory, CertificateFile)),
             Key = key,
         };
     }
 
-    /// <summary>The CA this machine already trusts for <paramref name="proxy"/>, from an earlier login.</summary>
-    public X509Certificate2? TrustedCaFor(string proxy)
+    /// <summary>The CAs this machine already trusts for <paramref name="proxy"/>, from an earlier login (two during a rotation).</summary>
+    public IReadOnlyList<X509Certificate2>? TrustedCasFor(string proxy)
     {
         var path = Path.Combine(Directory, CaFile);
         if (!File.Exists(path) || !File.Exists(Path.Combine(Directory, ProfileFile)))
@@ -71,7 +74,19 @@ public sealed class ProfileStore(string directory)
             return null;
         }
         var meta = JsonSerializer.Deserialize<ProfileMeta>(File.ReadAllText(Path.Combine(Directory, ProfileFile)));
-        return meta?.Proxy == proxy ? X509CertificateLoader.LoadCertificateFromFile(path) : null;
+        return meta?.Proxy == proxy ? LoadCas(path) : null;
+    }
+
+    /// <summary>ca.pem: one certificate, or during a rotation the signing CA first and the other after it.</summary>
+    private static List<X509Certificate2> LoadCas(string path)
+    {
+        var collection = new X509Certificate2Collection();
+        collection.ImportFromPemFile(path);
+        if (collection.Count is 0 or > 4)
+        {
+            throw new InvalidDataException($"{path} must hold one to four CA certificates (PEM), not {collection.Count}");
+        }
+        return collection.ToList();
     }
 
     public void Save(Profile profile)
@@ -79,7 +94,7 @@ public sealed class ProfileStore(string directory)
         SecureFile.CreatePrivateDirectory(Directory);
         SecureFile.WriteAllText(Path.Combine(Directory, KeyFile), profile.Key.ExportPkcs8PrivateKeyPem());
         SecureFile.WriteAllText(Path.Combine(Directory, CertificateFile), profile.Certificate.ExportCertificatePem() + "\n");
-        SecureFile.WriteAllText(Path.Combine(Directory, CaFile), profile.Ca.ExportCertificatePem() + "\n");
+        SecureFile.WriteAllText(Path.Combine(Directory, CaFile), string.Concat(profile.TrustedCas.Select(ca => ca.ExportCertificatePem() + "\n")));
         // ssh pairs a CertificateFile with its key by public key, and reads the public half of -i FILE from FILE.pub
         // (not from a PEM private key): without it, it tries the certificate file as a private key and fails.
         SecureFile.WriteAllText(Path.Combine(Directory, SshPublicKeyFile), Core.Ssh.SshPublicKey.FromEcdsa(profile.Key).ToLine(profile.User) + "\n");
@@ -94,9 +109,10 @@ public sealed class ProfileStore(string directory)
         if (profile.SshHostCa.Length > 0)
         {
             // Any host name: dtsh ssh names the node with HostKeyAlias, and the host certificate must list that name.
-            SecureFile.WriteAllText(KnownHostsPath, $"@cert-authority * {profile.SshHostCa}\n");
+            SecureFile.WriteAllText(KnownHostsPath, string.Concat(new[] { profile.SshHostCa }.Concat(profile.OtherSshHostCas).Select(ca => $"@cert-authority * {ca}\n")));
         }
-        var meta = new ProfileMeta(profile.Proxy, profile.User, profile.Cluster, profile.Roles.ToList(), profile.DeviceTrustMode, profile.SshHostCa);
+        var meta = new ProfileMeta(profile.Proxy, profile.User, profile.Cluster, profile.Roles.ToList(), profile.DeviceTrustMode, profile.SshHostCa,
+            profile.OtherSshHostCas.ToList());
         SecureFile.WriteAllText(Path.Combine(Directory, ProfileFile), JsonSerializer.Serialize(meta, Indented));
     }
 
@@ -113,5 +129,6 @@ public sealed class ProfileStore(string directory)
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private sealed record ProfileMeta(string Proxy, string User, string Cluster, List<string> Roles, string? DeviceTrustMode, string? SshHostCa);
+    private sealed record ProfileMeta(string Proxy, string User, string Cluster, List<string> Roles, string? DeviceTrustMode, string? SshHostCa,
+        List<string>? OtherSshHostCas = null);
 }

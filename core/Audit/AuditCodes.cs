@@ -30,6 +30,8 @@ public static class AuditCodes
     public const string ClusterStatus = "cluster.status";
     public const string ConfigUpdate = "cluster_config.update";
     public const string SecretsRewrap = "cluster.secrets_rewrap";
+    public const string CaRotate = "cluster.ca_rotate";
+    public const string CaStatus = "cluster.ca_status";
 
     // the inventory and the ceremonies
     public const string DeviceCreate = "device.create";

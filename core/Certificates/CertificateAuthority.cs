@@ -163,11 +163,14 @@ public sealed class CertificateAuthority : IDisposable
     /// Checks a presented client certificate against this CA only (never the OS trust store): chain, validity at
     /// <paramref name="now"/>, clientAuth usage. Returns null when valid, else the reason.
     /// </summary>
-    public string? ValidateClientCertificate(X509Certificate2 certificate, DateTimeOffset now)
+    public string? ValidateClientCertificate(X509Certificate2 certificate, DateTimeOffset now) => ValidateClientCertificate(Certificate, certificate, now);
+
+    /// <summary>As <see cref="ValidateClientCertificate(X509Certificate2, DateTimeOffset)"/>, against a CA of which only the certificate is at hand.</summary>
+    public static string? ValidateClientCertificate(X509Certificate2 caCertificate, X509Certificate2 certificate, DateTimeOffset now)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(Certificate);
+        chain.ChainPolicy.CustomTrustStore.Add(caCertificate);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.DisableCertificateDownloads = true;
         chain.ChainPolicy.VerificationTime = now.UtcDateTime;
@@ -178,7 +181,7 @@ public sealed class CertificateAuthority : IDisposable
             var status = chain.ChainStatus.FirstOrDefault();
             return $"{status.Status}: {status.StatusInformation.Trim()}";
         }
-        if (!chain.ChainElements[^1].Certificate.RawData.AsSpan().SequenceEqual(Certificate.RawData))
+        if (!chain.ChainElements[^1].Certificate.RawData.AsSpan().SequenceEqual(caCertificate.RawData))
         {
             return "the certificate does not chain to the cluster CA";
         }

@@ -11,7 +11,8 @@ using Grpc.Core;
 namespace DeviceTrust.Gateway.Authentication;
 
 /// <summary>
-/// Kestrel's client-certificate callback: the certificate must chain to the cluster CA (never the OS trust store),
+/// Kestrel's client-certificate callback: the certificate must chain to a cluster CA (the signing one, or the other one
+/// of a rotation in progress; never the OS trust store),
 /// be within its validity and be a client certificate. Results are cached by SHA-256 thumbprint until the earlier
 /// of the certificate's expiry and a short TTL, since a chain build costs ~165 µs and handshakes repeat it.
 /// A rejected certificate closes the whole connection, so the reason is logged here: the client cannot see it.
@@ -21,6 +22,7 @@ public sealed class ClientCertificateValidator(ClusterAuthority authority, Sampl
     private static readonly TimeSpan CacheTtl = TimeSpan.FromMinutes(5);
     private const int MaxCacheEntries = 50_000;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _valid = new(StringComparer.Ordinal);
+    private volatile AuthorityGenerations? _cachedFor;
 
     /// <summary>Thumbprints per certificate object, so a certificate checked on every request is hashed once.</summary>
     private readonly ConditionalWeakTable<X509Certificate2, string> _thumbprints = new();
@@ -51,13 +53,22 @@ public sealed class ClientCertificateValidator(ClusterAuthority authority, Sampl
     public string? Check(X509Certificate2 certificate)
     {
         var now = time.GetUtcNow();
+        var generations = authority.Generations;
+        if (!Equals(generations, _cachedFor))
+        {
+            // A rotation step: a CA may no longer be trusted, so nothing checked against the old set is remembered.
+            _valid.Clear();
+            _cachedFor = generations;
+        }
         var thumbprint = _thumbprints.GetValue(certificate, static c => c.GetCertHashString(HashAlgorithmName.SHA256));
         if (_valid.TryGetValue(thumbprint, out var until) && now < until)
         {
             return null;
         }
-        var reason = authority.Ca.ValidateClientCertificate(certificate, now);
-        if (reason is not null)
+        var trusted = authority.TrustedCas;
+        // Against the signing CA first; during a rotation the other one as well, and the signing CA's reason if neither.
+        var reason = CertificateAuthority.ValidateClientCertificate(trusted[0], certificate, now);
+        if (reason is not null && !trusted.Skip(1).Any(ca => CertificateAuthority.ValidateClientCertificate(ca, certificate, now) is null))
         {
             return reason;
         }

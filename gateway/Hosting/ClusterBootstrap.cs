@@ -22,7 +22,7 @@ namespace DeviceTrust.Gateway.Hosting;
 /// </summary>
 public sealed class ClusterBootstrap(
     IGrainFactory grains,
-    MasterKey masterKey,
+    AuthorityLoader loader,
     ClusterAuthority authority,
     DeviceTrustHostOptions host,
     GatewayOptions gateway,
@@ -40,48 +40,8 @@ public sealed class ClusterBootstrap(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var material = await grains.GetGrain<ICertificateAuthorityGrain>(GrainKeys.UserCa).GetOrCreateAsync(host.ClusterName);
-        var pkcs8 = masterKey.Decrypt(material.EncryptedPrivateKey, GrainKeys.CaKeyPurpose(GrainKeys.UserCa), out var current);
-        try
-        {
-            var (sshUser, sshUserCurrent) = await LoadSshCaAsync(GrainKeys.SshUserCa);
-            var (sshHost, sshHostCurrent) = await LoadSshCaAsync(GrainKeys.SshHostCa);
-            authority.Load(CertificateAuthority.Load(material.CertificateDer, pkcs8), sshUser, sshHost, host.ClusterName, gateway, time);
-            ReportRotation(new[] { current, sshUserCurrent, sshHostCurrent }.Count(c => !c));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(pkcs8);
-        }
+        await loader.RefreshAsync();
         await BootstrapAdminAsync();
-    }
-
-    /// <summary>Where a master key rotation stands, so that the operator knows the next step.</summary>
-    private void ReportRotation(int underPrevious)
-    {
-        if (underPrevious > 0)
-        {
-            log.LogWarning("{Count} of the 3 CA keys are still encrypted under the previous master key: once every silo and gateway runs with the new key "
-                           + "and DEVICETRUST_PREVIOUS_MASTER_KEY, run dtctl cluster rewrap-secrets", underPrevious);
-        }
-        else if (masterKey.HasPrevious)
-        {
-            log.LogWarning("a previous master key is configured, but every CA key is under the current one: remove DEVICETRUST_PREVIOUS_MASTER_KEY");
-        }
-    }
-
-    private async Task<(SshCertificateAuthority Ca, bool UnderCurrentKey)> LoadSshCaAsync(string name)
-    {
-        var material = await grains.GetGrain<ISshAuthorityGrain>(name).GetOrCreateAsync();
-        var pkcs8 = masterKey.Decrypt(material.EncryptedPrivateKey, GrainKeys.SshCaKeyPurpose(name), out var current);
-        try
-        {
-            return (SshCertificateAuthority.Load(pkcs8), current);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(pkcs8);
-        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

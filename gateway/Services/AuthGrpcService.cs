@@ -45,6 +45,7 @@ public sealed class AuthGrpcService(
             ClusterName = authority.ClusterName,
             CaCertificateDer = ByteString.CopyFrom(authority.Ca.Certificate.RawData),
             CaPin = authority.Ca.Pin,
+            OtherCaPin = authority.TrustedCas.Count > 1 ? Core.Certificates.CaPin.Of(authority.TrustedCas[1]) : "",
         });
 
     [AllowAnonymous]
@@ -138,6 +139,8 @@ public sealed class AuthGrpcService(
             SshHostCa = authority.SshHosts.PublicKey.ToLine($"{authority.ClusterName} host CA"),
         };
         response.Roles.AddRange(user.Roles);
+        response.TrustedCaCertificatesDer.AddRange(authority.TrustedCas.Select(ca => ByteString.CopyFrom(ca.RawData)));
+        response.SshHostCas.AddRange(authority.SshHostCaLines);
         return response;
     }
 }

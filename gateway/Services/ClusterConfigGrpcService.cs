@@ -5,6 +5,7 @@ using DeviceTrust.Gateway.Authentication;
 using DeviceTrust.Gateway.Policy;
 using DeviceTrust.Grains;
 using DeviceTrust.Grains.Attestation;
+using DeviceTrust.Grains.Authorities;
 using DeviceTrust.Grains.Config;
 using DeviceTrust.Grains.Nodes;
 using DeviceTrust.Proto.V1;
@@ -13,7 +14,8 @@ using Grpc.Core;
 
 namespace DeviceTrust.Gateway.Services;
 
-public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache identities, Silo.Hosting.DeviceTrustHostOptions host)
+public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache identities, Silo.Hosting.DeviceTrustHostOptions host,
+    Hosting.AuthorityLoader authorities, Hosting.ClusterAuthority authority, Hosting.GatewayOptions gateway, TimeProvider time)
     : ClusterConfigService.ClusterConfigServiceBase
 {
     private IClusterConfigGrain Config => grains.GetGrain<IClusterConfigGrain>(GrainKeys.Cluster);
@@ -82,6 +84,93 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
             ? "every stored secret was already under the current master key"
             : $"re-encrypted under the current master key: {string.Join(", ", response.Rewrapped)}";
         return response;
+    }
+
+    [Requires(Resources.ClusterConfig, "update")]
+    [Audited(AuditCodes.CaRotate)]
+    public override async Task<CaStatus> RotateCa(RotateCaRequest request, ServerCallContext context)
+    {
+        var audit = context.Audit();
+        var kind = KindText(request.Kind);
+        audit.Target = $"ca/{kind}";
+        var step = request.Step switch
+        {
+            Proto.V1.CaRotationStep.Start => Grains.Authorities.CaRotationStep.Start,
+            Proto.V1.CaRotationStep.Switch => Grains.Authorities.CaRotationStep.Switch,
+            Proto.V1.CaRotationStep.Finish => Grains.Authorities.CaRotationStep.Finish,
+            Proto.V1.CaRotationStep.Cancel => Grains.Authorities.CaRotationStep.Cancel,
+            _ => throw Core.Errors.DeviceTrustException.InvalidArgument("step must be start, switch, finish or cancel"),
+        };
+        var before = await CaStatusAsync(request.Kind);
+        audit.Detail("step", step.ToString().ToLowerInvariant()).Detail("force", request.Force);
+        if (step == Grains.Authorities.CaRotationStep.Finish && !request.Force && before.FinishTime is { } earliest && earliest.ToDateTimeOffset() > time.GetUtcNow())
+        {
+            throw Core.Errors.DeviceTrustException.FailedPrecondition(
+                $"the {kind} CA switched at {before.ChangeTime.ToDateTimeOffset():u}: user certificates the old one signed are valid until {earliest.ToDateTimeOffset():u}; "
+                + "finish then, or now with --force (those certificates stop working at once)");
+        }
+        _ = request.Kind switch
+        {
+            CaKind.X509 => (await grains.GetGrain<ICertificateAuthorityGrain>(GrainKeys.UserCa).RotateAsync(step, host.ClusterName)).Rotation,
+            CaKind.SshUser => (await grains.GetGrain<ISshAuthorityGrain>(GrainKeys.SshUserCa).RotateAsync(step)).Rotation,
+            _ => (await grains.GetGrain<ISshAuthorityGrain>(GrainKeys.SshHostCa).RotateAsync(step)).Rotation,
+        };
+        // This gateway at once; the others at their next look (AuthorityWatch, every few seconds).
+        await authorities.RefreshAsync();
+        var after = await CaStatusAsync(request.Kind);
+        audit.Change("phase", before.Phase, after.Phase).Change("current", before.Current, after.Current).Change("other", before.Other, after.Other);
+        audit.Message = $"{kind} CA rotation: {step.ToString().ToLowerInvariant()} (now {after.Phase})";
+        return after;
+    }
+
+    [Requires(Resources.ClusterConfig, "read")]
+    [Audited(AuditCodes.CaStatus, Reads = true)]
+    public override async Task<GetCaStatusResponse> GetCaStatus(GetCaStatusRequest request, ServerCallContext context) =>
+        new() { Cas = { await CaStatusAsync(CaKind.X509), await CaStatusAsync(CaKind.SshUser), await CaStatusAsync(CaKind.SshHost) } };
+
+    private async Task<CaStatus> CaStatusAsync(CaKind kind)
+    {
+        CaRotation rotation;
+        string current, other;
+        if (kind == CaKind.X509)
+        {
+            var trust = await grains.GetGrain<ICertificateAuthorityGrain>(GrainKeys.UserCa).GetOrCreateAsync(host.ClusterName);
+            (rotation, current, other) = (trust.Rotation, Pin(trust.Current.CertificateDer), trust.Other is { } o ? Pin(o.CertificateDer) : "");
+        }
+        else
+        {
+            // The public keys are what this gateway loaded (only the encrypted private keys are stored): loaded again first if stale.
+            await authorities.RefreshAsync();
+            var trust = await grains.GetGrain<ISshAuthorityGrain>(kind == CaKind.SshUser ? GrainKeys.SshUserCa : GrainKeys.SshHostCa).GetOrCreateAsync();
+            var keys = kind == CaKind.SshUser ? authority.TrustedSshUsers : authority.TrustedSshHosts;
+            (rotation, current, other) = (trust.Rotation, keys[0].Fingerprint, keys.Count > 1 ? keys[1].Fingerprint : "");
+        }
+        var status = new CaStatus { Kind = kind, Phase = rotation.Phase.ToString().ToLowerInvariant(), Generation = rotation.Generation, Current = current, Other = other };
+        if (rotation.Changed is { } changed)
+        {
+            status.ChangeTime = Timestamp.FromDateTimeOffset(changed);
+            if (rotation.Phase == CaRotationPhase.Switched)
+            {
+                // What the replaced CA signed for a user lives at most CertificateTtl (and starts a little in the past).
+                status.FinishTime = Timestamp.FromDateTimeOffset(changed + gateway.CertificateTtl + Core.Certificates.CertificateAuthority.ClockSkewAllowance);
+            }
+        }
+        return status;
+    }
+
+    /// <summary>The CA's name in audit targets and messages; InvalidArgument for none.</summary>
+    public static string KindText(CaKind kind) => kind switch
+    {
+        CaKind.X509 => "x509",
+        CaKind.SshUser => "ssh-user",
+        CaKind.SshHost => "ssh-host",
+        _ => throw Core.Errors.DeviceTrustException.InvalidArgument("kind must be x509, ssh-user or ssh-host"),
+    };
+
+    private static string Pin(byte[] der)
+    {
+        using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(der);
+        return Core.Certificates.CaPin.Of(certificate);
     }
 
     private static string StatusText(SiloStatus status) => status switch

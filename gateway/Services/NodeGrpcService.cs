@@ -142,8 +142,16 @@ public sealed class NodeGrpcService(
                 CaCertificateDer = ByteString.CopyFrom(authority.Ca.Certificate.RawData),
                 SshHostCertificate = ByteString.CopyFrom(hostCertificate.Blob),
                 SshUserCa = authority.SshUsers.PublicKey.ToLine($"{authority.ClusterName} user CA"),
+                Trust = Trust(),
             };
         });
+    }
+
+    private NodeTrust Trust()
+    {
+        var trust = new NodeTrust { SshUserCas = { authority.SshUserCaLines } };
+        trust.CaCertificatesDer.AddRange(authority.TrustedCas.Select(ca => ByteString.CopyFrom(ca.RawData)));
+        return trust;
     }
 
     [NodeOnly]
@@ -156,7 +164,35 @@ public sealed class NodeGrpcService(
             identities.InvalidateNodes();
             throw DeviceTrustException.Unauthenticated("the node of this credential is no longer registered: join it again (dtctl nodes add, dtnode join)");
         }
-        return new HeartbeatResponse { Interval = Duration.FromTimeSpan(options.NodeHeartbeatInterval) };
+        var response = new HeartbeatResponse { Interval = Duration.FromTimeSpan(options.NodeHeartbeatInterval), Trust = Trust() };
+        var now = time.GetUtcNow();
+        // A credential from a CA that no longer signs (a rotation switched): the same key, certified by the current one,
+        // with the lifetime a join gives, so the node keeps working once the old CA is dropped.
+        if (Core.Certificates.CertificateAuthority.ValidateClientCertificate(authority.Ca.Certificate, node.Certificate, now) is not null)
+        {
+            var renewed = authority.Ca.IssueNodeCertificate(node.Certificate.PublicKey, node.Name, node.Node.Id, now, now + options.NodeCredentialLifetime);
+            response.RenewedCertificateDer = ByteString.CopyFrom(renewed.Der);
+        }
+        if (request.SshHostCa.Length > 0 && request.SshHostCa != authority.SshHosts.PublicKey.Fingerprint && request.SshHostKey.Length > 0)
+        {
+            SshPublicKey hostKey;
+            try
+            {
+                hostKey = SshPublicKey.ParseLine(request.SshHostKey);
+            }
+            catch (SshFormatException e)
+            {
+                throw DeviceTrustException.InvalidArgument("ssh_host_key is not an OpenSSH public key line: " + e.Message);
+            }
+            // Only the host key the node joined with is certified again, for the names it joined with.
+            if (hostKey.Fingerprint != node.Node.HostKeyFingerprint)
+            {
+                throw DeviceTrustException.PermissionDenied($"ssh_host_key {hostKey.Fingerprint} is not the host key this node joined with ({node.Node.HostKeyFingerprint})");
+            }
+            var host = authority.SshHosts.Issue(SshIdentity.HostCertificate(hostKey, node.Name, node.Node.HostNames, now, now + options.NodeCredentialLifetime));
+            response.RenewedSshHostCertificate = ByteString.CopyFrom(host.Blob);
+        }
+        return response;
     }
 
     /// <summary>
@@ -196,7 +232,7 @@ public sealed class NodeGrpcService(
             await checker.RefuseAsync(presented?.User ?? certificate.KeyId, resource, reason, clientIp, claimedDevice?.DeviceId ?? "");
             return new AuthorizeSshResponse { Allowed = false, Reasons = { reason }, User = presented?.User ?? "" };
         }
-        if (!certificate.IsSignedBy(authority.SshUsers.PublicKey))
+        if (!authority.TrustedSshUsers.Any(certificate.IsSignedBy))
         {
             return await RefuseAsync("the certificate was not issued by this cluster's SSH user CA");
         }

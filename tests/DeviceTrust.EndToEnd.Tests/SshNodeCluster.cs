@@ -8,11 +8,20 @@ namespace DeviceTrust.EndToEnd.Tests;
 /// A gateway, and beside it a real SSH node as an operator would set one up: a stock sshd with its own host key,
 /// joined with <c>dtnode join</c> (which writes sshd's drop-in), and the node agent (<c>dtnode serve</c>) running.
 /// </summary>
-public sealed class SshNodeCluster() : GatewayCluster("dt-e2e-ssh", new Dictionary<string, string?>(GatewayProcess.HighLimits)
+public class SshNodeCluster : GatewayCluster
 {
-    ["DeviceTrust__Gateway__NodeHeartbeatInterval"] = "00:00:01",
-})
-{
+    public SshNodeCluster() : this("dt-e2e-ssh")
+    {
+    }
+
+    /// <summary>A cluster of its own (a gateway and data directory named <paramref name="name"/>), for tests that change the whole cluster.</summary>
+    protected SshNodeCluster(string name) : base(name, new Dictionary<string, string?>(GatewayProcess.HighLimits)
+    {
+        ["DeviceTrust__Gateway__NodeHeartbeatInterval"] = "00:00:01",
+    })
+    {
+    }
+
     public const string NodeName = "web-1";
 
     public SshServer Sshd { get; private set; } = null!;

@@ -191,13 +191,13 @@ public abstract class ClusterSingletonBehaviour(SiloHarness silo)
         var first = await _silo.Grains.GetGrain<ISshAuthorityGrain>(name).GetOrCreateAsync();
         await _silo.Cluster.DeactivateAsync(_silo.Grains.GetGrain<ISshAuthorityGrain>(name).GetGrainId());
         var again = await _silo.Grains.GetGrain<ISshAuthorityGrain>(name).GetOrCreateAsync();
-        Assert.Equal(first.EncryptedPrivateKey, again.EncryptedPrivateKey);
-        using var ca = Core.Ssh.SshCertificateAuthority.Load(_silo.MasterKey.Decrypt(again.EncryptedPrivateKey, SshAuthorityGrain.KeyPurpose(name)));
+        Assert.Equal(first.Current.EncryptedPrivateKey, again.Current.EncryptedPrivateKey);
+        using var ca = Core.Ssh.SshCertificateAuthority.Load(_silo.MasterKey.Decrypt(again.Current.EncryptedPrivateKey, SshAuthorityGrain.KeyPurpose(name)));
         Assert.Equal(Core.Ssh.SshPublicKey.EcdsaP256, ca.PublicKey.Type);
         // bound to its purpose: the key of one authority does not open as another's
         Assert.Equal("cannot decrypt a stored secret: the master key is not the one it was encrypted with "
                      + "(rotating it? give the old one as DEVICETRUST_PREVIOUS_MASTER_KEY)",
-            Assert.Throws<DeviceTrustException>(() => _silo.MasterKey.Decrypt(again.EncryptedPrivateKey, SshAuthorityGrain.KeyPurpose("other"))).Message);
+            Assert.Throws<DeviceTrustException>(() => _silo.MasterKey.Decrypt(again.Current.EncryptedPrivateKey, SshAuthorityGrain.KeyPurpose("other"))).Message);
     }
 
     [Fact]
@@ -255,10 +255,10 @@ public abstract class ClusterSingletonBehaviour(SiloHarness silo)
         var grain = _silo.Grains.GetGrain<ICertificateAuthorityGrain>("ca-test");
         var first = await grain.GetOrCreateAsync("test");
         var second = await grain.GetOrCreateAsync("other name");
-        Assert.Equal(first.CertificateDer, second.CertificateDer);
+        Assert.Equal(first.Current.CertificateDer, second.Current.CertificateDer);
         using var key = new MasterKey(new byte[MasterKey.KeyBytes]);
-        var pkcs8 = key.Decrypt(first.EncryptedPrivateKey, CertificateAuthorityGrain.KeyPurpose("ca-test"));
-        using var ca = CertificateAuthority.Load(first.CertificateDer, pkcs8);
+        var pkcs8 = key.Decrypt(first.Current.EncryptedPrivateKey, CertificateAuthorityGrain.KeyPurpose("ca-test"));
+        using var ca = CertificateAuthority.Load(first.Current.CertificateDer, pkcs8);
         Assert.DoesNotContain(Convert.ToBase64String(pkcs8), await StoredTextAsync());
     }
 

@@ -90,6 +90,17 @@ public sealed class SshServer : IAsyncDisposable
         }, "sshd");
     }
 
+    /// <summary>Stops sshd and starts it again, as a reload would make it read its host certificate again.</summary>
+    public async Task RestartAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+            _process = null;
+        }
+        await StartAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_process is not null)
