@@ -40,6 +40,7 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         DevicesEnrollCommand.Create(store),
         DevicesUnenrollCommand.Create(store),
         DevicesUpdateCommand.Create(store),
+        DevicesEditCommand.Create(store),
         DevicesDiffCommand.Create(store),
     },
     new Command("locks", "Cut users, devices or roles off at once")

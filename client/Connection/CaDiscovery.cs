@@ -64,8 +64,8 @@ public static class CaDiscovery
         if (!CaPin.Matches(ca, pin) && info.OtherCaPin.Length > 0 && string.Equals(info.OtherCaPin, pin, StringComparison.OrdinalIgnoreCase))
         {
             throw DeviceTrustException.FailedPrecondition(
-                $"the pin {pin.ToLowerInvariant()} names the cluster CA of {proxy} that a rotation is replacing, and the gateway now uses {CaPin.Of(ca)}: " +
-                "this invitation or join token was made before the rotation switched, so ask for a new one");
+                $"the pin {pin.ToLowerInvariant()} names the other cluster CA of a rotation under way at {proxy}, not the one the gateway uses now ({CaPin.Of(ca)}): " +
+                "an invitation or join token made before the rotation switched no longer works, so ask for a new one; a pin you were given: use the one the gateway uses now");
         }
         if (!CaPin.Matches(ca, pin))
         {

@@ -69,7 +69,8 @@ public sealed class CaRotationTests
         (await mallory.Dtsh("ls")).FailedWith("the gateway's TLS certificate is not from a cluster CA you trust. If the cluster's CA was rotated while you were away, log in again with the new pin");
         // The invitation made before the switch names the old CA: the client says what happened instead of a TLS error.
         (await new Cli(directory["late"]).DtshWithInput("late password 1\n", "login", "--proxy", gateway.Proxy, "--invite", late)).FailedWith(
-            $"the pin {oldPin} names the cluster CA of {gateway.Proxy} that a rotation is replacing, and the gateway now uses {newPin}");
+            $"the pin {oldPin} names the other cluster CA of a rotation under way at {gateway.Proxy}, not the one the gateway uses now ({newPin}): "
+            + "an invitation or join token made before the rotation switched no longer works, so ask for a new one");
         // The switch survives a restart: the gateway loads both CAs and signs with the new one.
         await gateway.StopAsync();
         await gateway.StartAsync();

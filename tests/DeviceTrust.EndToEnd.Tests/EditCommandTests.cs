@@ -122,6 +122,88 @@ public sealed class EditCommandTests(SharedGateway shared) : IDisposable
         Assert.Contains("editor", (await shared.Admin.Dtctl("users", "get", "admin")).Succeeded().StdOut);
     }
 
+    /// <summary>The admin's dtctl with an editor that runs these sed expressions on the file, as an operator's edit would change a few lines.</summary>
+    private Cli AdminEditingWith(params string[] expressions)
+    {
+        var script = shared.Path($"editor-{Guid.NewGuid().ToString("N")[..8]}.sh");
+        File.WriteAllText(script, "#!/bin/sh\nsed -i " + string.Join(" ", expressions.Select(e => $"-e '{e}'")) + " \"$1\"\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return shared.Admin.With("VISUAL", null).With("EDITOR", script);
+    }
+
+    /// <summary>A device enrolled by a new user (with a software key), and the user's name.</summary>
+    private async Task<(string Serial, string Owner)> EnrolledDeviceAsync()
+    {
+        var (owner, cli, _) = await shared.NewUserAsync("access");
+        var serial = "E" + Guid.NewGuid().ToString("N")[..11].ToUpperInvariant();
+        var added = (await shared.Admin.Dtctl("devices", "add", "--os", "linux", "--asset-tag", serial, "--enroll")).Succeeded().StdOut;
+        var token = added.Split('\n').Single(l => l.StartsWith("dtsh device enroll --token=", StringComparison.Ordinal))["dtsh device enroll --token=".Length..].Trim();
+        var data = shared.Path($"device-{serial}.json");
+        await File.WriteAllTextAsync(data, $$"""{ "serialNumber": "{{serial}}", "osVersion": "12", "modelIdentifier": "TestBook1,1" }""");
+        (await cli.With("DTSH_DEVICE_DATA", data).Dtsh("device", "enroll", "--token=" + token, "--software-key")).Succeeded();
+        return (serial, owner);
+    }
+
+    [Fact]
+    public async Task Devices_edit_shares_a_device_sets_its_profile_and_unenrolls_it()
+    {
+        var (serial, _) = await EnrolledDeviceAsync();
+        var (bob, _, _) = await shared.NewUserAsync("access");
+        var since = DateTimeOffset.UtcNow.AddSeconds(-1);
+        // Two changes in one edit: one update.
+        var shared1 = (await AdminEditingWith($"s/users: \\[\\]/users: [{bob}]/", "s/model_identifier: .*/model_identifier: MacBookPro18,3/")
+            .Dtctl("devices", "edit", serial)).Succeeded();
+        Assert.Contains($"Device {serial}/linux has been updated: enrolled, users {bob}, EK not pinned", shared1.StdOut);
+        var shown = (await shared.Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut;
+        Assert.Contains($"Users:         {bob}", shown, StringComparison.Ordinal);
+        Assert.Contains("MDM profile:   model MacBookPro18,3, OS - build -", shown, StringComparison.Ordinal);
+        Assert.True((await AuditTrail.LastAsync(_admin, "device.update", e => e.AssetTag == serial && e.Time.ToDateTimeOffset() >= since)).Success);
+        Assert.Single(await AuditTrail.EventsAsync(_admin, "device.update", since, device: serial));
+
+        // enroll_status: not_enrolled removes the credential, as dtctl devices unenroll does.
+        (await AdminEditingWith("s/enroll_status: enrolled/enroll_status: not_enrolled/").Dtctl("devices", "edit", serial)).Succeeded();
+        Assert.Contains("Enroll Status: not enrolled", (await shared.Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut, StringComparison.Ordinal);
+        Assert.Equal(2, (await AuditTrail.EventsAsync(_admin, "device.update", since, device: serial)).Count);
+
+        // Saved unchanged: nothing is written.
+        Assert.Contains($"Device {serial} is unchanged.",
+            (await shared.Admin.With("VISUAL", null).With("EDITOR", "true").Dtctl("devices", "edit", serial)).Succeeded().StdOut, StringComparison.Ordinal);
+        Assert.Equal(2, (await AuditTrail.EventsAsync(_admin, "device.update", since, device: serial)).Count);
+    }
+
+    [Fact]
+    public async Task A_device_edit_of_what_may_not_change_or_naming_an_unknown_user_is_refused_whole_and_kept()
+    {
+        var (serial, owner) = await EnrolledDeviceAsync();
+        var before = (await shared.Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut;
+
+        var renamed = await AdminEditingWith($"s/owner: {owner}/owner: mallory/").Dtctl("devices", "edit", serial);
+        renamed.FailedWith($"spec.owner cannot be changed (it is \"{owner}\"): the owner is whoever enrolled it");
+        Assert.Contains("Nothing was changed", renamed.StdErr);
+        Assert.Contains("owner: mallory", File.ReadAllText(KeptFile(renamed.StdErr)));
+        (await AdminEditingWith("s/asset_tag: .*/asset_tag: OTHER/").Dtctl("devices", "edit", serial))
+            .FailedWith("metadata.asset_tag cannot be changed");
+        (await AdminEditingWith("s/enroll_status: enrolled/enroll_status: gone/").Dtctl("devices", "edit", serial))
+            .FailedWith("spec.enroll_status must be enrolled or not_enrolled");
+        (await AdminEditingWith("s/owner:/colour: red\\n  owner:/").Dtctl("devices", "edit", serial))
+            .FailedWith("unknown field \"colour\" in spec");
+
+        // Refused by the gateway: an unknown user, edited together with the unenrollment; neither happens, audited.
+        var since = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var unknown = await AdminEditingWith("s/enroll_status: enrolled/enroll_status: not_enrolled/", "s/users: \\[\\]/users: [nobody-at-all]/")
+            .Dtctl("devices", "edit", serial);
+        unknown.FailedWith("user \"nobody-at-all\" not found");
+        Assert.Contains("Nothing was changed", unknown.StdErr);
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_admin, "device.update", e => e.DeviceId.Length > 0 && e.Time.ToDateTimeOffset() >= since && !e.Success),
+            StatusCode.NotFound, "user \"nobody-at-all\" not found");
+        Assert.Equal(before, (await shared.Admin.Dtctl("devices", "get", "--asset-tag", serial)).Succeeded().StdOut);
+
+        // Not enrolled → enrolled is the ceremony's to do.
+        (await AdminEditingWith("s/enroll_status: enrolled/enroll_status: not_enrolled/").Dtctl("devices", "edit", serial)).Succeeded();
+        (await AdminEditingWith("s/enroll_status: not_enrolled/enroll_status: enrolled/").Dtctl("devices", "edit", serial))
+            .FailedWith("spec.enroll_status cannot become enrolled here: a device enrolls only through its enrollment ceremony (dtsh device enroll)");
+    }
+
     private static string KeptFile(string stderr)
     {
         var start = stderr.IndexOf(Path.GetTempPath() + "dtctl-rejected-", StringComparison.Ordinal);

@@ -25,6 +25,7 @@ public static class DevicesGetCommand
                    Asset Tag:     {device.AssetTag}
                    OS:            {DeviceOutput.Os(device.OsType)}
                    Source:        {DeviceOutput.Source(device.Source)}
+                   MDM profile:   {Profile(device.Profile)}
                    Enroll Status: {DeviceOutput.Status(device.EnrollStatus)}
                    Owner:         {(device.Owner.Length == 0 ? "(none)" : $"{device.Owner} (user id {device.OwnerId})")}
                    Users:         {(device.Users.Count == 0 ? "(none)" : string.Join(", ", device.Users.Select(u => u.Name)))}
@@ -41,4 +42,12 @@ public static class DevicesGetCommand
         }));
         return command;
     }
+
+    private static string Profile(Proto.V1.DeviceProfile? profile) =>
+        profile is null || (profile.ModelIdentifier + profile.OsVersion + profile.OsBuild + profile.OsBuildSupplemental).Length == 0
+            ? "(none)"
+            : $"model {Or(profile.ModelIdentifier)}, OS {Or(profile.OsVersion)} build {Or(profile.OsBuild)}"
+              + (profile.OsBuildSupplemental.Length == 0 ? "" : $" or {profile.OsBuildSupplemental}");
+
+    private static string Or(string value) => value.Length == 0 ? "-" : value;
 }
