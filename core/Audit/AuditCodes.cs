@@ -61,6 +61,7 @@ public static class AuditCodes
     public const string NodeDelete = "node.delete";
     public const string NodeJoin = "node.join";
     public const string NodeHeartbeat = "node.heartbeat";
+    public const string NodeRenew = "node.renew";
     public const string NodeAuthorize = "node.authorize";
 
     // access decisions

@@ -167,32 +167,57 @@ public sealed class NodeGrpcService(
         var response = new HeartbeatResponse { Interval = Duration.FromTimeSpan(options.NodeHeartbeatInterval), Trust = Trust() };
         var now = time.GetUtcNow();
         // A credential from a CA that no longer signs (a rotation switched): the same key, certified by the current one,
-        // with the lifetime a join gives, so the node keeps working once the old CA is dropped.
+        // with the lifetime a join gives, so the node keeps working once the old CA is dropped. Audited: it is a new credential.
         if (Core.Certificates.CertificateAuthority.ValidateClientCertificate(authority.Ca.Certificate, node.Certificate, now) is not null)
         {
             var renewed = authority.Ca.IssueNodeCertificate(node.Certificate.PublicKey, node.Name, node.Node.Id, now, now + options.NodeCredentialLifetime);
+            var record = Renewal(context, node);
+            record.Detail("expires", renewed.NotAfter);
+            await record.SucceededAsync($"node {node.Name}: credential renewed under the current cluster CA {authority.Ca.Pin} (a CA rotation switched)");
             response.RenewedCertificateDer = ByteString.CopyFrom(renewed.Der);
         }
         if (request.SshHostCa.Length > 0 && request.SshHostCa != authority.SshHosts.PublicKey.Fingerprint && request.SshHostKey.Length > 0)
         {
-            SshPublicKey hostKey;
-            try
-            {
-                hostKey = SshPublicKey.ParseLine(request.SshHostKey);
-            }
-            catch (SshFormatException e)
-            {
-                throw DeviceTrustException.InvalidArgument("ssh_host_key is not an OpenSSH public key line: " + e.Message);
-            }
-            // Only the host key the node joined with is certified again, for the names it joined with.
-            if (hostKey.Fingerprint != node.Node.HostKeyFingerprint)
-            {
-                throw DeviceTrustException.PermissionDenied($"ssh_host_key {hostKey.Fingerprint} is not the host key this node joined with ({node.Node.HostKeyFingerprint})");
-            }
-            var host = authority.SshHosts.Issue(SshIdentity.HostCertificate(hostKey, node.Name, node.Node.HostNames, now, now + options.NodeCredentialLifetime));
-            response.RenewedSshHostCertificate = ByteString.CopyFrom(host.Blob);
+            response.RenewedSshHostCertificate = await RenewHostCertificateAsync(context, node, request.SshHostKey, now);
         }
         return response;
+    }
+
+    private Audit.AuditRecord Renewal(ServerCallContext context, NodeCaller node)
+    {
+        var record = audit.Begin(AuditCodes.NodeRenew, context, node.AuditName);
+        record.Target = "node/" + node.Name;
+        record.Detail("node_id", node.Node.Id);
+        return record;
+    }
+
+    /// <summary>
+    /// A host certificate from the signing SSH host CA for the host key the node joined with, for the names it joined
+    /// with; empty (and a refusal audited) when the node reports another host key, so the heartbeat itself still counts.
+    /// </summary>
+    private async Task<ByteString> RenewHostCertificateAsync(ServerCallContext context, NodeCaller node, string hostKeyLine, DateTimeOffset now)
+    {
+        var record = Renewal(context, node);
+        SshPublicKey hostKey;
+        try
+        {
+            hostKey = SshPublicKey.ParseLine(hostKeyLine);
+        }
+        catch (SshFormatException e)
+        {
+            await record.FailedAsync("host certificate not renewed: ssh_host_key is not an OpenSSH public key line: " + e.Message, StatusCode.InvalidArgument);
+            return ByteString.Empty;
+        }
+        if (hostKey.Fingerprint != node.Node.HostKeyFingerprint)
+        {
+            await record.FailedAsync($"host certificate not renewed: host key {hostKey.Fingerprint} is not the one node {node.Name} joined with ({node.Node.HostKeyFingerprint})",
+                StatusCode.PermissionDenied);
+            return ByteString.Empty;
+        }
+        var host = authority.SshHosts.Issue(SshIdentity.HostCertificate(hostKey, node.Name, node.Node.HostNames, now, now + options.NodeCredentialLifetime));
+        record.Detail("host_key", hostKey.Fingerprint).Detail("expires", now + options.NodeCredentialLifetime);
+        await record.SucceededAsync($"node {node.Name}: host certificate renewed under the current SSH host CA {authority.SshHosts.PublicKey.Fingerprint}");
+        return ByteString.CopyFrom(host.Blob);
     }
 
     /// <summary>

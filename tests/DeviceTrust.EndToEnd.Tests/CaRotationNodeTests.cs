@@ -61,6 +61,7 @@ public sealed class CaRotationNodeTests(CaRotationNodeCluster cluster) : IClassF
         await WithinAsync(() => SshCertificate.ParseLine(File.ReadAllText(hostCertificate)).SignatureKey.Fingerprint == Signing(hostSwitched),
             "the node has a host certificate from the new SSH host CA");
         Assert.Contains("host certificate renewed by SSH host CA", cluster.Agent.Output, StringComparison.Ordinal);
+        await RenewalAuditedAsync($"host certificate renewed under the current SSH host CA {Signing(hostSwitched)}");
         await cluster.Sshd.RestartAsync();
         LoggedIn(await cluster.SshDirectAsync(cli, "root"));
         await RotateAsync("ssh-host", "finish", "--force");
@@ -80,12 +81,23 @@ public sealed class CaRotationNodeTests(CaRotationNodeCluster cluster) : IClassF
         await WithinAsync(() => Core.Certificates.CertificateAuthority.ValidateClientCertificate(NewestCa(), Credential(), DateTimeOffset.UtcNow) is null,
             "the node's credential is from the new cluster CA");
         Assert.Equal(credentialKey, Credential().PublicKey.EncodedKeyValue.RawData);
+        await RenewalAuditedAsync($"credential renewed under the current cluster CA {Signing(x509Switched)}");
         await LogInAsync(cluster.Admin, GatewayCluster.AdminPassword); // a certificate from the new CA, before the old one goes
         await RotateAsync("x509", "finish", "--force");
         await WithinAsync(() => NodeCas() == 1, "the node trusts the new cluster CA alone");
         await Task.Delay(AgentCacheTtl);
         LoggedIn(await cluster.SshDirectAsync(cli, "root"));
         Assert.Contains("credential renewed by", cluster.Agent.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The node's renewal was recorded (node.renew, by the node, about the node).</summary>
+    private async Task RenewalAuditedAsync(string what)
+    {
+        using var auditor = Client.Connection.GatewayChannel.ForProfile(new Client.Profiles.ProfileStore(cluster.Admin.Home).Load()!);
+        var renewal = await AuditTrail.LastAsync(auditor, "node.renew", e => e.Message.Contains(what, StringComparison.Ordinal));
+        Assert.True(renewal.Success, renewal.ToString());
+        Assert.Equal($"node:{SshNodeCluster.NodeName}", renewal.User);
+        Assert.Equal($"node/{SshNodeCluster.NodeName}", renewal.Target);
     }
 
     private X509Certificate2 Credential() => X509CertificateLoader.LoadCertificateFromFile(NodeFile("cert.pem"));
