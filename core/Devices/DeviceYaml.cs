@@ -68,16 +68,7 @@ public static class DeviceYaml
     /// </summary>
     public static Document Parse(string yaml, Document original)
     {
-        if (System.Text.Encoding.UTF8.GetByteCount(yaml) > MaxBytes)
-        {
-            throw DeviceTrustException.InvalidArgument($"the device document is larger than {MaxBytes / 1024} KiB");
-        }
-        var root = StrictYaml.AsMapping(StrictYaml.Load(yaml, "device documents"), "the document");
-        var fields = StrictYaml.Fields(root, "the document", "kind", "metadata", "spec");
-        if (StrictYaml.Scalar(StrictYaml.Required(fields, root, "kind"), "kind") != "device")
-        {
-            throw StrictYaml.Error(fields["kind"], "kind must be \"device\"");
-        }
+        var (root, fields) = StrictYaml.Document(yaml, "device", MaxBytes);
         var metadataNode = StrictYaml.Required(fields, root, "metadata");
         var metadata = StrictYaml.Fields(StrictYaml.AsMapping(metadataNode, "metadata"), "metadata", "asset_tag", "id");
         Unchanged(metadata, "asset_tag", "metadata.asset_tag", original.AssetTag, "a device's asset tag is its serial number");

@@ -29,16 +29,7 @@ public static class UserYaml
     /// <summary>The roles of the edited document, which must still be about <paramref name="name"/> of <paramref name="kind"/>.</summary>
     public static IReadOnlyList<string> ParseRoles(string yaml, string name, UserKind kind)
     {
-        if (System.Text.Encoding.UTF8.GetByteCount(yaml) > MaxBytes)
-        {
-            throw DeviceTrustException.InvalidArgument($"the user document is larger than {MaxBytes / 1024} KiB");
-        }
-        var root = StrictYaml.AsMapping(StrictYaml.Load(yaml, "user documents"), "the document");
-        var fields = StrictYaml.Fields(root, "the document", "kind", "metadata", "spec");
-        if (StrictYaml.Scalar(StrictYaml.Required(fields, root, "kind"), "kind") != "user")
-        {
-            throw StrictYaml.Error(fields["kind"], "kind must be \"user\"");
-        }
+        var (root, fields) = StrictYaml.Document(yaml, "user", MaxBytes);
         var metadataNode = StrictYaml.Required(fields, root, "metadata");
         var metadata = StrictYaml.Fields(StrictYaml.AsMapping(metadataNode, "metadata"), "metadata", "name");
         var nameNode = StrictYaml.Required(metadata, metadataNode, "name");

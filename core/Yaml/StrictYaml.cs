@@ -15,6 +15,25 @@ public static class StrictYaml
     public const int MaxListItems = 256;
     public const int MaxValueLength = 256;
 
+    /// <summary>
+    /// The top-level fields (kind, metadata, spec) of an edited document of <paramref name="kind"/>: at most
+    /// <paramref name="maxBytes"/>, one document, the kind checked.
+    /// </summary>
+    public static (YamlNode Root, Dictionary<string, YamlNode> Fields) Document(string yaml, string kind, int maxBytes)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(yaml) > maxBytes)
+        {
+            throw DeviceTrustException.InvalidArgument($"the {kind} document is larger than {maxBytes / 1024} KiB");
+        }
+        var root = AsMapping(Load(yaml, kind + " documents"), "the document");
+        var fields = Fields(root, "the document", "kind", "metadata", "spec");
+        if (Scalar(Required(fields, root, "kind"), "kind") != kind)
+        {
+            throw Error(fields["kind"], $"kind must be \"{kind}\"");
+        }
+        return (root, fields);
+    }
+
     /// <summary>The root node of the one document in <paramref name="yaml"/>; <paramref name="documents"/> names them in errors.</summary>
     public static YamlNode Load(string yaml, string documents)
     {

@@ -49,7 +49,7 @@ public static class DevicesEditCommand
             }
             catch (Exception e) when (e is DeviceTrustException || e is RpcException { StatusCode: StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.PermissionDenied })
             {
-                return CliRunner.Fail($"{(e is RpcException rpc ? rpc.Status.Detail : e.Message)}\nNothing was changed (your edit is in {editor.Keep()}).");
+                return editor.Refused(e);
             }
         }));
         return command;

@@ -45,6 +45,13 @@ public sealed class ExternalEditor : IDisposable
         return kept;
     }
 
+    /// <summary>
+    /// What an edit command prints when the parser or the cluster refused the edit: the reason, that nothing changed,
+    /// and where the edit is kept.
+    /// </summary>
+    public int Refused(Exception refusal) =>
+        Client.Output.CliRunner.Fail($"{(refusal is Grpc.Core.RpcException rpc ? rpc.Status.Detail : refusal.Message)}\nNothing was changed (your edit is in {Keep()}).");
+
     public void Dispose()
     {
         try

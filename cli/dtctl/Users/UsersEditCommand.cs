@@ -37,7 +37,7 @@ public static class UsersEditCommand
             }
             catch (Exception e) when (e is Core.Errors.DeviceTrustException || e is RpcException { StatusCode: StatusCode.InvalidArgument or StatusCode.PermissionDenied })
             {
-                return CliRunner.Fail($"{(e is RpcException rpc ? rpc.Status.Detail : e.Message)}\nNothing was changed (your edit is in {editor.Keep()}).");
+                return editor.Refused(e);
             }
         }));
         return command;
