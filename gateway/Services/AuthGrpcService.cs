@@ -136,7 +136,7 @@ public sealed class AuthGrpcService(
             DeviceTrustMode = settings.Mode,
             AutoEnroll = settings.AutoEnroll && await identities.AllowsAsync(user, Core.Roles.Resources.Device, "enroll"),
             SshCertificate = issued.Ssh is null ? ByteString.Empty : ByteString.CopyFrom(issued.Ssh),
-            SshHostCa = authority.SshHosts.PublicKey.ToLine($"{authority.ClusterName} host CA"),
+            SshHostCa = authority.SshHostCaLines.First(),
         };
         response.Roles.AddRange(user.Roles);
         response.TrustedCaCertificatesDer.AddRange(authority.TrustedCas.Select(ca => ByteString.CopyFrom(ca.RawData)));

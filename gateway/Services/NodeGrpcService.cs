@@ -141,7 +141,7 @@ public sealed class NodeGrpcService(
                 CertificateDer = ByteString.CopyFrom(credential.Der),
                 CaCertificateDer = ByteString.CopyFrom(authority.Ca.Certificate.RawData),
                 SshHostCertificate = ByteString.CopyFrom(hostCertificate.Blob),
-                SshUserCa = authority.SshUsers.PublicKey.ToLine($"{authority.ClusterName} user CA"),
+                SshUserCa = authority.SshUserCaLines.First(),
                 Trust = Trust(),
             };
         });
@@ -168,7 +168,9 @@ public sealed class NodeGrpcService(
         var now = time.GetUtcNow();
         // A credential from a CA that no longer signs (a rotation switched): the same key, certified by the current one,
         // with the lifetime a join gives, so the node keeps working once the old CA is dropped. Audited: it is a new credential.
-        if (Core.Certificates.CertificateAuthority.ValidateClientCertificate(authority.Ca.Certificate, node.Certificate, now) is not null)
+        // The handshake already checked the chain to a trusted CA, and every CA has a name of its own, so the issuer's
+        // name tells which one signed it without building the chain again on every heartbeat.
+        if (!node.Certificate.IssuerName.RawData.AsSpan().SequenceEqual(authority.Ca.Certificate.SubjectName.RawData))
         {
             var renewed = authority.Ca.IssueNodeCertificate(node.Certificate.PublicKey, node.Name, node.Node.Id, now, now + options.NodeCredentialLifetime);
             var record = Renewal(context, node);
