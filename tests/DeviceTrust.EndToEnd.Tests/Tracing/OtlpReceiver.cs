@@ -43,8 +43,13 @@ public sealed class OtlpReceiver : IDisposable
         }
     }
 
+    /// <summary>
+    /// Each request on its own task: the gateway, its silo and dtsh export side by side, and on a loaded machine a
+    /// request waiting behind another past the exporter's timeout would be dropped, with its spans.
+    /// </summary>
     private async Task ServeAsync()
     {
+        var inFlight = new List<Task>();
         while (_listener.IsListening)
         {
             HttpListenerContext context;
@@ -54,15 +59,25 @@ public sealed class OtlpReceiver : IDisposable
             }
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
             {
-                return;
+                break;
             }
+            inFlight.RemoveAll(t => t.IsCompleted);
+            inFlight.Add(Task.Run(() => AnswerAsync(context)));
+        }
+        await Task.WhenAll(inFlight);
+    }
+
+    private async Task AnswerAsync(HttpListenerContext context)
+    {
+        try
+        {
             using var response = context.Response;
             using var body = new MemoryStream();
             await context.Request.InputStream.CopyToAsync(body);
             if (body.Length > MaxBody)
             {
                 response.StatusCode = 413;
-                continue;
+                return;
             }
             if (context.Request.Url?.AbsolutePath == "/v1/traces")
             {
@@ -70,6 +85,10 @@ public sealed class OtlpReceiver : IDisposable
             }
             response.StatusCode = 200;
             response.ContentType = "application/x-protobuf";
+        }
+        catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or IOException)
+        {
+            // The exporter gave up on this request, or the receiver is closing.
         }
     }
 

@@ -14,6 +14,9 @@ public sealed class TracedGateway() : PostgresGateway("dt-e2e-trace")
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Receiver.Endpoint,
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
         ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        // On a loaded CI machine an export may be slow: wait for it, and send a batch again rather than drop it.
+        ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "30000",
+        ["OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY"] = "in_memory",
     };
 
     protected override async Task<IReadOnlyDictionary<string, string?>> MoreEnvironmentAsync() =>
@@ -50,7 +53,7 @@ public sealed partial class TracingTests(TracedGateway cluster, ITestOutputHelpe
 
         // The chain, child to parent: the SQL the grain's storage ran, a grain call, the gateway's RPC, dtsh's call.
         List<ReceivedSpan>? chain = null;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (chain is null && DateTime.UtcNow < deadline)
         {
             chain = ChainToDatabase(cluster.Receiver.Spans.Where(s => s.TraceId == traceId).ToList());
@@ -60,7 +63,9 @@ public sealed partial class TracingTests(TracedGateway cluster, ITestOutputHelpe
             }
         }
         var trace = cluster.Receiver.Spans.Where(s => s.TraceId == traceId).ToList();
-        Assert.True(chain is not null, "no span chain dtsh → gateway → grain → database in the trace:\n" + string.Join('\n', trace.Select(Describe)));
+        Assert.True(chain is not null, "no span chain dtsh → gateway → grain → database in the trace:\n" + string.Join('\n', trace.Select(Describe))
+            + $"\n{cluster.Receiver.Spans.Count} spans received in all; Npgsql spans of other traces:\n"
+            + string.Join('\n', cluster.Receiver.Spans.Where(s => s.Scope == "Npgsql" && s.TraceId != traceId).TakeLast(10).Select(s => s.TraceId + " " + Describe(s))));
         Assert.Equal("dtsh", chain[^1].Service);
         Assert.Equal("", chain[^1].ParentSpanId);
         Assert.Contains(chain, s => s is { Service: "dtsh", Kind: 3, Scope: "Grpc.Net.Client" });
