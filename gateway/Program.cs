@@ -102,6 +102,7 @@ builder.Services.AddSingleton<PresentedCertificates>();
 builder.Services.AddSingleton<DeviceStates>();
 builder.Services.AddSingleton<AccessChecker>();
 builder.Services.AddSingleton<DeviceAdministration>();
+builder.Services.AddSingleton<InventorySync>();
 builder.Services.AddSingleton<LockAdministration>();
 builder.Services.AddSingleton<RoleAdministration>();
 builder.Services.AddSingleton<CertificateIssuer>();

@@ -42,6 +42,7 @@ var root = new RootCommand("dtctl: administer a DeviceTrust cluster (uses the pr
         DevicesUpdateCommand.Create(store),
         DevicesEditCommand.Create(store),
         DevicesDiffCommand.Create(store),
+        DevicesSyncCommand.Create(store),
     },
     new Command("locks", "Cut users, devices or roles off at once")
     {

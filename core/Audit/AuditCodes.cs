@@ -36,6 +36,7 @@ public static class AuditCodes
     // the inventory and the ceremonies
     public const string DeviceCreate = "device.create";
     public const string DeviceBulkCreate = "device.bulk_create";
+    public const string DeviceSync = "device.sync";
     public const string DeviceGet = "device.get";
     public const string DeviceFind = "device.find";
     public const string DeviceList = "device.list";

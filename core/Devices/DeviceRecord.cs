@@ -40,9 +40,43 @@ public sealed record DeviceCredential(string Id, byte[] PublicKeyDer, Attestatio
 /// <summary>A user by immutable id, with the name they had when recorded (for people to read; the id decides).</summary>
 public sealed record DeviceUser(string Id, string Name);
 
-/// <summary>MDM data about a device. <paramref name="OsBuildSupplemental"/>: macOS's rapid security response build, which a device may report instead.</summary>
+/// <summary>
+/// MDM data about a device. <paramref name="OsBuildSupplemental"/>: macOS's rapid security response build, which a
+/// device may report instead; <paramref name="ExternalId"/>: the MDM's id for it; <paramref name="AssignedUser"/>: the
+/// user the MDM assigns it to.
+/// </summary>
 public sealed record DeviceProfile(DateTimeOffset UpdateTime, string ModelIdentifier, string OsVersion, string OsBuild, IReadOnlyList<string> OsUsernames,
-    string OsBuildSupplemental = "");
+    string OsBuildSupplemental = "", string ExternalId = "", string AssignedUser = "")
+{
+    /// <summary>The MDM gave the device to someone else: the stored profile had an assigned user and the synced one names another.</summary>
+    public static bool AssignedUserChanges(DeviceProfile? stored, DeviceProfile? synced) =>
+        stored is { AssignedUser.Length: > 0 } && synced is { AssignedUser.Length: > 0 }
+        && !string.Equals(stored.AssignedUser, synced.AssignedUser, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The fields of the two profiles that differ, by their wire names (the update time is not compared).</summary>
+    public static IReadOnlyList<string> Differences(DeviceProfile? before, DeviceProfile after)
+    {
+        var changed = new List<string>();
+        void Compare(string name, string? a, string b)
+        {
+            if (!string.Equals(a ?? "", b, StringComparison.Ordinal))
+            {
+                changed.Add(name);
+            }
+        }
+        Compare("model_identifier", before?.ModelIdentifier, after.ModelIdentifier);
+        Compare("os_version", before?.OsVersion, after.OsVersion);
+        Compare("os_build", before?.OsBuild, after.OsBuild);
+        Compare("os_build_supplemental", before?.OsBuildSupplemental, after.OsBuildSupplemental);
+        if (!(before?.OsUsernames ?? []).SequenceEqual(after.OsUsernames, StringComparer.Ordinal))
+        {
+            changed.Add("os_usernames");
+        }
+        Compare("external_id", before?.ExternalId, after.ExternalId);
+        Compare("assigned_user", before?.AssignedUser, after.AssignedUser);
+        return changed;
+    }
+}
 
 /// <summary>
 /// A device of the inventory: what it is, whether and how it enrolled, who enrolled it, and what it reported (the
@@ -81,6 +115,9 @@ public sealed record DeviceRecord(
     /// when none is pinned. An enrollment with another EK is refused; one with this EK is proven (<c>tpm_ekpub_pinned</c>).
     /// </summary>
     public string PinnedEkSha256 { get; init; } = "";
+
+    /// <summary>The MDM instance a synced device came from (<see cref="Source"/> is its kind); empty for devices of the API.</summary>
+    public string SourceName { get; init; } = "";
 
     /// <summary>What the last verified quote (and event log, when sent) said about the boot; null for key devices.</summary>
     public BootRecord? LastBoot { get; init; }

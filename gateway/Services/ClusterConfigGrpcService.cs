@@ -209,6 +209,8 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
             QuotePcrs = request.HasQuotePcrs ? request.QuotePcrs : null,
             // validated before it reaches the grain (which checks it again before storing it)
             BootPolicy = request.HasBootPolicy ? Validated(request.BootPolicy) : null,
+            UnenrollOnMdmOwnerChange = request.HasUnenrollOnMdmOwnerChange ? request.UnenrollOnMdmOwnerChange : null,
+            SyncConfirmTwicePercent = request.HasSyncConfirmTwicePercent ? request.SyncConfirmTwicePercent : null,
         });
         identities.InvalidateConfig();
         var (before, after) = (change.Before.DeviceTrust, change.After.DeviceTrust);
@@ -219,7 +221,9 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
             .Change("ekcert_allowed_cas", Subjects(before.EkCertAllowedCas), Subjects(after.EkCertAllowedCas))
             .Change("min_os_versions", string.Join(" ", before.MinOsVersions.Select(v => $"{v.Key}={v.Value}")), string.Join(" ", after.MinOsVersions.Select(v => $"{v.Key}={v.Value}")))
             .Change("quote_pcrs", before.QuotePcrs, after.QuotePcrs)
-            .Change("boot_policy", before.BootPolicy, after.BootPolicy);
+            .Change("boot_policy", before.BootPolicy, after.BootPolicy)
+            .Change("unenroll_on_mdm_owner_change", before.UnenrollOnMdmOwnerChange, after.UnenrollOnMdmOwnerChange)
+            .Change("sync_confirm_twice_percent", before.SyncConfirmTwicePercent, after.SyncConfirmTwicePercent);
         audit.Message = change.Before.Version == change.After.Version ? "device trust config unchanged" : "device trust config changed";
         return ToProto(change.After);
     }
@@ -248,6 +252,8 @@ public sealed class ClusterConfigGrpcService(IGrainFactory grains, IdentityCache
             AllowSha1Signatures = view.DeviceTrust.AllowSha1Signatures,
             QuotePcrs = view.DeviceTrust.QuotePcrs.Length == 0 ? Tpm.Verification.QuotePolicy.Spec(Tpm.Verification.QuotePolicy.Default.RequiredPcrs) : view.DeviceTrust.QuotePcrs,
             BootPolicy = view.DeviceTrust.BootPolicy,
+            UnenrollOnMdmOwnerChange = view.DeviceTrust.UnenrollOnMdmOwnerChange,
+            SyncConfirmTwicePercent = view.DeviceTrust.SyncConfirmTwicePercent,
         };
         deviceTrust.MinOsVersions.Add(view.DeviceTrust.MinOsVersions.ToDictionary());
         deviceTrust.EkcertAllowedCas.AddRange(view.DeviceTrust.EkCertAllowedCas);

@@ -79,7 +79,9 @@ public static class DeviceMapping
                 profile.OsUsernames.Count <= 64
                     ? profile.OsUsernames.Select(u => DeviceFields.Text(u, "profile.os_usernames")).ToList()
                     : throw DeviceTrustException.InvalidArgument("profile.os_usernames has more than 64 entries"),
-                DeviceFields.Text(profile.OsBuildSupplemental, "profile.os_build_supplemental"));
+                DeviceFields.Text(profile.OsBuildSupplemental, "profile.os_build_supplemental"),
+                DeviceFields.Text(profile.ExternalId, "profile.external_id"),
+                DeviceFields.Text(profile.AssignedUser, "profile.assigned_user"));
 
     public static Wire.Device ToProto(DeviceRecord device)
     {
@@ -100,6 +102,7 @@ public static class DeviceMapping
             Owner = device.Owner,
             OwnerId = device.OwnerId,
             PinnedEkSha256 = device.PinnedEkSha256.Length == 0 ? "" : EkPin.Text(device.PinnedEkSha256),
+            SourceName = device.SourceName,
         };
         message.Users.AddRange(device.Users.Select(u => new Wire.DeviceUser { Id = u.Id, Name = u.Name }));
         if (device.Credential is { } credential)
@@ -148,6 +151,8 @@ public static class DeviceMapping
                 OsVersion = profile.OsVersion,
                 OsBuild = profile.OsBuild,
                 OsBuildSupplemental = profile.OsBuildSupplemental,
+                ExternalId = profile.ExternalId,
+                AssignedUser = profile.AssignedUser,
             };
             message.Profile.OsUsernames.AddRange(profile.OsUsernames);
         }

@@ -32,6 +32,7 @@ public sealed class DeviceTrustGrpcService(
     AuditRecorder recorder,
     EnrollmentCeremony enrollment,
     AuthenticationCeremony authentication,
+    InventorySync sync,
     TimeProvider time) : DeviceTrustService.DeviceTrustServiceBase
 {
     [Requires(Resources.Device, "create")]
@@ -198,6 +199,11 @@ public sealed class DeviceTrustGrpcService(
         // Outside the try: a device that was created is never reported as refused, even if its event fails the call.
         await recorder.WriteAllAsync([CreatedEvent(context, caller, created, index)]);
     }
+
+    [Requires(Resources.Device, "create")]
+    [Audited(AuditCodes.DeviceSync)]
+    public override Task SyncInventory(IAsyncStreamReader<SyncInventoryRequest> requestStream, IServerStreamWriter<SyncInventoryResponse> responseStream,
+        ServerCallContext context) => sync.RunAsync(requestStream, responseStream, context);
 
     [Requires(Resources.Device, "read")]
     [Audited(AuditCodes.DeviceGet, Reads = true)]

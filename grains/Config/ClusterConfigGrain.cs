@@ -19,6 +19,8 @@ public sealed class ClusterConfigState
     public string QuotePcrs { get; set; } = "";
     public string BootPolicy { get; set; } = "";
     public bool Bootstrapped { get; set; }
+    public bool UnenrollOnMdmOwnerChange { get; set; } = true;
+    public int SyncConfirmTwicePercent { get; set; } = DeviceTrustSettings.DefaultSyncConfirmTwicePercent;
 }
 
 public sealed class ClusterConfigGrain(
@@ -42,8 +44,13 @@ public sealed class ClusterConfigGrain(
         {
             BootPolicyYaml.Parse(newBootPolicy);
         }
+        if (update.SyncConfirmTwicePercent is < 1 or > 100)
+        {
+            throw DeviceTrustException.InvalidArgument($"sync-confirm-twice-percent must be between 1 and 100, not {update.SyncConfirmTwicePercent}");
+        }
         if (newMode is null && update.AutoEnroll is null && newCas is null && newMinimum is null && update.AllowSha1Signatures is null
-            && newOsVersions is null && newQuotePcrs is null && newBootPolicy is null)
+            && newOsVersions is null && newQuotePcrs is null && newBootPolicy is null && update.UnenrollOnMdmOwnerChange is null
+            && update.SyncConfirmTwicePercent is null)
         {
             return new ConfigChange(before, before);
         }
@@ -55,6 +62,8 @@ public sealed class ClusterConfigGrain(
         state.State.MinOsVersions = newOsVersions ?? state.State.MinOsVersions;
         state.State.QuotePcrs = newQuotePcrs ?? state.State.QuotePcrs;
         state.State.BootPolicy = newBootPolicy ?? state.State.BootPolicy;
+        state.State.UnenrollOnMdmOwnerChange = update.UnenrollOnMdmOwnerChange ?? state.State.UnenrollOnMdmOwnerChange;
+        state.State.SyncConfirmTwicePercent = update.SyncConfirmTwicePercent ?? state.State.SyncConfirmTwicePercent;
         state.State.Version++;
         await state.WriteOrDeactivateAsync(DeactivateOnIdle);
         return new ConfigChange(before, View());
@@ -129,6 +138,8 @@ public sealed class ClusterConfigGrain(
             MinOsVersions = state.State.MinOsVersions.OrderBy(v => v.Key, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal),
             QuotePcrs = state.State.QuotePcrs,
             BootPolicy = state.State.BootPolicy,
+            UnenrollOnMdmOwnerChange = state.State.UnenrollOnMdmOwnerChange,
+            SyncConfirmTwicePercent = state.State.SyncConfirmTwicePercent,
         },
             state.State.Bootstrapped);
 }

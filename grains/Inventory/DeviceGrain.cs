@@ -41,7 +41,12 @@ public sealed class DeviceGrain(
     {
         var before = Device;
         var device = before;
-        if (update.Unenroll)
+        if (update.Sync is { } sync)
+        {
+            device = device with { Source = sync.Source, SourceName = sync.SourceName };
+        }
+        if (update.Unenroll || update.Sync is { UnenrollOnOwnerChange: true } && device.EnrollStatus == EnrollStatus.Enrolled
+            && DeviceProfile.AssignedUserChanges(device.Profile, update.Profile))
         {
             // The credential goes, and with it the trust in whoever used it: owner and users.
             _pending.Clear();

@@ -32,7 +32,11 @@ public sealed class DeviceImport(DeviceTrustHostOptions options, string serviceI
         ArgumentOutOfRangeException.ThrowIfGreaterThan(devices.Count, IDeviceImport.MaxDevices);
         var now = time.GetUtcNow();
         var rows = devices.Select(d => new Row(AssetTags.Key(d.OsType, d.AssetTag),
-            DeviceRecord.New(Guid.NewGuid(), d.OsType, d.AssetTag, source, createdBy, d.PinnedEkSha256, now))).ToList();
+            DeviceRecord.New(Guid.NewGuid(), d.OsType, d.AssetTag, source, createdBy, d.PinnedEkSha256, now) with
+            {
+                Profile = d.Profile is null ? null : d.Profile with { UpdateTime = now },
+                SourceName = d.SourceName,
+            })).ToList();
         if (rows.Select(r => r.TagKey).Distinct(StringComparer.Ordinal).Count() != rows.Count)
         {
             throw new ArgumentException("each (OS, asset tag) may appear once", nameof(devices));

@@ -61,6 +61,31 @@ public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string 
              ORDER BY {Field("AssetTag")}, {Field("OsType")} LIMIT 1000;
              """, cancellationToken, ("owner", userId));
 
+    public async Task<IReadOnlyList<DeviceRecord>> WithAssetTagsAsync(IReadOnlyCollection<string> assetTags, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(assetTags.Count, IDeviceInventory.MaxTags);
+        if (assetTags.Count == 0)
+        {
+            return [];
+        }
+        var sqlite = options.Storage.IsSqlite;
+        return await QueryAsync(
+            $"""
+             SELECT {PayloadText} FROM grain_state
+             WHERE state_name = 'device' AND service_id = @service AND payload IS NOT NULL
+               AND {Field("AssetTag")} {(sqlite ? "IN (SELECT value FROM json_each(@tags))" : "= ANY(@tags)")};
+             """, cancellationToken, ("tags", sqlite ? JsonSerializer.Serialize(assetTags) : assetTags.ToArray()));
+    }
+
+    public async Task<IReadOnlyList<DeviceRecord>> FromSourceAsync(DeviceSource source, string sourceName, CancellationToken cancellationToken) =>
+        await QueryAsync(
+            $"""
+             SELECT {PayloadText} FROM grain_state
+             WHERE state_name = 'device' AND service_id = @service AND payload IS NOT NULL
+               AND {Field("Source")} = @source AND {Field("SourceName")} = @name
+             ORDER BY {Field("AssetTag")}, {Field("OsType")};
+             """, cancellationToken, ("source", source.ToString()), ("name", sourceName));
+
     private async Task<List<DeviceRecord>> QueryAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
         await using var connection = DatabaseSchema.Open(options.Storage, _connectionString);

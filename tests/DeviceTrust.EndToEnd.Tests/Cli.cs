@@ -18,6 +18,9 @@ public sealed class Cli(string home, IReadOnlyDictionary<string, string?>? envir
 
     public Task<ProcessResult> Dtctl(params string[] arguments) => Run(Binaries.Dtctl, null, arguments);
 
+    /// <summary>dtctl with <paramref name="stdin"/> on standard input (the answers to its questions).</summary>
+    public Task<ProcessResult> DtctlWithInput(string stdin, params string[] arguments) => Run(Binaries.Dtctl, stdin, arguments);
+
     private Task<ProcessResult> Run(string dll, string? stdin, string[] arguments) =>
         ProcessRunner.RunAsync("dotnet", [dll, .. arguments], stdin ?? "",
             new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>()) { ["DTSH_HOME"] = Home });

@@ -52,6 +52,8 @@ public static class ConfigGetCommand
            min_os_versions: {(config.DeviceTrust.MinOsVersions.Count == 0 ? "(none)" : string.Join(" ", config.DeviceTrust.MinOsVersions.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key}={v.Value}")))}
            quote_pcrs: {config.DeviceTrust.QuotePcrs}
            boot_policy: {(config.DeviceTrust.BootPolicy.Length == 0 ? "(none)" : $"set, {config.DeviceTrust.BootPolicy.Length} bytes (dtctl config get boot-policy prints it)")}
+           mdm_owner_change: {(config.DeviceTrust.UnenrollOnMdmOwnerChange ? "unenroll" : "keep")}
+           sync_confirm_twice_percent: {config.DeviceTrust.SyncConfirmTwicePercent}
 
          """;
 

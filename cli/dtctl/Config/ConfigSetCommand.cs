@@ -11,7 +11,8 @@ namespace DeviceTrust.Cli.Dtctl.Config;
 /// <c>auto-enroll true|false</c>, <c>ekcert-allowed-cas ca.pem…</c> (root and intermediates; <c>none</c> clears),
 /// <c>min-attestation unspecified|tpm_ekpub_pinned|tpm_ekcert_trusted</c>, <c>allow-sha1-signatures true|false</c>,
 /// <c>min-os-version linux=12 linux/ubuntu=22.04 macos=14.2 windows=10.0.19045</c> (<c>linux=none</c> removes one),
-/// <c>quote-pcrs sha256:0-7,14</c> (<c>default</c>), <c>boot-policy -f policy.yaml</c> (<c>none</c> removes it).
+/// <c>quote-pcrs sha256:0-7,14</c> (<c>default</c>), <c>boot-policy -f policy.yaml</c> (<c>none</c> removes it),
+/// <c>mdm-owner-change unenroll|keep</c>, <c>sync-confirm-twice-percent 10</c>.
 /// </summary>
 public static class ConfigSetCommand
 {
@@ -89,6 +90,19 @@ public static class ConfigSetCommand
                 case "min-attestation":
                     request.MinAttestation = text;
                     break;
+                case "mdm-owner-change":
+                    request.UnenrollOnMdmOwnerChange = text switch
+                    {
+                        "unenroll" => true,
+                        "keep" => false,
+                        _ => throw DeviceTrustException.InvalidArgument($"mdm-owner-change must be unenroll or keep, not \"{text}\""),
+                    };
+                    break;
+                case "sync-confirm-twice-percent":
+                    request.SyncConfirmTwicePercent = int.TryParse(text.TrimEnd('%'), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var percent)
+                        ? percent
+                        : throw DeviceTrustException.InvalidArgument($"sync-confirm-twice-percent takes a whole number from 1 to 100, not \"{text}\"");
+                    break;
                 case var other:
                     throw DeviceTrustException.InvalidArgument($"unknown setting \"{other}\": use {Settings}");
             }
@@ -108,7 +122,7 @@ public static class ConfigSetCommand
         return command;
     }
 
-    private const string Settings = "device-trust-mode, auto-enroll, ekcert-allowed-cas, min-attestation, allow-sha1-signatures, min-os-version, quote-pcrs or boot-policy";
+    private const string Settings = "device-trust-mode, auto-enroll, ekcert-allowed-cas, min-attestation, allow-sha1-signatures, min-os-version, quote-pcrs, boot-policy, mdm-owner-change or sync-confirm-twice-percent";
 
     private static string ReadPolicy(string path)
     {

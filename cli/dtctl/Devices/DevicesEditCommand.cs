@@ -78,14 +78,13 @@ public static class DevicesEditCommand
         }
         if (edited.Profile != original.Profile)
         {
-            var profile = new Proto.V1.DeviceProfile
-            {
-                ModelIdentifier = edited.Profile.ModelIdentifier,
-                OsVersion = edited.Profile.OsVersion,
-                OsBuild = edited.Profile.OsBuild,
-                OsBuildSupplemental = edited.Profile.OsBuildSupplemental,
-            };
-            profile.OsUsernames.AddRange(device.Profile?.OsUsernames ?? []);
+            // The fields the document does not show (usernames, the MDM's id and assigned user) stay as they are.
+            var profile = device.Profile?.Clone() ?? new Proto.V1.DeviceProfile();
+            profile.ModelIdentifier = edited.Profile.ModelIdentifier;
+            profile.OsVersion = edited.Profile.OsVersion;
+            profile.OsBuild = edited.Profile.OsBuild;
+            profile.OsBuildSupplemental = edited.Profile.OsBuildSupplemental;
+            profile.UpdateTime = null;
             request.Profile = profile;
         }
         return request.Unenroll || request.AddUsers.Count + request.RemoveUsers.Count > 0 || request.HasEkSha256 || request.Profile is not null ? request : null;

@@ -35,6 +35,14 @@ public sealed record DeviceTrustSettings(
 
     /// <summary>The boot policy YAML as an administrator set it; "" is none.</summary>
     [Id(7)] public string BootPolicy { get; init; } = "";
+
+    /// <summary>An MDM sync that changes a device's assigned user unenrolls it, if it is enrolled.</summary>
+    [Id(8)] public bool UnenrollOnMdmOwnerChange { get; init; } = true;
+
+    /// <summary>Deleting the devices a sync found missing needs a second confirmation above this share (percent) of the source's devices.</summary>
+    [Id(9)] public int SyncConfirmTwicePercent { get; init; } = DefaultSyncConfirmTwicePercent;
+
+    public const int DefaultSyncConfirmTwicePercent = 10;
 }
 
 /// <summary>
@@ -52,6 +60,8 @@ public sealed record DeviceTrustUpdate
     [Id(5)] public IReadOnlyDictionary<string, string>? MinOsVersions { get; init; }
     [Id(6)] public string? QuotePcrs { get; init; }
     [Id(7)] public string? BootPolicy { get; init; }
+    [Id(8)] public bool? UnenrollOnMdmOwnerChange { get; init; }
+    [Id(9)] public int? SyncConfirmTwicePercent { get; init; }
 }
 
 /// <summary>The configuration before and after an update (the same when nothing changed).</summary>

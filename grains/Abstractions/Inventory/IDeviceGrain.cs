@@ -75,8 +75,19 @@ public sealed record DeviceUpdate(
     [property: Id(4)] string? PinnedEkSha256 = null)
 {
     /// <summary>Pins the EK (<see cref="EkPin"/> hex); "" unpins; null leaves the pin as it is.</summary>
-    public bool IsEmpty => !Unenroll && Profile is null && AddUsers.Count == 0 && RemoveUsers.Count == 0 && PinnedEkSha256 is null;
+    public bool IsEmpty => !Unenroll && Profile is null && AddUsers.Count == 0 && RemoveUsers.Count == 0 && PinnedEkSha256 is null && Sync is null;
+
+    /// <summary>An MDM sync's update: the profile replaces the one stored, and the device is this source's from now on.</summary>
+    [Id(5)] public MdmSyncUpdate? Sync { get; init; }
 }
+
+/// <summary>
+/// What an MDM sync sets beside the profile. With <see cref="UnenrollOnOwnerChange"/>, an enrolled device whose
+/// assigned user the profile changes (from someone to someone else) is unenrolled in the same write: the decision is
+/// the grain's, on the state it holds, not a reader's on a copy.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("dt.MdmSyncUpdate")]
+public sealed record MdmSyncUpdate([property: Id(0)] DeviceSource Source, [property: Id(1)] string SourceName, [property: Id(2)] bool UnenrollOnOwnerChange);
 
 [GenerateSerializer, Immutable, Alias("dt.DeviceChange")]
 public sealed record DeviceChange([property: Id(0)] DeviceRecord Before, [property: Id(1)] DeviceRecord After);

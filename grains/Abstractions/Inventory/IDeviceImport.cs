@@ -3,8 +3,12 @@ using DeviceTrust.Core.Devices;
 
 namespace DeviceTrust.Grains.Inventory;
 
-/// <summary>A device to add in bulk: what CreateDevice takes, already validated by the caller.</summary>
-public sealed record NewDevice(OsType OsType, string AssetTag, string PinnedEkSha256 = "");
+/// <summary>A device to add in bulk: what CreateDevice takes (or an MDM sync: its profile and source name), already validated by the caller.</summary>
+public sealed record NewDevice(OsType OsType, string AssetTag, string PinnedEkSha256 = "")
+{
+    public DeviceProfile? Profile { get; init; }
+    public string SourceName { get; init; } = "";
+}
 
 public enum ImportResult
 {

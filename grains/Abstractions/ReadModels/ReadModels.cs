@@ -30,6 +30,14 @@ public interface IDeviceInventory
 
     /// <summary>The devices the user with this immutable id enrolled (by id: a re-created name owns nothing).</summary>
     Task<IReadOnlyList<DeviceRecord>> OwnedByAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>The devices whose asset tag is one of these (at most <see cref="MaxTags"/>), of any OS.</summary>
+    Task<IReadOnlyList<DeviceRecord>> WithAssetTagsAsync(IReadOnlyCollection<string> assetTags, CancellationToken cancellationToken);
+
+    public const int MaxTags = 1000;
+
+    /// <summary>The devices an MDM sync of this source and instance put in the inventory (or took over), in (asset tag, OS) order.</summary>
+    Task<IReadOnlyList<DeviceRecord>> FromSourceAsync(DeviceSource source, string sourceName, CancellationToken cancellationToken);
 }
 
 /// <summary>
