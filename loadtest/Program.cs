@@ -7,6 +7,7 @@ var root = new RootCommand("DeviceTrust fleet simulator: real clients, real cere
     LoginFloodScenario.Create(),
     CeremonyScenario.Create(),
     InventoryScenario.Create(),
+    MdmSyncScenario.Create(),
     SeedScenario.Create(),
     StormScenarios.LoginStorm(),
     StormScenarios.EnrollStorm(),

@@ -287,15 +287,16 @@ public sealed partial class InventorySync(
         }
     }
 
+    /// <summary>Updates run side by side (<see cref="Parallelism"/>): the summary is counted under its lock.</summary>
     private static void Updated(Run run, SyncDeviceResult result, IReadOnlyList<string> changed, bool unenrolled)
     {
         result.Outcome = SyncOutcome.Updated;
         result.Changed.AddRange(changed);
         result.Unenrolled = unenrolled;
-        run.Summary.Updated++;
-        if (unenrolled)
+        lock (run.Summary)
         {
-            run.Summary.Unenrolled++;
+            run.Summary.Updated++;
+            run.Summary.Unenrolled += unenrolled ? 1 : 0;
         }
     }
 
@@ -372,7 +373,7 @@ public sealed partial class InventorySync(
                 {
                     var removed = await administration.DeleteAsync(record, device.Id);
                     entry = recorder.Entry(record, true, "", $"device {removed.AssetTag}/{removed.OsType.ToText()} removed: {run.SourceName} no longer has it (confirmed)");
-                    lock (events)
+                    lock (run.Summary)
                     {
                         run.Summary.Deleted++;
                     }
@@ -412,7 +413,10 @@ public sealed partial class InventorySync(
         result.Outcome = SyncOutcome.Failed;
         result.Code = (int)status;
         result.Message = reason;
-        run.Summary.Failed++;
+        lock (run.Summary)
+        {
+            run.Summary.Failed++;
+        }
         return recorder.Entry(record, false, status.ToString(), reason);
     }
 

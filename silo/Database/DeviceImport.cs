@@ -61,6 +61,10 @@ public sealed class DeviceImport(DeviceTrustHostOptions options, string serviceI
             // Once committing starts it finishes: the caller reports what was committed.
             await transaction.CommitAsync(CancellationToken.None);
         }
+        if (!Sqlite && claimed.Count > 0)
+        {
+            await AnalyzeIfGrownAsync(connection, claimed.Count * 2, cancellationToken);
+        }
 
         var taken = rows.Where(r => !claimed.Contains(r.TagKey)).Select(r => r.TagKey).ToList();
         var holders = taken.Count == 0 ? [] : await HoldersAsync(connection, taken, cancellationToken);
@@ -159,6 +163,28 @@ public sealed class DeviceImport(DeviceTrustHostOptions options, string serviceI
             command.With("hash", GuidKeyHash(row.Device.Id)).With("n0", n0).With("n1", n1).With("payload", row.DevicePayload);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Refreshes PostgreSQL's statistics of the grain state table when this import added a tenth of its rows or more
+    /// (or it has none yet). A table filled by bulk imports faster than autovacuum looks at it has no statistics, and
+    /// then the planner read a grain's row through a partial index of every device row instead of its key: 2 ms a read
+    /// at 10,000 devices, growing with the fleet, where the key takes 0.02 ms (measured by the MDM sync benchmark).
+    /// Without the right to analyze the table, PostgreSQL warns and skips it; autovacuum still does it later.
+    /// </summary>
+    private static async Task AnalyzeIfGrownAsync(DbConnection connection, int added, CancellationToken cancellationToken)
+    {
+        await using var estimate = connection.CreateCommand();
+        estimate.CommandText = "SELECT reltuples FROM pg_class WHERE oid = 'grain_state'::regclass;";
+        var rows = Convert.ToDouble(await estimate.ExecuteScalarAsync(cancellationToken) ?? -1.0, System.Globalization.CultureInfo.InvariantCulture);
+        if (rows >= 0 && added * 10.0 < rows)
+        {
+            return;
+        }
+        await using var analyze = connection.CreateCommand();
+        analyze.CommandText = "ANALYZE grain_state;";
+        analyze.CommandTimeout = 300;
+        await analyze.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The device each of these tags' rows names (tags without a row, or with an empty one, are left out).</summary>

@@ -118,6 +118,47 @@ public abstract class ReadModelContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sync_finds_devices_by_asset_tag_and_by_its_source_and_an_owner_change_unenrolls_in_the_grain()
+    {
+        var prefix = "SRC" + Guid.NewGuid().ToString("N")[..6].ToUpperInvariant();
+        var source = "jamf-" + prefix.ToLowerInvariant();
+        var now = DateTimeOffset.UtcNow;
+        var outcomes = await new DeviceImport(_silo.Options, SiloHarness.ServiceId, TimeProvider.System).CreateAsync(
+        [
+            new NewDevice(OsType.MacOS, prefix + "A") { Profile = new DeviceProfile(now, "Mac14,2", "14.5", "23F79", [], AssignedUser: "alice"), SourceName = source },
+            new NewDevice(OsType.MacOS, prefix + "B") { SourceName = source },
+            new NewDevice(OsType.Linux, prefix + "A"),
+        ], DeviceSource.Jamf, "admin", d => Entry(AuditCodes.DeviceCreate, d.AssetTag), default);
+        Assert.All(outcomes, o => Assert.Equal(ImportResult.Created, o.Result));
+
+        Assert.Equal([$"{prefix}A/Linux", $"{prefix}A/MacOS"],
+            (await Inventory.WithAssetTagsAsync([prefix + "A", prefix + "Z"], default)).Select(d => $"{d.AssetTag}/{d.OsType}").Order());
+        var ofSource = await Inventory.FromSourceAsync(DeviceSource.Jamf, source, default);
+        Assert.Equal([prefix + "A", prefix + "B"], ofSource.Select(d => d.AssetTag));
+        Assert.Equal(("Mac14,2", "alice"), (ofSource[0].Profile!.ModelIdentifier, ofSource[0].Profile!.AssignedUser));
+        Assert.Empty(await Inventory.FromSourceAsync(DeviceSource.Intune, source, default));
+
+        // Enrolled, then given to bob by the MDM: the grain unenrolls it in the same write as the profile.
+        var device = _silo.Grains.GetGrain<IDeviceGrain>(outcomes[0].DeviceId);
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var challenge = await device.BeginEnrollmentAsync("cred", key.ExportSubjectPublicKeyInfo(),
+            new CollectedData(now, now, OsType.MacOS, prefix + "A", "", "14.5", "", "", "", "", "", ""), new DeviceUser(Guid.NewGuid().ToString(), "alice"),
+            DeviceTrust.Grains.Attestation.DevicePolicy.Open);
+        await device.CompleteEnrollmentAsync(challenge.Ceremony, KeyChallenge.Sign(key, challenge.Bytes));
+        var synced = new DeviceProfile(now, "Mac14,2", "14.5", "23F79", [], AssignedUser: "ALICE");
+        var sameOwner = await device.UpdateAsync(new DeviceUpdate(false, synced, [], []) { Sync = new MdmSyncUpdate(DeviceSource.Jamf, source, true) });
+        Assert.Equal(EnrollStatus.Enrolled, sameOwner.After.EnrollStatus);
+        var moved = await device.UpdateAsync(new DeviceUpdate(false, synced with { AssignedUser = "bob" }, [], [])
+        {
+            Sync = new MdmSyncUpdate(DeviceSource.Intune, "intune", true),
+        });
+        Assert.Equal((EnrollStatus.NotEnrolled, "", "bob", DeviceSource.Intune, "intune"),
+            (moved.After.EnrollStatus, moved.After.Owner, moved.After.Profile!.AssignedUser, moved.After.Source, moved.After.SourceName));
+        Assert.Null(moved.After.Credential);
+        Assert.Equal([prefix + "B"], (await Inventory.FromSourceAsync(DeviceSource.Jamf, source, default)).Select(d => d.AssetTag));
+    }
+
+    [Fact]
     public async Task Audit_events_filter_by_type_prefix_user_device_result_and_time()
     {
         var marker = Guid.NewGuid().ToString("N")[..8];
