@@ -57,6 +57,9 @@ public sealed partial class InventorySync(
         /// <summary>Every (OS, serial) the MDM named, and where (its index, from 1).</summary>
         public Dictionary<string, int> Named { get; } = new(StringComparer.Ordinal);
         public SyncInventorySummary Summary { get; } = new() { DryRun = dryRun };
+
+        /// <summary>Devices this sync made the source's (created, or taken over from another source): not the source's before it.</summary>
+        public HashSet<Guid> Joined { get; } = [];
         public int Received { get; set; }
     }
 
@@ -239,6 +242,7 @@ public sealed partial class InventorySync(
                     result.DeviceId = outcomes[i].DeviceId.ToString();
                     result.Outcome = SyncOutcome.Created;
                     run.Summary.Created++;
+                    run.Joined.Add(outcomes[i].DeviceId);
                     break;
                 case ImportResult.AlreadyExists when await grains.GetGrain<IDeviceGrain>(outcomes[i].DeviceId).GetAsync() is { } holder:
                     // Added by someone else since this message was read: it is updated like any device the inventory had.
@@ -273,6 +277,13 @@ public sealed partial class InventorySync(
             var after = await administration.UpdateAsync(record, device.Id, update);
             var unenrolled = device.EnrollStatus == EnrollStatus.Enrolled && after.EnrollStatus == EnrollStatus.NotEnrolled;
             Updated(run, result, changed, unenrolled);
+            if (device.Source != run.Source || device.SourceName != run.SourceName)
+            {
+                lock (run.Summary)
+                {
+                    run.Joined.Add(device.Id);
+                }
+            }
             record.Change("source", $"{device.Source.ToString().ToLowerInvariant()}/{device.SourceName}", $"{after.Source.ToString().ToLowerInvariant()}/{after.SourceName}");
             var message = $"device {after.AssetTag}/{after.OsType.ToText()} updated by a sync from {run.SourceName}: {string.Join(", ", changed)}";
             if (unenrolled)
@@ -308,8 +319,8 @@ public sealed partial class InventorySync(
         var missing = ofSource.Where(d => !run.Named.ContainsKey(d.AssetTagKey)).ToList();
         run.Summary.Missing = missing.Count;
         var percent = run.Config.DeviceTrust.SyncConfirmTwicePercent;
-        // Before the sync: the devices it created were not the source's yet.
-        var before = ofSource.Count - run.Summary.Created;
+        // Before the sync: the devices it created or took over were not the source's yet (a dry run changed nothing).
+        var before = ofSource.Count(d => !run.Joined.Contains(d.Id));
         var answer = new SyncInventoryMissing
         {
             SourceDevices = before,

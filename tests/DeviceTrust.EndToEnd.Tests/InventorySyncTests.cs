@@ -82,6 +82,9 @@ public sealed class InventorySyncTests(SharedGateway shared) : IDisposable
         var sample = stored[_prefix + "01"];
         Assert.Equal((DeviceSource.Jamf, "14.5", "jamf-" + _prefix + "01", "MacBookPro18,3"),
             (sample.Source, sample.Profile.OsVersion, sample.Profile.ExternalId, sample.Profile.ModelIdentifier));
+        var shown = (await shared.Admin.Dtctl("devices", "get", "--asset-tag", _prefix + "01")).Succeeded();
+        Assert.Contains($"Source:        Jamf ({_source})", shown.StdOut);
+        Assert.Contains($"MDM profile:   model MacBookPro18,3, OS 14.5 build 23F79, MDM id jamf-{_prefix}01", shown.StdOut);
 
         // The MDM now: 3 devices updated to 14.6, 2 gone (19 and 20).
         var changed = new[] { "03", "07", "11" }.Select(n => _prefix + n).ToHashSet();
@@ -159,6 +162,10 @@ public sealed class InventorySyncTests(SharedGateway shared) : IDisposable
     {
         (await Sync(Export("all", [new Mac(_prefix + "K1", "14.5"), new Mac(_prefix + "K2", "14.5"), new Mac(_prefix + "K3", "14.5")]))).Succeeded();
         var before = await OfThisSourceAsync();
+        // A dry run with one new device: the share is of the 3 the source had, not counting the one it would add.
+        var dry = (await Sync(Export("dry", [new Mac(_prefix + "K1", "14.5"), new Mac(_prefix + "K4", "14.5")]), "", "--track-missing", "--dry-run")).Succeeded();
+        Assert.Contains("Missing: 2 of the 3 devices from this source are not in the export:", dry.StdOut);
+        Assert.Contains("1 created, 0 updated, 1 unchanged, 0 failed, 0 unenrolled; 2 missing, 0 deleted", dry.StdOut);
         var since = DateTimeOffset.UtcNow.AddSeconds(-1);
 
         using var call = Devices.SyncInventory();

@@ -24,7 +24,7 @@ public static class DevicesGetCommand
                    Device ID:     {device.Id}
                    Asset Tag:     {device.AssetTag}
                    OS:            {DeviceOutput.Os(device.OsType)}
-                   Source:        {DeviceOutput.Source(device.Source)}
+                   Source:        {DeviceOutput.Source(device.Source)}{(device.SourceName.Length == 0 ? "" : $" ({device.SourceName})")}
                    MDM profile:   {Profile(device.Profile)}
                    Enroll Status: {DeviceOutput.Status(device.EnrollStatus)}
                    Owner:         {(device.Owner.Length == 0 ? "(none)" : $"{device.Owner} (user id {device.OwnerId})")}
@@ -47,7 +47,9 @@ public static class DevicesGetCommand
         profile is null || (profile.ModelIdentifier + profile.OsVersion + profile.OsBuild + profile.OsBuildSupplemental).Length == 0
             ? "(none)"
             : $"model {Or(profile.ModelIdentifier)}, OS {Or(profile.OsVersion)} build {Or(profile.OsBuild)}"
-              + (profile.OsBuildSupplemental.Length == 0 ? "" : $" or {profile.OsBuildSupplemental}");
+              + (profile.OsBuildSupplemental.Length == 0 ? "" : $" or {profile.OsBuildSupplemental}")
+              + (profile.AssignedUser.Length == 0 ? "" : $", assigned to {profile.AssignedUser}")
+              + (profile.ExternalId.Length == 0 ? "" : $", MDM id {profile.ExternalId}");
 
     private static string Or(string value) => value.Length == 0 ? "-" : value;
 }

@@ -212,7 +212,7 @@ public static class DevicesSyncCommand
             Console.WriteLine($"Only the first {missing.Devices.Count} are listed, and so many are not offered for deletion: check the export, or sync in parts.");
             return null;
         }
-        Console.Error.Write($"Delete these {count} devices from the inventory? Type \"delete {count}\" to confirm: ");
+        Console.Error.Write($"Delete {(count == 1 ? "this device" : $"these {count} devices")} from the inventory? Type \"delete {count}\" to confirm: ");
         if (Console.In.ReadLine()?.Trim() != $"delete {count}")
         {
             Console.WriteLine("Nothing deleted.");
