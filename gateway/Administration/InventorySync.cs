@@ -45,8 +45,10 @@ public sealed partial class InventorySync(
 
     private const int Parallelism = 16;
 
-    private sealed class Run(Caller caller, ServerCallContext context, DeviceSource source, string sourceName, bool dryRun, ClusterConfigView config)
+    private sealed class Run(Caller caller, ServerCallContext context, DeviceSource source, string sourceName, bool dryRun, ClusterConfigView config,
+        DateTimeOffset started)
     {
+        public DateTimeOffset Started { get; } = started;
         public Caller Caller { get; } = caller;
         public ServerCallContext Context { get; } = context;
         public DeviceSource Source { get; } = source;
@@ -93,7 +95,7 @@ public sealed partial class InventorySync(
             throw GatewayInterceptor.Denied(caller.User, Resources.Device, "update");
         }
         var config = await grains.GetGrain<IClusterConfigGrain>(GrainKeys.Cluster).GetAsync();
-        var run = new Run(caller, context, source, name, start.DryRun, config);
+        var run = new Run(caller, context, source, name, start.DryRun, config, time.GetUtcNow());
 
         var ended = false;
         while (!ended && await requests.MoveNext(call))
@@ -382,6 +384,14 @@ public sealed partial class InventorySync(
                 AuditEntry entry;
                 try
                 {
+                    // Another sync or an administrator may have changed it since it was listed: then it is not this sync's to remove.
+                    var now = await grains.GetGrain<IDeviceGrain>(device.Id).GetAsync();
+                    if (now is null || now.Source != run.Source || now.SourceName != run.SourceName || now.UpdateTime > run.Started)
+                    {
+                        throw DeviceTrustException.Aborted(now is null
+                            ? $"device {device.AssetTag}/{device.OsType.ToText()} is already gone"
+                            : $"device {device.AssetTag}/{device.OsType.ToText()} changed after this sync listed it missing: not deleted");
+                    }
                     var removed = await administration.DeleteAsync(record, device.Id);
                     entry = recorder.Entry(record, true, "", $"device {removed.AssetTag}/{removed.OsType.ToText()} removed: {run.SourceName} no longer has it (confirmed)");
                     lock (run.Summary)

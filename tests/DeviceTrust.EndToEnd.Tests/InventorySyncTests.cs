@@ -200,6 +200,39 @@ public sealed class InventorySyncTests(SharedGateway shared) : IDisposable
     }
 
     [Fact]
+    public async Task A_missing_device_changed_after_it_was_listed_is_not_deleted()
+    {
+        (await Sync(Export("all", [new Mac(_prefix + "R1", "14.5"), new Mac(_prefix + "R2", "14.5"), new Mac(_prefix + "R3", "14.5")]))).Succeeded();
+        var before = await OfThisSourceAsync();
+        var since = DateTimeOffset.UtcNow.AddSeconds(-1);
+
+        using var call = Devices.SyncInventory();
+        await call.RequestStream.WriteAsync(new SyncInventoryRequest { Start = new SyncInventoryStart { Source = DeviceSource.Jamf, SourceName = _source, TrackMissing = true } });
+        await call.RequestStream.WriteAsync(new SyncInventoryRequest
+        {
+            Devices = new SyncInventoryDevices { Devices = { new MdmDevice { OsType = OSType.Macos, SerialNumber = _prefix + "R1", Profile = before[_prefix + "R1"].Profile } } },
+        });
+        Assert.True(await call.ResponseStream.MoveNext());
+        await call.RequestStream.WriteAsync(new SyncInventoryRequest { End = new SyncInventoryEnd() });
+        Assert.True(await call.ResponseStream.MoveNext());
+        var missing = call.ResponseStream.Current.Missing;
+        Assert.Equal([_prefix + "R2", _prefix + "R3"], missing.Devices.Select(d => d.AssetTag));
+        // Meanwhile an administrator sets R2's profile: the MDM's list is out of date for it.
+        await Devices.UpdateDeviceAsync(new UpdateDeviceRequest { DeviceId = before[_prefix + "R2"].Id, Profile = new Proto.V1.DeviceProfile { OsVersion = "15.0" } });
+        var confirm = new SyncInventoryConfirm { ConfirmedTwice = true };
+        confirm.DeviceIds.AddRange(missing.Devices.Select(d => d.Id));
+        await call.RequestStream.WriteAsync(new SyncInventoryRequest { Confirm = confirm });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext());
+
+        Assert.Equal((2, 1), (call.ResponseStream.Current.Summary.Missing, call.ResponseStream.Current.Summary.Deleted));
+        Assert.Equal([_prefix + "R1", _prefix + "R2"], (await OfThisSourceAsync()).Keys.Order());
+        var refused = await AuditTrail.LastAsync(_admin, "device.delete", e => e.AssetTag == _prefix + "R2" && e.Time.ToDateTimeOffset() >= since);
+        AuditTrail.IsRefusal(refused, StatusCode.Aborted, $"device {_prefix}R2/macos changed after this sync listed it missing: not deleted");
+        Assert.True((await AuditTrail.LastAsync(_admin, "device.delete", e => e.AssetTag == _prefix + "R3" && e.Time.ToDateTimeOffset() >= since)).Success);
+    }
+
+    [Fact]
     public async Task A_device_the_MDM_gives_to_someone_else_is_unenrolled_and_that_is_audited()
     {
         var serial = _prefix + "OWN";
