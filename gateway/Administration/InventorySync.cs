@@ -156,11 +156,12 @@ public sealed partial class InventorySync(
             {
                 var os = OsTypes.Require(DeviceMapping.FromProto(item.OsType));
                 var tag = DeviceFields.AssetTag(item.SerialNumber);
-                var profile = DeviceMapping.FromProto(item.Profile ?? new Proto.V1.DeviceProfile(), now)!;
+                // Named before its profile is checked: a device the MDM has is never "missing", even when its row is refused.
                 if (!run.Named.TryAdd(AssetTags.Key(os, tag), result.Index))
                 {
                     throw DeviceTrustException.AlreadyExists($"{tag}/{os.ToText()} is already in this sync (device #{run.Named[AssetTags.Key(os, tag)]})");
                 }
+                var profile = DeviceMapping.FromProto(item.Profile ?? new Proto.V1.DeviceProfile(), now)!;
                 valid.Add((result, os, tag, profile));
             }
             catch (DeviceTrustException e)

@@ -175,27 +175,37 @@ public sealed class InventorySyncTests(SharedGateway shared) : IDisposable
         });
         var kept = new SyncInventoryDevices
         {
-            Devices = { new MdmDevice { OsType = OSType.Macos, SerialNumber = _prefix + "K1", Profile = before[_prefix + "K1"].Profile } },
+            Devices =
+            {
+                new MdmDevice { OsType = OSType.Macos, SerialNumber = _prefix + "K1", Profile = before[_prefix + "K1"].Profile },
+                // Refused (a control character), but named: the MDM has it, so it is not missing.
+                new MdmDevice { OsType = OSType.Macos, SerialNumber = _prefix + "K2", Profile = new Proto.V1.DeviceProfile { OsVersion = "14\u0007" } },
+            },
         };
         await call.RequestStream.WriteAsync(new SyncInventoryRequest { Devices = kept });
         Assert.True(await call.ResponseStream.MoveNext());
-        Assert.Equal(SyncOutcome.Unchanged, Assert.Single(call.ResponseStream.Current.Results.Results).Outcome);
+        var results = call.ResponseStream.Current.Results.Results;
+        Assert.Equal([SyncOutcome.Unchanged, SyncOutcome.Failed], results.Select(r => r.Outcome));
+        Assert.Equal(((int)StatusCode.InvalidArgument, "profile.os_version contains control characters"), (results[1].Code, results[1].Message));
         await call.RequestStream.WriteAsync(new SyncInventoryRequest { End = new SyncInventoryEnd() });
         Assert.True(await call.ResponseStream.MoveNext());
         var missing = call.ResponseStream.Current.Missing;
-        Assert.Equal([_prefix + "K2", _prefix + "K3"], missing.Devices.Select(d => d.AssetTag));
-        // 2 of 3 is above 10 %: the server wants a second confirmation, but first the list is wrong (one device only).
+        Assert.Equal([_prefix + "K3"], missing.Devices.Select(d => d.AssetTag));
+        // 1 of 3 is above 10 %: the server wants a second confirmation, but first the list is wrong (K1 is not missing).
         Assert.True(missing.ConfirmTwice);
         await call.RequestStream.WriteAsync(new SyncInventoryRequest
         {
-            Confirm = new SyncInventoryConfirm { DeviceIds = { missing.Devices[0].Id }, ConfirmedTwice = true },
+            Confirm = new SyncInventoryConfirm { DeviceIds = { before[_prefix + "K1"].Id }, ConfirmedTwice = true },
         });
         var error = await Refusals.Of(() => call.ResponseStream.MoveNext());
 
-        Refusals.Is(StatusCode.FailedPrecondition, "the confirmation names 1 device(s), not exactly the 2 missing ones: nothing was deleted", error);
+        const string Reason = "the confirmation names 1 device(s), not exactly the 1 missing ones: nothing was deleted";
+        Refusals.Is(StatusCode.FailedPrecondition, Reason, error);
         Assert.Equal(before.Keys.Order(), (await OfThisSourceAsync()).Keys.Order());
         var audited = await AuditTrail.LastAsync(_admin, "device.sync", e => e.Target == _source && e.Time.ToDateTimeOffset() >= since);
-        AuditTrail.IsRefusal(audited, StatusCode.FailedPrecondition, "the confirmation names 1 device(s), not exactly the 2 missing ones: nothing was deleted");
+        AuditTrail.IsRefusal(audited, StatusCode.FailedPrecondition, Reason);
+        var failedItem = await AuditTrail.LastAsync(_admin, "device.create", e => e.AssetTag == _prefix + "K2" && e.Time.ToDateTimeOffset() >= since);
+        AuditTrail.IsRefusal(failedItem, StatusCode.InvalidArgument, "profile.os_version contains control characters");
         Assert.DoesNotContain(await AuditTrail.EventsAsync(_admin, "device.delete", since), e => e.AssetTag.StartsWith(_prefix, StringComparison.Ordinal));
     }
 
