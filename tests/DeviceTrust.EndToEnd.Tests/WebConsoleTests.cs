@@ -60,7 +60,8 @@ public sealed class WebConsoleCluster() : GatewayCluster("dt-web",
         await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
         try
         {
-            await page.WaitForURLAsync("**/devices/mine");
+            // Landed is what logged in means: the page's own document, not its stylesheet, which a loaded machine may serve late.
+            await page.WaitForURLAsync("**/devices/mine", new() { WaitUntil = WaitUntilState.DOMContentLoaded });
         }
         catch (TimeoutException)
         {
