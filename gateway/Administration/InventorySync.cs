@@ -43,6 +43,9 @@ public sealed partial class InventorySync(
     /// <summary>How long the call waits for the caller to confirm (or decline) the missing list.</summary>
     public static readonly TimeSpan ConfirmTimeout = TimeSpan.FromMinutes(10);
 
+    /// <summary>How long the call waits for the caller's next message before then: a stream nobody writes to is not held open.</summary>
+    public static readonly TimeSpan MessageTimeout = TimeSpan.FromMinutes(2);
+
     private const int Parallelism = 16;
 
     private sealed class Run(Caller caller, ServerCallContext context, DeviceSource source, string sourceName, bool dryRun, ClusterConfigView config,
@@ -70,7 +73,7 @@ public sealed partial class InventorySync(
         var caller = Caller.Of(context);
         var audit = context.Audit();
         var call = context.CancellationToken;
-        if (!await requests.MoveNext(call) || requests.Current.PayloadCase != SyncInventoryRequest.PayloadOneofCase.Start)
+        if (!await NextAsync(requests, MessageTimeout, "the start message", call) || requests.Current.PayloadCase != SyncInventoryRequest.PayloadOneofCase.Start)
         {
             throw DeviceTrustException.InvalidArgument("the first message must be start");
         }
@@ -98,7 +101,7 @@ public sealed partial class InventorySync(
         var run = new Run(caller, context, source, name, start.DryRun, config, time.GetUtcNow());
 
         var ended = false;
-        while (!ended && await requests.MoveNext(call))
+        while (!ended && await NextAsync(requests, MessageTimeout, "the next devices or end message", call))
         {
             var message = requests.Current;
             switch (message.PayloadCase)
@@ -121,13 +124,16 @@ public sealed partial class InventorySync(
             throw DeviceTrustException.InvalidArgument("the sync ended before its end message: what was sent is synced, nothing was looked for as missing");
         }
 
+        var summary = run.Summary;
+        // Counted before the missing step too: a refused confirmation's event still says what the batches changed.
+        void Count() => audit.Detail("created", summary.Created).Detail("updated", summary.Updated).Detail("unchanged", summary.Unchanged)
+            .Detail("failed", summary.Failed).Detail("unenrolled", summary.Unenrolled).Detail("missing", summary.Missing).Detail("deleted", summary.Deleted);
+        Count();
         if (start.TrackMissing)
         {
             await MissingAsync(run, requests, responses);
         }
-        var summary = run.Summary;
-        audit.Detail("created", summary.Created).Detail("updated", summary.Updated).Detail("unchanged", summary.Unchanged).Detail("failed", summary.Failed)
-            .Detail("unenrolled", summary.Unenrolled).Detail("missing", summary.Missing).Detail("deleted", summary.Deleted);
+        Count();
         audit.Message = $"{(run.DryRun ? "dry run of a sync" : "sync")} from {name} ({source.ToString().ToLowerInvariant()}): {run.Received} devices, "
                         + $"{summary.Created} created, {summary.Updated} updated, {summary.Unchanged} unchanged, {summary.Failed} failed, "
                         + $"{summary.Unenrolled} unenrolled, {summary.Missing} missing, {summary.Deleted} deleted";
@@ -338,18 +344,7 @@ public sealed partial class InventorySync(
             return;
         }
 
-        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(call);
-        waiting.CancelAfter(ConfirmTimeout);
-        bool more;
-        try
-        {
-            more = await requests.MoveNext(waiting.Token);
-        }
-        catch (OperationCanceledException) when (!call.IsCancellationRequested)
-        {
-            throw new CeremonyTimeoutException($"no confirmation within {ConfirmTimeout.TotalMinutes:F0} minutes: nothing was deleted");
-        }
-        if (!more)
+        if (!await NextAsync(requests, ConfirmTimeout, "the confirmation (nothing was deleted)", call))
         {
             // The caller declined: the missing devices stay.
             return;
@@ -410,6 +405,21 @@ public sealed partial class InventorySync(
                 }
             });
         await recorder.WriteAllAsync(events);
+    }
+
+    /// <summary>The caller's next message, or false at the end of its stream; a DeadlineExceeded after <paramref name="timeout"/> of silence.</summary>
+    private static async Task<bool> NextAsync(IAsyncStreamReader<SyncInventoryRequest> requests, TimeSpan timeout, string what, CancellationToken call)
+    {
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(call);
+        waiting.CancelAfter(timeout);
+        try
+        {
+            return await requests.MoveNext(waiting.Token);
+        }
+        catch (OperationCanceledException) when (!call.IsCancellationRequested)
+        {
+            throw new CeremonyTimeoutException($"no message for {timeout.TotalMinutes:F0} minutes: waited for {what}");
+        }
     }
 
     private static Proto.V1.Device Slim(DeviceRecord device) => new()
