@@ -63,7 +63,15 @@ public sealed class DeviceImport(DeviceTrustHostOptions options, string serviceI
         }
         if (!Sqlite && claimed.Count > 0)
         {
-            await AnalyzeIfGrownAsync(connection, claimed.Count * 2, cancellationToken);
+            try
+            {
+                // After the commit, whatever the caller's token says: the rows are there and are reported as such.
+                await AnalyzeIfGrownAsync(connection, claimed.Count * 2, CancellationToken.None);
+            }
+            catch (DbException)
+            {
+                // Statistics only speed reads up; autovacuum refreshes them later. The import itself succeeded.
+            }
         }
 
         var taken = rows.Where(r => !claimed.Contains(r.TagKey)).Select(r => r.TagKey).ToList();
