@@ -210,6 +210,33 @@ public sealed class InventorySyncTests(SharedGateway shared) : IDisposable
     }
 
     [Fact]
+    public async Task The_confirm_twice_share_is_a_cluster_setting_from_1_to_100_percent()
+    {
+        var since = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var refused = await shared.Admin.Dtctl("config", "set", "sync-confirm-twice-percent", "0");
+
+        refused.FailedWith("sync-confirm-twice-percent must be between 1 and 100, not 0");
+        Assert.Contains("sync_confirm_twice_percent: 10", (await shared.Admin.Dtctl("config", "get")).Succeeded().StdOut);
+        AuditTrail.IsRefusal(await AuditTrail.LastAsync(_admin, "cluster_config.update", e => e.Time.ToDateTimeOffset() >= since),
+            StatusCode.InvalidArgument, "sync-confirm-twice-percent must be between 1 and 100, not 0");
+        (await shared.Admin.Dtctl("config", "set", "sync-confirm-twice-percent", "abc")).FailedWith("sync-confirm-twice-percent takes a whole number from 1 to 100, not \"abc\"");
+
+        try
+        {
+            Assert.Contains("sync_confirm_twice_percent: 50", (await shared.Admin.Dtctl("config", "set", "sync-confirm-twice-percent", "50%")).Succeeded().StdOut);
+            (await Sync(Export("share-1", [new Mac(_prefix + "S1", "14.5"), new Mac(_prefix + "S2", "14.5"), new Mac(_prefix + "S3", "14.5")]))).Succeeded();
+            // 1 of 3 is under 50 %: one confirmation deletes it.
+            var once = (await Sync(Export("share-2", [new Mac(_prefix + "S1", "14.5"), new Mac(_prefix + "S2", "14.5")]), "delete 1\n", "--track-missing")).Succeeded();
+            Assert.Contains("1 missing, 1 deleted", once.StdOut);
+            Assert.DoesNotContain("again to confirm", once.StdErr);
+        }
+        finally
+        {
+            (await shared.Admin.Dtctl("config", "set", "sync-confirm-twice-percent", "10")).Succeeded();
+        }
+    }
+
+    [Fact]
     public async Task A_missing_device_changed_after_it_was_listed_is_not_deleted()
     {
         (await Sync(Export("all", [new Mac(_prefix + "R1", "14.5"), new Mac(_prefix + "R2", "14.5"), new Mac(_prefix + "R3", "14.5")]))).Succeeded();
