@@ -29,6 +29,9 @@ public static class DeviceFields
         return tag;
     }
 
+    /// <summary>An asset tag as sent, cut to <see cref="MaxAssetTag"/>: to name a refused item in an answer without echoing a huge string.</summary>
+    public static string Clipped(string tag) => tag.Length <= MaxAssetTag ? tag : tag[..MaxAssetTag];
+
     public static string CredentialId(string? id)
     {
         if (string.IsNullOrEmpty(id))

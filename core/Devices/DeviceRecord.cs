@@ -132,6 +132,13 @@ public sealed record DeviceRecord(
     [System.Text.Json.Serialization.JsonIgnore]
     public string AssetTagKey => AssetTags.Key(OsType, AssetTag);
 
+    /// <summary>
+    /// An MDM sync with this profile unenrolls the device: it is enrolled, the cluster unenrolls on an owner change, and
+    /// the MDM gives it to someone else. The device grain decides with it; a dry run predicts with it.
+    /// </summary>
+    public bool UnenrolledBySync(DeviceProfile? synced, bool unenrollOnOwnerChange) =>
+        unenrollOnOwnerChange && EnrollStatus == EnrollStatus.Enrolled && DeviceProfile.AssignedUserChanges(Profile, synced);
+
     /// <summary>The enrollment record stays; authentications roll over.</summary>
     public IReadOnlyList<CollectedData> WithAuthentication(CollectedData data) =>
         CollectedData.Count == 0

@@ -66,6 +66,20 @@ public sealed partial class InventorySync(
         /// <summary>Devices this sync made the source's (created, or taken over from another source): not the source's before it.</summary>
         public HashSet<Guid> Joined { get; } = [];
         public int Received { get; set; }
+
+        /// <summary>The device is this sync's source's already (kind and instance).</summary>
+        public bool Owns(DeviceRecord device) => device.Source == Source && device.SourceName == SourceName;
+
+        /// <summary>What the sync would change on the device: its profile's fields, and "source" when another source had it.</summary>
+        public List<string> Changes(DeviceRecord device, DeviceProfile synced)
+        {
+            var changed = DeviceProfile.Differences(device.Profile, synced).ToList();
+            if (!Owns(device))
+            {
+                changed.Add("source");
+            }
+            return changed;
+        }
     }
 
     public async Task RunAsync(IAsyncStreamReader<SyncInventoryRequest> requests, IServerStreamWriter<SyncInventoryResponse> responses, ServerCallContext context)
@@ -156,7 +170,7 @@ public sealed partial class InventorySync(
         var failures = new List<AuditEntry>();
         foreach (var item in batch.Devices)
         {
-            var result = new SyncDeviceResult { Index = ++run.Received, OsType = item.OsType, SerialNumber = Bounded(item.SerialNumber) };
+            var result = new SyncDeviceResult { Index = ++run.Received, OsType = item.OsType, SerialNumber = DeviceFields.Clipped(item.SerialNumber) };
             results.Add(result);
             try
             {
@@ -188,11 +202,7 @@ public sealed partial class InventorySync(
                 continue;
             }
             result.DeviceId = device.Id.ToString();
-            var changed = DeviceProfile.Differences(device.Profile, profile).ToList();
-            if (device.Source != run.Source || device.SourceName != run.SourceName)
-            {
-                changed.Add("source");
-            }
+            var changed = run.Changes(device, profile);
             if (changed.Count == 0)
             {
                 result.Outcome = SyncOutcome.Unchanged;
@@ -211,8 +221,7 @@ public sealed partial class InventorySync(
             }
             foreach (var (result, device, profile, changed) in updates)
             {
-                Updated(run, result, changed, device.EnrollStatus == EnrollStatus.Enrolled && run.Config.DeviceTrust.UnenrollOnMdmOwnerChange
-                                                && DeviceProfile.AssignedUserChanges(device.Profile, profile));
+                Updated(run, result, changed, device.UnenrolledBySync(profile, run.Config.DeviceTrust.UnenrollOnMdmOwnerChange));
             }
             return results;
         }
@@ -256,8 +265,7 @@ public sealed partial class InventorySync(
                 case ImportResult.AlreadyExists when await grains.GetGrain<IDeviceGrain>(outcomes[i].DeviceId).GetAsync() is { } holder:
                     // Added by someone else since this message was read: it is updated like any device the inventory had.
                     result.DeviceId = holder.Id.ToString();
-                    var changed = DeviceProfile.Differences(holder.Profile, device.Profile!).Append("source").ToList();
-                    updates.Add((result, holder, device.Profile!, changed));
+                    updates.Add((result, holder, device.Profile!, run.Changes(holder, device.Profile!)));
                     break;
                 default:
                     events.Add(Fail(run, result, Item(run, AuditCodes.DeviceCreate, result), StatusCode.Aborted,
@@ -286,7 +294,7 @@ public sealed partial class InventorySync(
             var after = await administration.UpdateAsync(record, device.Id, update);
             var unenrolled = device.EnrollStatus == EnrollStatus.Enrolled && after.EnrollStatus == EnrollStatus.NotEnrolled;
             Updated(run, result, changed, unenrolled);
-            if (device.Source != run.Source || device.SourceName != run.SourceName)
+            if (!run.Owns(device))
             {
                 lock (run.Summary)
                 {
@@ -382,7 +390,7 @@ public sealed partial class InventorySync(
                 {
                     // Another sync or an administrator may have changed it since it was listed: then it is not this sync's to remove.
                     var now = await grains.GetGrain<IDeviceGrain>(device.Id).GetAsync();
-                    if (now is null || now.Source != run.Source || now.SourceName != run.SourceName || now.UpdateTime > run.Started)
+                    if (now is null || !run.Owns(now) || now.UpdateTime > run.Started)
                     {
                         throw DeviceTrustException.Aborted(now is null
                             ? $"device {device.AssetTag}/{device.OsType.ToText()} is already gone"
@@ -451,8 +459,6 @@ public sealed partial class InventorySync(
         }
         return recorder.Entry(record, false, status.ToString(), reason);
     }
-
-    private static string Bounded(string text) => text.Length <= DeviceFields.MaxAssetTag ? text : text[..DeviceFields.MaxAssetTag];
 
     [GeneratedRegex("^[a-z0-9._-]{1,64}$")]
     private static partial Regex SourceNamePattern();

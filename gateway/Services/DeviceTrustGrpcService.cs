@@ -97,7 +97,7 @@ public sealed class DeviceTrustGrpcService(
         for (var i = 0; i < request.Devices.Count; i++)
         {
             var item = request.Devices[i];
-            results[i] = new BulkCreateDeviceResult { OsType = item.OsType, AssetTag = item.AssetTag.Length <= DeviceFields.MaxAssetTag ? item.AssetTag : item.AssetTag[..DeviceFields.MaxAssetTag] };
+            results[i] = new BulkCreateDeviceResult { OsType = item.OsType, AssetTag = DeviceFields.Clipped(item.AssetTag) };
             var record = Item(context, caller, i);
             try
             {

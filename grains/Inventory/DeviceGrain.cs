@@ -45,8 +45,7 @@ public sealed class DeviceGrain(
         {
             device = device with { Source = sync.Source, SourceName = sync.SourceName };
         }
-        if (update.Unenroll || update.Sync is { UnenrollOnOwnerChange: true } && device.EnrollStatus == EnrollStatus.Enrolled
-            && DeviceProfile.AssignedUserChanges(device.Profile, update.Profile))
+        if (update.Unenroll || update.Sync is { } mdm && device.UnenrolledBySync(update.Profile, mdm.UnenrollOnOwnerChange))
         {
             // The credential goes, and with it the trust in whoever used it: owner and users.
             _pending.Clear();

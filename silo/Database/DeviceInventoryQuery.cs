@@ -40,6 +40,11 @@ public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string 
 
     private string PayloadText => options.Storage.IsSqlite ? "payload" : "payload::text";
 
+    /// <summary>The payload without the collected-data history and the boot record: a sync reads whole sources of devices at once, and those are most of each row.</summary>
+    private string PayloadWithoutHistory => options.Storage.IsSqlite
+        ? "json_set(json_remove(payload, '$.Device.LastBoot'), '$.Device.CollectedData', json('[]'))"
+        : "jsonb_set(payload #- '{Device,LastBoot}', '{Device,CollectedData}', '[]'::jsonb)::text";
+
     public async Task<Page<DeviceRecord>> ListAsync(int pageSize, string pageToken, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, IDeviceInventory.MaxPageSize);
@@ -71,7 +76,7 @@ public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string 
         var sqlite = options.Storage.IsSqlite;
         return await QueryAsync(
             $"""
-             SELECT {PayloadText} FROM grain_state
+             SELECT {PayloadWithoutHistory} FROM grain_state
              WHERE state_name = 'device' AND service_id = @service AND payload IS NOT NULL
                AND {Field("AssetTag")} {(sqlite ? "IN (SELECT value FROM json_each(@tags))" : "= ANY(@tags)")};
              """, cancellationToken, ("tags", sqlite ? JsonSerializer.Serialize(assetTags) : assetTags.ToArray()));
@@ -80,7 +85,7 @@ public sealed class DeviceInventoryQuery(DeviceTrustHostOptions options, string 
     public async Task<IReadOnlyList<DeviceRecord>> FromSourceAsync(DeviceSource source, string sourceName, CancellationToken cancellationToken) =>
         await QueryAsync(
             $"""
-             SELECT {PayloadText} FROM grain_state
+             SELECT {PayloadWithoutHistory} FROM grain_state
              WHERE state_name = 'device' AND service_id = @service AND payload IS NOT NULL
                AND {Field("Source")} = @source AND {Field("SourceName")} = @name
              ORDER BY {Field("AssetTag")}, {Field("OsType")};

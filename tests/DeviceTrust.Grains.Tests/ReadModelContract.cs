@@ -145,6 +145,10 @@ public abstract class ReadModelContract : IAsyncLifetime
             new CollectedData(now, now, OsType.MacOS, prefix + "A", "", "14.5", "", "", "", "", "", ""), new DeviceUser(Guid.NewGuid().ToString(), "alice"),
             DeviceTrust.Grains.Attestation.DevicePolicy.Open);
         await device.CompleteEnrollmentAsync(challenge.Ceremony, KeyChallenge.Sign(key, challenge.Bytes));
+        // What a sync reads leaves the history out (the grain has it): a whole source is read at once.
+        Assert.Single((await device.GetAsync())!.CollectedData);
+        var read = Assert.Single(await Inventory.WithAssetTagsAsync([prefix + "A"], default), d => d.OsType == OsType.MacOS);
+        Assert.Equal((EnrollStatus.Enrolled, 0, "alice"), (read.EnrollStatus, read.CollectedData.Count, read.Profile!.AssignedUser));
         var synced = new DeviceProfile(now, "Mac14,2", "14.5", "23F79", [], AssignedUser: "ALICE");
         var sameOwner = await device.UpdateAsync(new DeviceUpdate(false, synced, [], []) { Sync = new MdmSyncUpdate(DeviceSource.Jamf, source, true) });
         Assert.Equal(EnrollStatus.Enrolled, sameOwner.After.EnrollStatus);

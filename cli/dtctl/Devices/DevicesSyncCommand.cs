@@ -59,7 +59,6 @@ public static class DevicesSyncCommand
             };
             var clock = Stopwatch.StartNew();
             await call.RequestStream.WriteAsync(new SyncInventoryRequest { Start = start }, cancellationToken);
-            var byIndex = devices.Select((d, i) => (d, i)).ToDictionary(p => p.i + 1, p => p.d.Line);
             var totals = new SyncInventorySummary();
             foreach (var chunk in devices.Chunk(Batch))
             {
@@ -73,7 +72,8 @@ public static class DevicesSyncCommand
                 foreach (var item in call.ResponseStream.Current.Results.Results)
                 {
                     Count(totals, item);
-                    Console.WriteLine(Line(item, byIndex.GetValueOrDefault(item.Index)));
+                    // The gateway counts devices from 1 in the order they were sent: the file's order.
+                    Console.WriteLine(Line(item, item.Index is > 0 and var n && n <= devices.Count ? devices[n - 1].Line : 0));
                 }
                 Console.Error.WriteLine($"  {totals.Created + totals.Updated + totals.Unchanged + totals.Failed}/{devices.Count} devices: {totals.Created} created, "
                                         + $"{totals.Updated} updated, {totals.Unchanged} unchanged, {totals.Failed} failed");

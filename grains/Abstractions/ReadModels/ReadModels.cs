@@ -31,7 +31,10 @@ public interface IDeviceInventory
     /// <summary>The devices the user with this immutable id enrolled (by id: a re-created name owns nothing).</summary>
     Task<IReadOnlyList<DeviceRecord>> OwnedByAsync(string userId, CancellationToken cancellationToken);
 
-    /// <summary>The devices whose asset tag is one of these (at most <see cref="MaxTags"/>), of any OS.</summary>
+    /// <summary>
+    /// The devices whose asset tag is one of these (at most <see cref="MaxTags"/>), of any OS; like
+    /// <see cref="FromSourceAsync"/>, without their collected-data history and boot record (empty and null).
+    /// </summary>
     Task<IReadOnlyList<DeviceRecord>> WithAssetTagsAsync(IReadOnlyCollection<string> assetTags, CancellationToken cancellationToken);
 
     public const int MaxTags = 1000;
